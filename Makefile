@@ -1,0 +1,30 @@
+# Two commands for a newcomer: `make run` opens the window, `make test` runs the suite.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test bench system-deps clean
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	# torch's CPU build first, pinned: a bare `torch` would pull a multi-GB CUDA build.
+	$(BIN)/pip install -q torch==2.13.0
+	$(BIN)/pip install -q -e '.[test]'
+	@touch $(STAMP)
+
+system-deps:
+	@sh scripts/system-deps.sh
+
+run: $(STAMP) system-deps
+	$(BIN)/gradviz
+
+test: $(STAMP) system-deps
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_jacobians.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache

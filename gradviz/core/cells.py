@@ -1,0 +1,377 @@
+r"""Recurrent cells with ``torch.nn``'s exact parameter layout, held as float64 numpy arrays.
+
+A :class:`RecurrentNet` is a :class:`CellSpec` (kind, sizes, layers, directions) plus a dict
+of parameters named and shaped exactly as ``torch.nn.RNN/LSTM/GRU.state_dict()``:
+
+    weight_ih_l{l}[_reverse]  (G*H, in_l)      in_0 = input_size, in_l = D*Hh for l > 0
+    weight_hh_l{l}[_reverse]  (G*H, Hh)
+    bias_ih_l{l}[_reverse]    (G*H,)           when bias=True
+    bias_hh_l{l}[_reverse]    (G*H,)
+    weight_hr_l{l}[_reverse]  (P, H)           LSTM with proj_size P > 0
+
+G = 1 (RNN), 4 (LSTM, gate order i, f, g, o), 3 (GRU, gate order r, z, n); H = hidden_size,
+Hh = proj_size if proj_size > 0 else hidden_size, D = 2 if bidirectional else 1.
+
+torch has no sigmoid RNN; gradviz adds ``nonlinearity='sigmoid'`` for the γ = 1/4 comparison
+(its weights still load into a torch RNN, but torch will apply tanh).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+
+from .errors import GradvizError
+
+KINDS = ("rnn", "lstm", "gru")
+NONLINEARITIES = ("tanh", "relu", "sigmoid")
+INITS = ("default", "gaussian", "orthogonal", "identity")
+GATES = {"rnn": (), "lstm": ("i", "f", "g", "o"), "gru": ("r", "z", "n")}
+_GATE_COUNT = {"rnn": 1, "lstm": 4, "gru": 3}
+
+
+@dataclass(frozen=True)
+class CellSpec:
+    """What a recurrent module is, as in ``torch.nn.RNN/LSTM/GRU``'s constructor."""
+
+    kind: str = "rnn"
+    input_size: int = 1
+    hidden_size: int = 16
+    num_layers: int = 1
+    nonlinearity: str = "tanh"
+    bias: bool = True
+    batch_first: bool = False
+    dropout: float = 0.0
+    bidirectional: bool = False
+    proj_size: int = 0
+
+    def __post_init__(self):
+        if self.kind not in KINDS:
+            raise GradvizError(f"unknown cell kind {self.kind!r}: expected one of {', '.join(KINDS)}")
+        if self.nonlinearity not in NONLINEARITIES:
+            raise GradvizError(
+                f"unknown nonlinearity {self.nonlinearity!r}: expected one of {', '.join(NONLINEARITIES)}")
+        for name in ("input_size", "hidden_size", "num_layers"):
+            value = getattr(self, name)
+            if not isinstance(value, (int, np.integer)) or value <= 0:
+                raise GradvizError(f"{name.replace('_', ' ')} must be a positive integer, got {value}")
+        if self.proj_size < 0 or (self.proj_size and self.kind != "lstm"):
+            raise GradvizError("proj_size must be 0, or positive for an LSTM only")
+        if self.proj_size >= self.hidden_size and self.proj_size:
+            raise GradvizError("proj_size must be smaller than hidden_size (as in torch)")
+        if not 0.0 <= self.dropout <= 1.0:
+            raise GradvizError(f"dropout must lie in [0, 1], got {self.dropout}")
+
+    @property
+    def gate_count(self) -> int:
+        return _GATE_COUNT[self.kind]
+
+    @property
+    def gates(self) -> tuple[str, ...]:
+        return GATES[self.kind]
+
+    @property
+    def directions(self) -> int:
+        return 2 if self.bidirectional else 1
+
+    @property
+    def state_size(self) -> int:
+        """Size Hh of h (proj_size for a projected LSTM, else hidden_size)."""
+        return self.proj_size or self.hidden_size
+
+    @property
+    def jacobian_size(self) -> int:
+        """Size of the recurrent state whose Jacobians are multiplied: [h; c] for LSTM."""
+        return self.state_size + (self.hidden_size if self.kind == "lstm" else 0)
+
+    def layer_input_size(self, layer: int) -> int:
+        return self.input_size if layer == 0 else self.directions * self.state_size
+
+    def param_names(self, layer: int, direction: int) -> dict[str, str]:
+        """Short role -> torch key for one layer and direction."""
+        sfx = f"_l{layer}" + ("_reverse" if direction else "")
+        names = {"w_ih": "weight_ih" + sfx, "w_hh": "weight_hh" + sfx}
+        if self.bias:
+            names.update(b_ih="bias_ih" + sfx, b_hh="bias_hh" + sfx)
+        if self.proj_size:
+            names["w_hr"] = "weight_hr" + sfx
+        return names
+
+    def param_shapes(self) -> dict[str, tuple[int, ...]]:
+        """Every torch key with its shape, in torch's order."""
+        shapes: dict[str, tuple[int, ...]] = {}
+        G, H, Hh = self.gate_count, self.hidden_size, self.state_size
+        for layer in range(self.num_layers):
+            for d in range(self.directions):
+                n = self.param_names(layer, d)
+                shapes[n["w_ih"]] = (G * H, self.layer_input_size(layer))
+                shapes[n["w_hh"]] = (G * H, Hh)
+                if self.bias:
+                    shapes[n["b_ih"]] = (G * H,)
+                    shapes[n["b_hh"]] = (G * H,)
+                if self.proj_size:
+                    shapes[n["w_hr"]] = (self.proj_size, H)
+        return shapes
+
+    def torch_kwargs(self) -> dict:
+        kw = dict(input_size=self.input_size, hidden_size=self.hidden_size,
+                  num_layers=self.num_layers, bias=self.bias, batch_first=self.batch_first,
+                  dropout=self.dropout, bidirectional=self.bidirectional)
+        if self.kind == "rnn":
+            kw["nonlinearity"] = "relu" if self.nonlinearity == "relu" else "tanh"
+        if self.kind == "lstm":
+            kw["proj_size"] = self.proj_size
+        return kw
+
+
+@dataclass
+class RecurrentNet:
+    """A spec and its parameters (float64, torch names and shapes)."""
+
+    spec: CellSpec
+    params: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def __post_init__(self):
+        expected = self.spec.param_shapes()
+        missing = [k for k in expected if k not in self.params]
+        if missing:
+            raise GradvizError(f"parameters missing: {', '.join(missing)}")
+        for k, shape in expected.items():
+            a = np.asarray(self.params[k], dtype=np.float64)
+            if a.shape != shape:
+                raise GradvizError(f"parameter {k} has shape {tuple(a.shape)}, expected {shape}")
+            if not np.all(np.isfinite(a)):
+                raise GradvizError(f"parameter {k} contains NaN or inf")
+            self.params[k] = a
+
+    def layer_params(self, layer: int, direction: int) -> dict[str, np.ndarray]:
+        """Role -> array for one layer and direction; missing biases come back as zeros."""
+        names = self.spec.param_names(layer, direction)
+        out = {role: self.params[key] for role, key in names.items()}
+        G, H = self.spec.gate_count, self.spec.hidden_size
+        out.setdefault("b_ih", np.zeros(G * H))
+        out.setdefault("b_hh", np.zeros(G * H))
+        return out
+
+    def copy(self) -> "RecurrentNet":
+        return RecurrentNet(self.spec, {k: v.copy() for k, v in self.params.items()})
+
+    def with_spec(self, **changes) -> "RecurrentNet":
+        """Same weights under a changed spec (only nonlinearity / dropout / batch_first)."""
+        return RecurrentNet(replace(self.spec, **changes), {k: v.copy() for k, v in self.params.items()})
+
+    def state_dict(self):
+        """The parameters as a torch ``state_dict`` (float64 tensors)."""
+        import torch
+        return {k: torch.from_numpy(v.copy()) for k, v in self.params.items()}
+
+    def to_torch(self):
+        """An equivalent ``torch.nn`` module (float64, eval mode) for parity checks."""
+        import torch
+        cls = {"rnn": torch.nn.RNN, "lstm": torch.nn.LSTM, "gru": torch.nn.GRU}[self.spec.kind]
+        module = cls(**self.spec.torch_kwargs()).double()
+        module.load_state_dict(self.state_dict())
+        return module.eval()
+
+
+# ---------------------------------------------------------------- construction
+
+def init_net(spec: CellSpec, seed: int = 0, init: str = "default") -> RecurrentNet:
+    """Parameters from a seed and an init scheme.
+
+    default     torch's: every parameter U(-1/sqrt(H), 1/sqrt(H)).
+    gaussian    weights N(0, 1/fan_in), biases 0.
+    orthogonal  each gate block of W_hh a random orthogonal matrix, W_ih as default, biases 0.
+    identity    IRNN (Le, Jaitly & Hinton 2015): each gate block of W_hh the identity,
+                W_ih N(0, 0.001²), biases 0.
+    """
+    if init not in INITS:
+        raise GradvizError(f"unknown init {init!r}: expected one of {', '.join(INITS)}")
+    rng = np.random.default_rng(seed)
+    H, G = spec.hidden_size, spec.gate_count
+    k = 1.0 / math.sqrt(H)
+    params = {}
+    for key, shape in spec.param_shapes().items():
+        role = key.split("_l")[0]
+        if init == "default":
+            params[key] = rng.uniform(-k, k, size=shape)
+        elif role.startswith("bias"):
+            params[key] = np.zeros(shape)
+        elif init == "gaussian" or role == "weight_hr":
+            params[key] = rng.normal(0.0, 1.0 / math.sqrt(shape[1]), size=shape)
+        elif role == "weight_ih":
+            params[key] = (rng.normal(0.0, 1e-3, size=shape) if init == "identity"
+                           else rng.uniform(-k, k, size=shape))
+        else:  # weight_hh: G blocks of (H, Hh)
+            blocks = []
+            for _ in range(G):
+                if init == "identity":
+                    blocks.append(np.eye(H, shape[1]))
+                else:
+                    q, r = np.linalg.qr(rng.normal(size=(max(H, shape[1]),) * 2))
+                    q = q * np.sign(np.diag(r))
+                    blocks.append(q[:H, :shape[1]])
+            params[key] = np.vstack(blocks)
+    return RecurrentNet(spec, params)
+
+
+_KEY_PARTS = ("weight_ih_l", "weight_hh_l", "bias_ih_l", "bias_hh_l", "weight_hr_l")
+
+
+def spec_from_state_dict(sd: dict, nonlinearity: str = "tanh", source: str = "state_dict") -> CellSpec:
+    """Infer kind, sizes, layers, directions and projection from torch keys and shapes."""
+    layers = set()
+    bidirectional = False
+    for key in sd:
+        if not any(key.startswith(p) for p in _KEY_PARTS):
+            raise GradvizError(f"{source}: unexpected key {key!r}; expected the state_dict of an "
+                               "nn.RNN, nn.LSTM or nn.GRU")
+        rest = key.split("_l", 1)[1]
+        num, _, suffix = rest.partition("_")
+        if not num.isdigit() or suffix not in ("", "reverse"):
+            raise GradvizError(f"{source}: unexpected key {key!r}")
+        layers.add(int(num))
+        bidirectional |= suffix == "reverse"
+    if "weight_hh_l0" not in sd or "weight_ih_l0" not in sd:
+        raise GradvizError(f"{source}: no weight_ih_l0/weight_hh_l0: not the state_dict of an "
+                           "nn.RNN, nn.LSTM or nn.GRU")
+    if layers != set(range(len(layers))):
+        raise GradvizError(f"{source}: layers {sorted(layers)} are not numbered 0..{len(layers) - 1}")
+    w_hh = sd["weight_hh_l0"]
+    w_ih = sd["weight_ih_l0"]
+    if len(w_hh.shape) != 2 or len(w_ih.shape) != 2:
+        raise GradvizError(f"{source}: weight_hh_l0 and weight_ih_l0 must be matrices")
+    rows, hh = int(w_hh.shape[0]), int(w_hh.shape[1])
+    proj = int(sd["weight_hr_l0"].shape[0]) if "weight_hr_l0" in sd else 0
+    if proj:
+        kind, hidden = "lstm", rows // 4
+        if rows % 4:
+            raise GradvizError(f"{source}: weight_hh_l0 has {rows} rows, not a multiple of 4")
+    elif rows == hh:
+        kind, hidden = "rnn", hh
+    elif rows == 4 * hh:
+        kind, hidden = "lstm", hh
+    elif rows == 3 * hh:
+        kind, hidden = "gru", hh
+    else:
+        raise GradvizError(f"{source}: weight_hh_l0 has shape {tuple(w_hh.shape)}: rows must be "
+                           "1, 3 or 4 times its columns (RNN, GRU, LSTM)")
+    spec = CellSpec(kind=kind, input_size=int(w_ih.shape[1]), hidden_size=hidden,
+                    num_layers=len(layers), nonlinearity=nonlinearity if kind == "rnn" else "tanh",
+                    bias="bias_ih_l0" in sd, bidirectional=bidirectional, proj_size=proj)
+    expected = spec.param_shapes()
+    extra = sorted(set(sd) - set(expected))
+    if extra:
+        raise GradvizError(f"{source}: unexpected key {extra[0]!r} for a {kind.upper()} "
+                           f"with {len(layers)} layer(s)")
+    return spec
+
+
+def net_from_state_dict(sd: dict, nonlinearity: str = "tanh", source: str = "state_dict") -> RecurrentNet:
+    """A :class:`RecurrentNet` from a torch ``state_dict`` (tensors or arrays)."""
+    spec = spec_from_state_dict(sd, nonlinearity, source)
+    params = {}
+    for key, shape in spec.param_shapes().items():
+        value = sd.get(key)
+        if value is None:
+            raise GradvizError(f"{source}: key {key!r} is missing")
+        arr = value.detach().cpu().double().numpy() if hasattr(value, "detach") else np.asarray(value)
+        if tuple(arr.shape) != shape:
+            raise GradvizError(f"{source}: {key} has shape {tuple(arr.shape)}, expected {shape}")
+        if not np.all(np.isfinite(arr)):
+            raise GradvizError(f"{source}: {key} contains NaN or inf")
+        params[key] = np.array(arr, dtype=np.float64)
+    return RecurrentNet(spec, params)
+
+
+def load_state_dict_file(path, nonlinearity: str = "tanh") -> RecurrentNet:
+    """Read a torch ``state_dict`` file safely (``weights_only=True``: data, never code)."""
+    import pickle
+    import zipfile
+
+    import torch
+
+    path = Path(path)
+    if not path.is_file():
+        raise GradvizError(f"{path}: no such file")
+    try:
+        obj = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        if "weights_only" in str(exc) or "Unsupported global" in str(exc):
+            raise GradvizError(f"{path}: refused: the checkpoint holds objects beyond tensors "
+                               "(it could run code); save model.state_dict() instead") from None
+        raise GradvizError(f"{path}: not a torch checkpoint ({first[:80]})") from None
+    except (RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError, AttributeError,
+            TypeError, KeyError, IndexError, UnicodeDecodeError) as exc:
+        raise GradvizError(f"{path}: not a torch checkpoint") from None
+    if hasattr(obj, "state_dict") and not isinstance(obj, dict):
+        obj = obj.state_dict()
+    if not isinstance(obj, dict) or not obj or not all(hasattr(v, "shape") for v in obj.values()):
+        raise GradvizError(f"{path}: expected a state_dict (a dict of tensors) of an nn.RNN, "
+                           "nn.LSTM or nn.GRU")
+    return net_from_state_dict(obj, nonlinearity, source=str(path))
+
+
+# ---------------------------------------------------------------- what the sliders drive
+
+def sigma_max(matrix: np.ndarray) -> float:
+    """Largest singular value."""
+    return float(np.linalg.norm(matrix, 2)) if matrix.size else 0.0
+
+
+def scale_recurrent(net: RecurrentNet, target: float) -> RecurrentNet:
+    """Scale every W_hh so its largest singular value is ``target`` (a copy).
+
+    For hidden size 1 the (RNN) weight w is set to ``target`` itself, negative allowed; an
+    LSTM/GRU with H = 1 gets each gate's weight scaled by |target| / max|w|.
+    """
+    out = net.copy()
+    spec = net.spec
+    for layer in range(spec.num_layers):
+        for d in range(spec.directions):
+            key = spec.param_names(layer, d)["w_hh"]
+            w = out.params[key]
+            if w.size == 1:
+                out.params[key] = np.full_like(w, target)
+                continue
+            s = sigma_max(w)
+            if s == 0.0:
+                continue
+            out.params[key] = w * (abs(target) / s)
+    return out
+
+
+def _set_gate_bias(net: RecurrentNet, gate: int, value: float) -> RecurrentNet:
+    out = net.copy()
+    spec = net.spec
+    if not spec.bias:
+        raise GradvizError("this cell has no biases (bias=False): a gate bias cannot be set")
+    H = spec.hidden_size
+    rows = slice(gate * H, (gate + 1) * H)
+    for layer in range(spec.num_layers):
+        for d in range(spec.directions):
+            names = spec.param_names(layer, d)
+            out.params[names["b_ih"]][rows] = value
+            out.params[names["b_hh"]][rows] = 0.0
+    return out
+
+
+def set_forget_bias(net: RecurrentNet, value: float) -> RecurrentNet:
+    """Make the LSTM's *effective* forget-gate bias ``value`` (a copy).
+
+    torch adds ``bias_ih`` and ``bias_hh``; gradviz puts ``value`` in ``bias_ih[H:2H]`` and 0 in
+    ``bias_hh[H:2H]``, so a forget bias of 1 means b_if + b_hf = 1, not 2.
+    """
+    if net.spec.kind != "lstm":
+        raise GradvizError("the forget-gate bias applies to an LSTM only")
+    return _set_gate_bias(net, 1, value)
+
+
+def set_update_bias(net: RecurrentNet, value: float) -> RecurrentNet:
+    """Make the GRU's effective update-gate (z) bias ``value``: b_iz = value, b_hz = 0."""
+    if net.spec.kind != "gru":
+        raise GradvizError("the update-gate bias applies to a GRU only")
+    return _set_gate_bias(net, 1, value)

@@ -1,0 +1,225 @@
+r"""One-step Jacobians and the norms of their products ∂h_t/∂h_i, carried in log10.
+
+For a layer and direction with state s (s = h for RNN/GRU, s = [h; c] for LSTM), the one-step
+Jacobian J_t = ∂s_t/∂s_{t-1} (shape (T, n, n), J[t-1] is step t) is built analytically from the
+recorded trace (equations in ``docs``/cell-math: RNN diag(φ'(a_t)) W_hh; LSTM the [h; c] blocks;
+GRU diag(z) + diag(h - n) dz + diag(1 - z) ∂n/∂h). Products ∂s_t/∂s_i = J_t ··· J_{i+1} are
+renormalised after every multiplication, their log10 scale kept apart in float64, so that
+0.5^1200 comes out as 10^-361.24 instead of 0. An exactly zero product (a relu layer whose
+units are all off) is reported as :data:`LOG10_ZERO`, never as -inf or NaN.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .dynamics import Trace
+
+#: log10 of an exactly zero norm: no gradient flows at all (shown, never -inf).
+LOG10_ZERO = -999.0
+
+
+def step_jacobians(trace: Trace, layer: int = 0, direction: int = 0) -> np.ndarray:
+    """J[t-1] = ∂s_t/∂s_{t-1} for t = 1..T, float64, shape (T, n, n)."""
+    spec = trace.net.spec
+    lt = trace.layer(layer, direction)
+    p = trace.net.layer_params(layer, direction)
+    H, Hh = spec.hidden_size, spec.state_size
+    w_hh = p["w_hh"]
+    T = lt.steps
+    if spec.kind == "rnn":
+        return lt.dphi[:, :, None] * w_hh[None]
+    if spec.kind == "gru":
+        r, z, n = lt.gates["r"], lt.gates["z"], lt.gates["n"]
+        h_prev = lt.h[:-1]
+        w_r, w_z, w_n = w_hh[:H], w_hh[H:2 * H], w_hh[2 * H:]
+        hn = h_prev @ w_n.T + p["b_hh"][2 * H:]
+        dr = (r * (1 - r))[:, :, None] * w_r[None]
+        dz = (z * (1 - z))[:, :, None] * w_z[None]
+        dn = (1 - n * n)[:, :, None] * (hn[:, :, None] * dr + r[:, :, None] * w_n[None])
+        J = (h_prev - n)[:, :, None] * dz + (1 - z)[:, :, None] * dn
+        J[:, np.arange(H), np.arange(H)] += z
+        return J
+    # LSTM, state [h; c]
+    i, f, g, o = (lt.gates[k] for k in "ifgo")
+    c_prev, c_new = lt.c[:-1], lt.c[1:]
+    w_i, w_f, w_g, w_o = (w_hh[k * H:(k + 1) * H] for k in range(4))
+    di = (i * (1 - i))[:, :, None] * w_i[None]
+    dg = (1 - g * g)[:, :, None] * w_g[None]
+    do = (o * (1 - o))[:, :, None] * w_o[None]
+    dc_dh = g[:, :, None] * di + i[:, :, None] * dg
+    if trace.forget_clamp is None:   # a clamped f does not depend on h
+        dc_dh += c_prev[:, :, None] * ((f * (1 - f))[:, :, None] * w_f[None])
+    tc = np.tanh(c_new)
+    u = o * (1 - tc * tc)
+    dm_dh = tc[:, :, None] * do + u[:, :, None] * dc_dh
+    dm_dc = np.zeros((T, H, H))
+    dm_dc[:, np.arange(H), np.arange(H)] = u * f
+    w_hr = p.get("w_hr")
+    if w_hr is not None:
+        dm_dh = np.einsum("ph,thk->tpk", w_hr, dm_dh)
+        dm_dc = np.einsum("ph,thk->tpk", w_hr, dm_dc)
+    J = np.zeros((T, Hh + H, Hh + H))
+    J[:, :Hh, :Hh] = dm_dh
+    J[:, :Hh, Hh:] = dm_dc
+    J[:, Hh:, :Hh] = dc_dh
+    J[:, Hh + np.arange(H), Hh + np.arange(H)] = f
+    return J
+
+
+def _log10(values: np.ndarray) -> np.ndarray:
+    with np.errstate(divide="ignore"):
+        out = np.log10(values)
+    return np.where(values > 0, out, LOG10_ZERO)
+
+
+def _combine(scale: np.ndarray, rel: np.ndarray) -> np.ndarray:
+    """log10 scale + log10 relative norm, an exact zero staying LOG10_ZERO."""
+    return np.where((scale <= LOG10_ZERO) | (rel <= 0), LOG10_ZERO,
+                    scale + _log10(np.maximum(rel, np.finfo(np.float64).tiny)))
+
+
+class JacobianProducts:
+    """The lower-triangular map of ‖∂h_t/∂h_i‖, grown one step (one row) at a time.
+
+    The current row's products ∂s_t/∂s_i (i = 0..t) live in one contiguous buffer of shape
+    (n, capacity+1, n); appending step t+1 is one GEMM J_{t+1} @ buffer, then every block is
+    renormalised to Frobenius norm 1 and its log10 scale is kept in float64. ``dtype`` float32
+    is what the window uses (see benchmarks for the error); the export uses float64.
+    ``exact=True`` also computes 2-norms (largest singular values) of every pair.
+    """
+
+    def __init__(self, n: int, h_size: int, capacity: int, dtype=np.float64, exact: bool = False):
+        self.n, self.h_size, self.capacity = n, h_size, capacity
+        self.dtype, self.exact = np.dtype(dtype), exact
+        self.has_c = n > h_size
+        self._buf = np.zeros((n, capacity + 1, n), dtype=self.dtype)
+        self._scale = np.zeros(capacity + 1)
+        self.t = -1
+        shape = (capacity + 1, capacity + 1)
+        self.h_fro = np.full(shape, np.nan)
+        self.h_2 = np.full(shape, np.nan) if exact else None
+        self.c_fro = np.full(shape, np.nan) if self.has_c else None
+        self.c_2 = np.full(shape, np.nan) if (exact and self.has_c) else None
+        self._new_row()
+
+    def _new_row(self):
+        """Row t+1's diagonal block: the identity."""
+        self.t += 1
+        t = self.t
+        self._buf[:, t, :] = np.eye(self.n, dtype=self.dtype)
+        self._scale[t] = 0.0
+        self._record_row()
+
+    def append(self, jacobian: np.ndarray) -> None:
+        """Extend by one step: ``jacobian`` = ∂s_{t+1}/∂s_t, shape (n, n)."""
+        t, n = self.t, self.n
+        if t >= self.capacity:
+            raise IndexError("JacobianProducts is full")
+        flat = self._buf.reshape(n, (self.capacity + 1) * n)
+        width = (t + 1) * n
+        prod = np.asarray(jacobian, dtype=self.dtype) @ flat[:, :width]
+        blocks = prod.reshape(n, t + 1, n)
+        norms = np.sqrt(np.einsum("aic,aic->i", blocks, blocks, dtype=np.float64))
+        safe = np.where(norms > 0, norms, 1.0)
+        blocks /= safe.astype(self.dtype)[None, :, None]
+        flat[:, :width] = prod
+        self._scale[:t + 1] = np.where(norms > 0, self._scale[:t + 1] + _log10(safe), LOG10_ZERO)
+        self._new_row()
+
+    def _record_row(self):
+        t, hs = self.t, self.h_size
+        blocks = self._buf[:, :t + 1, :]
+        scale = self._scale[:t + 1]
+        hb = blocks[:hs, :, :hs]
+        self.h_fro[t, :t + 1] = _combine(scale, np.sqrt(np.einsum("aic,aic->i", hb, hb, dtype=np.float64)))
+        if self.has_c:
+            cb = blocks[hs:, :, hs:]
+            self.c_fro[t, :t + 1] = _combine(scale, np.sqrt(np.einsum("aic,aic->i", cb, cb, dtype=np.float64)))
+        if self.exact:
+            self.h_2[t, :t + 1] = _combine(scale, _largest_sv(hb))
+            if self.has_c:
+                self.c_2[t, :t + 1] = _combine(scale, _largest_sv(blocks[hs:, :, hs:]))
+
+    def current_row(self) -> np.ndarray:
+        """log10 ‖∂h_t/∂h_i‖_F for i = 0..t of the latest row t."""
+        return self.h_fro[self.t, :self.t + 1]
+
+
+def _largest_sv(blocks: np.ndarray) -> np.ndarray:
+    """Largest singular value of each block; ``blocks`` is laid out (rows, i, cols)."""
+    stack = np.ascontiguousarray(blocks.transpose(1, 0, 2), dtype=np.float64)
+    if stack.shape[1] == 1 or stack.shape[2] == 1:
+        return np.sqrt(np.einsum("iac,iac->i", stack, stack))
+    return np.linalg.svd(stack, compute_uv=False)[:, 0]
+
+
+@dataclass
+class JacobianMap:
+    """log10 norms of ∂h_t/∂h_i (and ∂c_t/∂c_i for LSTM) for every 0 ≤ i ≤ t ≤ T.
+
+    Entry [t, i]; NaN above the diagonal (i > t). ``h`` and ``c`` are 2-norms (largest
+    singular value), None when only Frobenius norms were asked for.
+    """
+
+    h_fro: np.ndarray
+    h: np.ndarray | None = None
+    c_fro: np.ndarray | None = None
+    c: np.ndarray | None = None
+
+
+def jacobian_map(jacobians: np.ndarray, h_size: int, exact: bool = True,
+                 dtype=np.float64) -> JacobianMap:
+    """All pairs from the one-step Jacobians (T, n, n)."""
+    T, n = jacobians.shape[0], jacobians.shape[1]
+    prods = JacobianProducts(n, h_size, T, dtype=dtype, exact=exact)
+    for J in jacobians:
+        prods.append(J)
+    return JacobianMap(h_fro=prods.h_fro, h=prods.h_2, c_fro=prods.c_fro, c=prods.c_2)
+
+
+@dataclass
+class RowNorms:
+    """log10 norms of ∂h_t/∂h_i (and ∂c_t/∂c_i) for one t and every i = 0..t."""
+
+    t: int
+    h: np.ndarray
+    h_fro: np.ndarray
+    c: np.ndarray | None = None
+    c_fro: np.ndarray | None = None
+
+
+def row_norms(jacobians: np.ndarray, t: int, h_size: int) -> RowNorms:
+    """Exact 2-norms and Frobenius norms of one row, by the backward product.
+
+    ∂s_t/∂s_{i-1} = (∂s_t/∂s_i) J_i, renormalised every step: t GEMMs of n×n and a batched
+    SVD, cheap enough to run for the selected step on every slider move.
+    """
+    n = jacobians.shape[1] if jacobians.ndim == 3 else h_size
+    has_c = n > h_size
+    blocks = np.zeros((t + 1, n, n))
+    scale = np.zeros(t + 1)
+    P = np.eye(n)
+    s = 0.0
+    for i in range(t, -1, -1):
+        blocks[i], scale[i] = P, s
+        if i == 0:
+            break
+        P = P @ jacobians[i - 1]
+        norm = float(np.sqrt(np.sum(P * P)))
+        if norm > 0 and s > LOG10_ZERO:
+            P /= norm
+            s += float(np.log10(norm))
+        else:
+            s = LOG10_ZERO
+    hs = h_size
+    laid = blocks.transpose(1, 0, 2)   # (rows, i, cols) as _largest_sv expects
+    hb = laid[:hs, :, :hs]
+    out = RowNorms(t=t, h=_combine(scale, _largest_sv(hb)),
+                   h_fro=_combine(scale, np.sqrt(np.einsum("aic,aic->i", hb, hb))))
+    if has_c:
+        cb = laid[hs:, :, hs:]
+        out.c = _combine(scale, _largest_sv(cb))
+        out.c_fro = _combine(scale, np.sqrt(np.einsum("aic,aic->i", cb, cb)))
+    return out

@@ -1,0 +1,107 @@
+"""Atomic file writes: a temp file beside the target, renamed over it only when complete.
+
+A failed or cancelled write leaves neither a half-written target nor the temp file, and an
+existing file is never replaced unless the caller says ``overwrite=True`` (the window asks the
+user first; :class:`TargetExistsError` is what it catches to ask).
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+
+from .errors import GradvizError
+
+
+class TargetExistsError(GradvizError):
+    """The target file exists and ``overwrite`` was not given."""
+
+    def __init__(self, path):
+        self.path = Path(path)
+        super().__init__(f"{self.path}: already exists; not overwritten "
+                         "(choose another name or confirm overwriting)")
+
+
+def _umask() -> int:
+    """The process umask, read without changing it where the system allows."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    return 0o022
+
+
+def _check_target(path: Path, overwrite: bool) -> None:
+    if path.is_dir():
+        raise GradvizError(f"{path}: is a folder, expected a file name")
+    if not path.parent.is_dir():
+        raise GradvizError(f"{path}: folder {path.parent} does not exist")
+    if path.exists() and not overwrite:
+        raise TargetExistsError(path)
+
+
+def _commit(tmp: Path, path: Path, overwrite: bool) -> None:
+    """Make ``tmp`` the file ``path``: durable, with ordinary permissions, atomically."""
+    with open(tmp, "rb+") as f:
+        os.fsync(f.fileno())
+    try:
+        mode = path.stat().st_mode & 0o777 if path.exists() else 0o666 & ~_umask()
+        os.chmod(tmp, mode)
+    except OSError:
+        pass
+    if overwrite:
+        os.replace(tmp, path)
+        return
+    try:   # a hard link fails if the target appeared meanwhile: no race with another writer
+        os.link(tmp, path)
+    except FileExistsError:
+        raise TargetExistsError(path) from None
+    except OSError:   # file systems without hard links
+        if path.exists():
+            raise TargetExistsError(path) from None
+        os.replace(tmp, path)
+        return
+    os.unlink(tmp)
+
+
+@contextlib.contextmanager
+def atomic_path(path, overwrite: bool = False):
+    """Yield a temp path beside ``path`` (same suffix) to write; rename it to ``path`` on success.
+
+    On any exception inside the block (an error, or a cancel the caller raises) the temp file
+    is removed and the exception propagates; ``path`` is untouched. An ``OSError`` (disk full,
+    permission) becomes a :class:`GradvizError` naming the file.
+    """
+    path = Path(path)
+    _check_target(path, overwrite)
+    try:
+        fd, name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".part{path.suffix}",
+                                    dir=path.parent)
+    except OSError as exc:
+        raise GradvizError(f"{path}: cannot write here ({exc.strerror or exc})") from None
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        yield tmp
+        _commit(tmp, path, overwrite)
+    except OSError as exc:
+        raise GradvizError(f"{path}: cannot write ({exc.strerror or exc})") from None
+    finally:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+
+
+def atomic_write_bytes(path, data: bytes, overwrite: bool = False) -> Path:
+    """Write ``data`` to ``path`` atomically; returns the path."""
+    path = Path(path)
+    with atomic_path(path, overwrite=overwrite) as tmp:
+        tmp.write_bytes(data)
+    return path
+
+
+def atomic_write_text(path, text: str, overwrite: bool = False, encoding: str = "utf-8") -> Path:
+    """Write ``text`` to ``path`` atomically (UTF-8, newlines as given); returns the path."""
+    return atomic_write_bytes(path, text.encode(encoding), overwrite=overwrite)

@@ -1,0 +1,322 @@
+"""Session files: a scene plus what the window was showing, as human-readable JSON.
+
+A session file reproduces the numbers bit for bit on any machine. Layout (version 1)::
+
+    {
+      "format": "gradviz-session",
+      "version": 1,
+      "scene": {...every Scene setting...},
+      "step": 42,                  # the selected step t, or null (= the last step)
+      "compare": false,            # RNN vs LSTM vs GRU side by side
+      "preset": "tanh-vanishing",  # the preset it started from, or null
+      "view_layout": null,         # opaque text from the window (e.g. base64 of saveState)
+      "weights": null | {"source": "...", "params": [{"key": "weight_hh_l0",
+                                   "shape": [16, 16], "values": [[...], ...]}, ...]},
+      "inputs": null | {"source": "...", "values": [[x_1], [x_2], ...]}
+    }
+
+``weights`` holds the torch ``state_dict`` when the scene's weights came from a file
+(``scene.state_dict_path``); ``inputs`` the CSV's numbers (before the amplitude slider) when
+they came from ``scene.inputs_path``. Floats are written with Python's ``repr``, which reads
+back to the same float64. On load the embedded copies are used, never the paths (which stay
+in the scene only to say where the data came from): pass :func:`session_base_net` and
+:func:`session_inputs` to :func:`~gradviz.core.scene.simulate`.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .cells import RecurrentNet, load_state_dict_file, net_from_state_dict
+from .errors import GradvizError
+from .files import atomic_write_text
+from .inputs import read_csv
+from .scene import Scene
+
+FORMAT = "gradviz-session"
+VERSION = 1
+SUFFIX = ".gradviz.json"
+_KEYS = ("format", "version", "scene", "step", "compare", "preset", "view_layout", "weights",
+         "inputs")
+
+
+@dataclass
+class Session:
+    """Everything a session file holds (see the module docstring for the file layout)."""
+
+    scene: Scene = field(default_factory=Scene)
+    step: int | None = None
+    compare: bool = False
+    preset: str | None = None
+    view_layout: str | None = None
+    weights: dict[str, np.ndarray] | None = None   # torch key -> float64 array
+    inputs: np.ndarray | None = None              # (T, input_size), before the amplitude
+    version: int = VERSION
+
+    def with_scene(self, scene: Scene) -> "Session":
+        """The same session on a changed scene; embedded data kept only if its file is the same.
+
+        (A scene whose ``state_dict_path`` changed gets its weights read anew at save time.)
+        """
+        keep_w = self.weights is not None and scene.state_dict_path == self.scene.state_dict_path
+        keep_x = self.inputs is not None and scene.inputs_path == self.scene.inputs_path
+        return Session(scene=scene, step=self.step, compare=self.compare, preset=self.preset,
+                       view_layout=self.view_layout, weights=self.weights if keep_w else None,
+                       inputs=self.inputs if keep_x else None)
+
+
+# ---------------------------------------------------------------- what simulate() needs
+
+def session_base_net(session: Session) -> RecurrentNet | None:
+    """The embedded weights as a net, or None (then ``simulate`` builds them from the scene)."""
+    if session.weights is None:
+        return None
+    return net_from_state_dict(session.weights, session.scene.nonlinearity,
+                               source="session weights")
+
+
+def session_inputs(session: Session) -> np.ndarray | None:
+    """The embedded inputs times the amplitude (as ``scene_inputs`` computes), or None."""
+    if session.inputs is None:
+        return None
+    return session.scene.amplitude * session.inputs
+
+
+# ---------------------------------------------------------------- saving
+
+def embed_files(session: Session) -> Session:
+    """A copy whose weights/inputs are embedded when the scene names files for them.
+
+    Reads ``scene.state_dict_path`` / ``scene.inputs_path`` only when nothing is embedded
+    yet (the window passes ``weights=base.params`` to skip reloading a file it holds).
+    Embedded data for a scene without such a path is dropped.
+    """
+    scene = session.scene
+    weights, inputs = session.weights, session.inputs
+    if not scene.state_dict_path:
+        weights = None
+    elif weights is None:
+        weights = load_state_dict_file(scene.state_dict_path, scene.nonlinearity).params
+    if not scene.inputs_path:
+        inputs = None
+    elif inputs is None:
+        inputs = read_csv(scene.inputs_path, expected_width=scene.input_size)
+    return Session(scene=scene, step=session.step, compare=session.compare,
+                   preset=session.preset, view_layout=session.view_layout,
+                   weights=weights, inputs=inputs)
+
+
+def session_to_json(session: Session) -> str:
+    """The file's text: indented JSON, each innermost row of numbers on one line."""
+    s = embed_files(session)
+    rows: list[str] = []
+
+    def inline(value) -> str:
+        """A placeholder for ``value``, dumped on one line after the indented dump."""
+        rows.append(json.dumps(value, allow_nan=False))
+        return f"\0{len(rows) - 1}\0"
+
+    def packed(array: np.ndarray):
+        """Nested lists whose innermost rows are placeholders."""
+        a = np.asarray(array, dtype=np.float64)
+        if a.ndim <= 1:
+            return inline(a.tolist() if a.ndim else float(a))
+        return [packed(sub) for sub in a]
+
+    data = {
+        "format": FORMAT,
+        "version": VERSION,
+        "scene": s.scene.to_dict(),
+        "step": s.step,
+        "compare": s.compare,
+        "preset": s.preset,
+        "view_layout": s.view_layout,
+        "weights": None if s.weights is None else {
+            "source": Path(s.scene.state_dict_path).name,
+            "params": [{"key": k, "shape": inline(list(np.shape(v))), "values": packed(v)}
+                       for k, v in s.weights.items()]},
+        "inputs": None if s.inputs is None else {
+            "source": Path(s.scene.inputs_path).name, "values": packed(s.inputs)},
+    }
+    text = json.dumps(data, indent=1, ensure_ascii=False, allow_nan=False)
+    return re.sub(r'"\\u0000(\d+)\\u0000"', lambda m: rows[int(m.group(1))], text) + "\n"
+
+
+def save_session(path, session: Session, overwrite: bool = False) -> Path:
+    """Write ``session`` to ``path`` atomically (weights and inputs files embedded)."""
+    return atomic_write_text(path, session_to_json(session), overwrite=overwrite)
+
+
+# ---------------------------------------------------------------- loading
+
+def _number_array(value, shape, where: str) -> np.ndarray:
+    try:
+        a = np.array(value, dtype=np.float64)
+    except (ValueError, TypeError):
+        raise GradvizError(f"{where}: expected nested lists of numbers") from None
+    if value is not None and _has_bool(value):
+        raise GradvizError(f"{where}: expected numbers, found true/false")
+    if shape is not None and a.shape != tuple(shape):
+        raise GradvizError(f"{where}: has shape {a.shape}, expected {tuple(shape)}")
+    if not np.all(np.isfinite(a)):
+        raise GradvizError(f"{where}: contains NaN or inf")
+    return a
+
+
+def _has_bool(value) -> bool:
+    if isinstance(value, bool):
+        return True
+    if isinstance(value, list):
+        return any(_has_bool(v) for v in value)
+    return False
+
+
+def session_from_dict(data, name: str = "session") -> Session:
+    """A :class:`Session` from parsed JSON; anything wrong is a :class:`GradvizError`."""
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        raise GradvizError(f"{name}: not a gradviz session file (no \"format\": \"{FORMAT}\")")
+    version = data.get("version")
+    if isinstance(version, bool) or not isinstance(version, int):
+        raise GradvizError(f"{name}: \"version\" must be an integer, got {version!r}")
+    if version > VERSION:
+        raise GradvizError(f"{name}: written by a newer gradviz (session version {version}; "
+                           f"this one reads up to {VERSION})")
+    if version < 1:
+        raise GradvizError(f"{name}: unknown session version {version}")
+    unknown = sorted(set(data) - set(_KEYS))
+    if unknown:
+        raise GradvizError(f"{name}: unknown key {unknown[0]!r}")
+    if "scene" not in data:
+        raise GradvizError(f"{name}: missing key 'scene'")
+    try:
+        scene = Scene.from_dict(data["scene"], source=f"{name}: scene")
+    except GradvizError as exc:
+        msg = str(exc)
+        raise GradvizError(msg if msg.startswith(name) else f"{name}: scene: {msg}") from None
+    step = data.get("step")
+    if step is not None and (isinstance(step, bool) or not isinstance(step, int) or step < 0):
+        raise GradvizError(f"{name}: \"step\" must be a step number ≥ 0 or null, got {step!r}")
+    compare = data.get("compare", False)
+    if not isinstance(compare, bool):
+        raise GradvizError(f"{name}: \"compare\" must be true or false, got {compare!r}")
+    for key in ("preset", "view_layout"):
+        if data.get(key) is not None and not isinstance(data[key], str):
+            raise GradvizError(f"{name}: \"{key}\" must be text or null")
+    session = Session(scene=scene, step=step, compare=compare, preset=data.get("preset"),
+                      view_layout=data.get("view_layout"), version=version)
+
+    weights = data.get("weights")
+    if weights is not None:
+        if not scene.state_dict_path:
+            raise GradvizError(f"{name}: \"weights\" are embedded but the scene names no "
+                               "state_dict_path they came from")
+        params = weights.get("params") if isinstance(weights, dict) else None
+        if not isinstance(params, list) or not params:
+            raise GradvizError(f"{name}: \"weights\" must hold a list \"params\" of "
+                               "{key, shape, values}")
+        sd = {}
+        for n, p in enumerate(params):
+            if not isinstance(p, dict) or not isinstance(p.get("key"), str) \
+                    or not isinstance(p.get("shape"), list) or "values" not in p:
+                raise GradvizError(f"{name}: weights entry {n} must have key, shape and values")
+            sd[p["key"]] = _number_array(p["values"], p["shape"], f"{name}: weights {p['key']}")
+        net = net_from_state_dict(sd, scene.nonlinearity, source=f"{name}: weights")
+        if net.spec.kind != scene.cell or net.spec.param_shapes() != scene.spec().param_shapes():
+            raise GradvizError(f"{name}: embedded weights are a {net.spec.kind.upper()} of hidden "
+                               f"size {net.spec.hidden_size}, but the scene says "
+                               f"{scene.cell.upper()} of hidden size {scene.hidden_size}")
+        session.weights = net.params
+
+    inputs = data.get("inputs")
+    if inputs is not None:
+        if not scene.inputs_path:
+            raise GradvizError(f"{name}: \"inputs\" are embedded but the scene names no "
+                               "inputs_path they came from")
+        if not isinstance(inputs, dict) or "values" not in inputs:
+            raise GradvizError(f"{name}: \"inputs\" must hold \"values\" (rows of numbers)")
+        x = _number_array(inputs["values"], None, f"{name}: inputs")
+        if x.ndim != 2 or x.shape[0] == 0 or x.shape[1] != scene.input_size:
+            raise GradvizError(f"{name}: inputs must be T rows of {scene.input_size} number(s), "
+                               f"got shape {x.shape}")
+        session.inputs = x
+    return session
+
+
+def load_session(path) -> Session:
+    """Read a session file; a malformed or foreign file is a :class:`GradvizError`."""
+    path = Path(path)
+    if not path.is_file():
+        raise GradvizError(f"{path}: no such file")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise GradvizError(f"{path.name}: cannot be read as text ({type(exc).__name__})") from None
+    try:
+        data = json.loads(text, parse_constant=_reject_constant)
+    except json.JSONDecodeError as exc:
+        raise GradvizError(f"{path.name}: not JSON (line {exc.lineno}: {exc.msg})") from None
+    except ValueError as exc:
+        raise GradvizError(f"{path.name}: {exc}") from None
+    except RecursionError:
+        raise GradvizError(f"{path.name}: nested too deeply to be a session file") from None
+    return session_from_dict(data, name=path.name)
+
+
+def _reject_constant(name):
+    raise ValueError(f"{name} is not a valid number in a session file")
+
+
+# ---------------------------------------------------------------- autosave
+
+def data_dir() -> Path:
+    """Where gradviz keeps user data: $GRADVIZ_DATA_DIR, else the platform's user data folder."""
+    env = os.environ.get("GRADVIZ_DATA_DIR")
+    if env:
+        return Path(env)
+    home = Path.home()
+    if sys.platform == "win32":
+        base = Path(os.environ.get("LOCALAPPDATA") or home / "AppData" / "Local")
+    elif sys.platform == "darwin":
+        base = home / "Library" / "Application Support"
+    else:
+        base = Path(os.environ.get("XDG_DATA_HOME") or home / ".local" / "share")
+    return base / "gradviz"
+
+
+def autosave_path() -> Path:
+    return data_dir() / f"autosave{SUFFIX}"
+
+
+def write_autosave(session: Session) -> Path:
+    """Save ``session`` as the autosave (replacing the previous one, atomically)."""
+    path = autosave_path()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise GradvizError(f"{path.parent}: cannot create the data folder ({exc.strerror})") from None
+    return save_session(path, session, overwrite=True)
+
+
+def read_autosave() -> Session | None:
+    """The autosaved session, or None if there is none (a broken one is a GradvizError)."""
+    path = autosave_path()
+    if not path.is_file():
+        return None
+    return load_session(path)
+
+
+def clear_autosave() -> None:
+    """Remove the autosave (after a clean quit)."""
+    try:
+        autosave_path().unlink()
+    except FileNotFoundError:
+        pass
+    except OSError as exc:
+        raise GradvizError(f"{autosave_path()}: cannot remove ({exc.strerror})") from None

@@ -1,0 +1,128 @@
+"""Headless PNG rendering of the window's views: what ``gradviz export`` writes as figures.
+
+The same view classes as the live window draw the same core numbers; here each is built
+offscreen, given the analysis and a step, and painted into an image at ``scale`` times its
+pixel size (text and lines scale with it, so scale 2 or 3 gives print-sharp figures).
+"""
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+from ..core.errors import GradvizError
+
+#: default size of one exported view, in logical pixels
+VIEW_SIZE = (960, 600)
+
+
+def ensure_app():
+    """The running QApplication, or a new one (offscreen when there is no display)."""
+    if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY") \
+            and sys.platform.startswith("linux"):
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PyQt6.QtWidgets import QApplication
+    app = QApplication.instance()
+    if app is None:
+        app = QApplication(sys.argv[:1])
+    return app
+
+
+def grab_png(widget, path: Path, scale: float = 1.0) -> Path:
+    """Paint ``widget`` into a PNG at ``scale`` × its size; written to a temp file, then renamed."""
+    from PyQt6.QtCore import Qt
+    from PyQt6.QtGui import QImage, QPainter
+
+    size = widget.size()
+    image = QImage(max(1, round(size.width() * scale)), max(1, round(size.height() * scale)),
+                   QImage.Format.Format_ARGB32)
+    image.setDevicePixelRatio(scale)
+    image.fill(Qt.GlobalColor.white)
+    painter = QPainter(image)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    painter.setRenderHint(QPainter.RenderHint.TextAntialiasing)
+    widget.render(painter)
+    painter.end()
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=".png", dir=path.parent)
+    os.close(fd)
+    try:
+        if not image.save(tmp, "PNG"):
+            raise GradvizError(f"{path}: could not write the PNG")
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def _prepare(view, size):
+    view.controls.hide()   # figures show plots, not the window's buttons
+    view.resize(*size)
+    view.setAttribute(_wa_dont_show(), True)
+    view.show()
+    from PyQt6.QtWidgets import QApplication
+    QApplication.processEvents()
+
+
+def _wa_dont_show():
+    from PyQt6.QtCore import Qt
+    return Qt.WidgetAttribute.WA_DontShowOnScreen
+
+
+def render_views(scene, analysis, out_dir, scale: float = 1.0, step: int | None = None,
+                 appearance=None, size: tuple[int, int] = VIEW_SIZE) -> list[Path]:
+    """One PNG per view (states.png, gates.png, ...) of ``analysis`` at ``step`` (default: last).
+
+    The 2-norm row of ``step`` is computed exactly (``analysis.row``). Returns the paths written.
+    """
+    if not scale > 0:
+        raise GradvizError(f"scale must be positive, got {scale}")
+    app = ensure_app()
+    from .views import ALL_VIEWS
+    from .views.base import Appearance
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    step = analysis.steps if step is None else int(step)
+    if not 0 <= step <= analysis.steps:
+        raise GradvizError(f"step must lie in 0..{analysis.steps}, got {step}")
+    row = analysis.row(step)
+    appearance = appearance or Appearance()
+    paths = []
+    for cls in ALL_VIEWS:
+        view = cls()
+        try:
+            view.set_appearance(appearance)
+            view.set_analysis(scene, analysis)
+            view.set_step(step, row)
+            _prepare(view, size)
+            paths.append(grab_png(view, out / f"{cls.file_stem}.png", scale))
+        finally:
+            view.close()
+            view.deleteLater()
+    app.processEvents()
+    return paths
+
+
+def render_compare(results: dict, out_path, step: int | None = None, scale: float = 1.0,
+                   appearance=None, size: tuple[int, int] = VIEW_SIZE) -> Path:
+    """The compare-mode plot (gradient flow of several cells on one plot) as one PNG."""
+    app = ensure_app()
+    from .views.base import Appearance
+    from .views.compare import CompareView
+
+    view = CompareView()
+    try:
+        view.set_appearance(appearance or Appearance())
+        last = min(a.steps for a in results.values())
+        view.set_compare(results, last if step is None else int(step))
+        _prepare(view, size)
+        path = Path(out_path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return grab_png(view, path, scale)
+    finally:
+        view.close()
+        view.deleteLater()
+        app.processEvents()

@@ -1,0 +1,89 @@
+"""Compare mode: the gradient-flow curves of several cells (RNN, LSTM, GRU) on one plot."""
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+
+from ...core import plotdata
+from .gradient_flow import H_NORM
+from .style import DASH, DASHDOT, DOT, SOLID, PlotView, clip_floor, floor_for
+
+#: colour and pen style per cell name (the same cell always looks the same)
+STYLES = {"rnn": ("blue", SOLID), "rnn-relu": ("sky", DASHDOT), "rnn-sigmoid": ("purple", DOT),
+          "lstm": ("red", SOLID), "gru": ("green", DASH)}
+NAMES = {"rnn": "RNN (tanh)", "rnn-relu": "RNN (relu)", "rnn-sigmoid": "RNN (sigmoid)",
+         "lstm": "LSTM", "gru": "GRU"}
+
+
+class CompareView(PlotView):
+    """log10 ‖∂h_t/∂h_i‖ against the lag for each cell at the same step t."""
+
+    title = "Compare cells"
+    file_stem = "compare"
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.control_row.addStretch(1)
+        self.controls.hide()
+        st = self.styler
+        self.plot = st.plot(pg.PlotItem(), "Compare", "lag t − i (steps back in time)",
+                            f"log<sub>10</sub> {H_NORM}", corner="bottom-left")
+        self.plot.disableAutoRange()
+        self.graphics.ci.addItem(self.plot, row=0, col=0)
+        self.one = st.curve(pg.InfiniteLine(pos=0.0, angle=0, movable=False, label="10⁰ = 1",
+                                            labelOpts={"position": 0.97}), "grey", DASH, 0.6)
+        self.plot.addItem(self.one)
+        self.curves: dict[str, pg.PlotDataItem] = {}
+        self.results: dict = {}
+        self.shown: dict[str, np.ndarray] = {}
+        self.floor = -1.0
+        st.apply(st.appearance)
+
+    def set_analysis(self, scene, analysis) -> None:
+        """A single cell (the window's current scene): the compare plot of one."""
+        self.scene = scene
+        self.set_compare({scene.cell_name if scene is not None else "rnn": analysis}, self.step)
+
+    def set_compare(self, results: dict, step: int) -> None:
+        """``results`` maps a cell name (rnn, lstm, gru, ...) to its Analysis on the same input."""
+        for name in list(self.curves):
+            if name not in results:
+                c = self.curves.pop(name)
+                self.styler.forget(c)
+                self.plot.removeItem(c)
+        self.plot.legend.clear()
+        for name in results:
+            if name not in self.curves:
+                color, style = STYLES.get(name, ("grey", SOLID))
+                c = self.styler.curve(pg.PlotDataItem(), color, style, 1.1)
+                self.plot.addItem(c)
+                self.curves[name] = c
+            self.plot.legend.addItem(self.curves[name], NAMES.get(name, name))
+        self.styler.apply(self.appearance)
+        self.results = dict(results)
+        self.analysis = next(iter(results.values()), None)
+        if not results:
+            return
+        exts = [plotdata.finite_extent(*plotdata.jacobian_map(a).values()) for a in results.values()]
+        exts = [e for e in exts if e is not None]
+        lo_hi = (min(e[0] for e in exts), max(e[1] for e in exts)) if exts else None
+        self.floor, top = floor_for(lo_hi)
+        T = max(a.steps for a in results.values())
+        self.plot.setXRange(0, max(T, 1), padding=0.01)
+        self.plot.setYRange(self.floor, top, padding=0)
+        self.set_step(step, None)
+
+    def set_step(self, step: int, row=None) -> None:
+        if not self.results:
+            return
+        self.step = max(0, int(step))
+        self.shown = {}
+        for name, a in self.results.items():
+            t = min(self.step, a.steps)
+            d = plotdata.gradient_flow(a, t)
+            key = "log10_jac_h_2" if "log10_jac_h_2" in d else "log10_jac_h_fro"
+            self.shown[name] = d[key]
+            self.curves[name].setData(d["lag"], clip_floor(d[key], self.floor), skipFiniteCheck=True)
+        norms = {("2-norm" if a.jac.h is not None else "Frobenius") for a in self.results.values()}
+        self.plot.setTitle(f"Gradient flow at t = {self.step}: log<sub>10</sub> {H_NORM} "
+                           f"({', '.join(sorted(norms))})")

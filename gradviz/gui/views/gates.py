@@ -1,0 +1,177 @@
+"""Gates view: each gate's mean ± range over units against time, and one gate per unit as a heatmap.
+
+LSTM i, f, g, o; GRU r, z, n (torch's z = fraction of h_{t-1} kept); RNN the pre-activation
+a_t and φ'(a_t), the factor that multiplies W_hh in every one-step Jacobian.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PyQt6.QtCore import QRectF
+from PyQt6.QtWidgets import QComboBox, QLabel
+
+from ...core import plotdata
+from .style import DASH, Heatmap, PlotView, all_finite, integer_ticks
+
+#: legend text, colour key and heatmap levels (None: symmetric from the data) per quantity
+GATES = {
+    "i": ("i<sub>t</sub> input gate", "blue", (0.0, 1.0)),
+    "f": ("f<sub>t</sub> forget gate", "orange", (0.0, 1.0)),
+    "g": ("g<sub>t</sub> candidate", "green", (-1.0, 1.0)),
+    "o": ("o<sub>t</sub> output gate", "purple", (0.0, 1.0)),
+    "r": ("r<sub>t</sub> reset gate", "blue", (0.0, 1.0)),
+    "z": ("z<sub>t</sub> update gate (share of h<sub>t-1</sub> kept)", "orange", (0.0, 1.0)),
+    "n": ("n<sub>t</sub> candidate", "green", (-1.0, 1.0)),
+    "a": ("a<sub>t</sub> pre-activation", "blue", None),
+    "dphi": ("φ′(a<sub>t</sub>)", "red", (0.0, 1.0)),
+}
+#: the gate the heatmap starts on, per cell kind
+DEFAULT_HEATMAP = {"lstm": "f", "gru": "z", "rnn": "dphi"}
+_PLAIN = {"i": "i_t", "f": "f_t", "g": "g_t", "o": "o_t", "r": "r_t", "z": "z_t", "n": "n_t",
+          "a": "a_t", "dphi": "φ'(a_t)"}
+
+
+class GatesView(PlotView):
+    """Top: mean over units (line) and min…max band per gate. Bottom: one gate, unit by unit."""
+
+    title = "Gates"
+    file_stem = "gates"
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.control_row.addWidget(QLabel("Heatmap of"))
+        self.gate_box = QComboBox()
+        self.gate_box.setToolTip("Which gate the lower plot shows per unit j (colour = value of "
+                                 "the gate at step t; a gate near 1 passes, near 0 blocks)")
+        self.gate_box.currentIndexChanged.connect(self._gate_changed)
+        self.control_row.addWidget(self.gate_box)
+        self.control_row.addStretch(1)
+        st = self.styler
+        self.lines = st.plot(pg.PlotItem(), "Gates: mean over units, band = min…max", "step t",
+                             "gate value", legend_columns=2)
+        self.lines.disableAutoRange()
+        self.grid = st.plot(pg.PlotItem(), "", "step t", "unit j", legend=False, grid=False)
+        self.grid.disableAutoRange()
+        self.grid.setXLink(self.lines)
+        self.heatmap = Heatmap(self.grid, st, "value")
+        ci = self.graphics.ci
+        ci.addItem(self.lines, row=0, col=0)
+        ci.addItem(self.grid, row=1, col=0)
+        ci.addItem(self.heatmap.bar, row=1, col=1)
+        ci.layout.setRowStretchFactor(0, 3)
+        ci.layout.setRowStretchFactor(1, 2)
+        self.cursors = []
+        for p in (self.lines, self.grid):
+            c = st.curve(pg.InfiniteLine(angle=90, movable=False), "cursor", DASH, 0.6)
+            p.addItem(c)
+            self.cursors.append(c)
+        self.means: dict[str, pg.PlotDataItem] = {}
+        self.bands: dict[str, tuple] = {}
+        self.names: tuple[str, ...] = ()
+        self.data = None
+        self._kind = None
+        st.apply(st.appearance)
+
+    # the per-gate items exist for the current cell kind only --------------------------------
+    def _make_items(self, names) -> None:
+        for name in self.names:
+            self.styler.forget(self.means[name])
+            self.lines.removeItem(self.means[name])
+            lo, hi, fill = self.bands[name]
+            for it in (lo, hi, fill):
+                self.lines.removeItem(it)
+        self.lines.legend.clear()
+        self.means, self.bands, self.names = {}, {}, tuple(names)
+        for name in names:
+            text, color, _ = GATES[name]
+            lo, hi = pg.PlotDataItem(), pg.PlotDataItem()
+            fill = pg.FillBetweenItem(lo, hi)
+            mean = pg.PlotDataItem()
+            for it in (fill, lo, hi, mean):
+                self.lines.addItem(it)
+            self.styler.curve(mean, color)
+            self.lines.legend.addItem(mean, text)
+            self.means[name], self.bands[name] = mean, (lo, hi, fill)
+        self.gate_box.blockSignals(True)
+        self.gate_box.clear()
+        for name in names:
+            self.gate_box.addItem(_PLAIN[name], name)
+        self.gate_box.blockSignals(False)
+        self.styler.apply(self.appearance)
+        self._restyled()
+
+    def _restyled(self) -> None:
+        for name, (lo, hi, fill) in self.bands.items():
+            color = pg.mkColor(self.styler.color(GATES[name][1]))
+            color.setAlpha(50)
+            fill.setBrush(pg.mkBrush(color))
+            lo.setPen(pg.mkPen(None))
+            hi.setPen(pg.mkPen(None))
+
+    @property
+    def heatmap_gate(self) -> str:
+        return self.gate_box.currentData()
+
+    def set_analysis(self, scene, analysis) -> None:
+        self.scene, self.analysis = scene, analysis
+        kind = analysis.trace.net.spec.kind
+        data = plotdata.gates(analysis)
+        self.data = data
+        self.finite = all_finite(*data.values())
+        names = plotdata.GATE_NAMES[kind]
+        if names != self.names:
+            self._make_items(names)
+        if kind != self._kind:
+            self.gate_box.setCurrentIndex(names.index(DEFAULT_HEATMAP[kind]))
+            self._kind = kind
+        T = analysis.steps
+        lo = min((data[f"{n}_min"].min() for n in names if data[f"{n}_min"].size), default=0.0)
+        hi = max((data[f"{n}_max"].max() for n in names if data[f"{n}_max"].size), default=1.0)
+        lo, hi = min(lo, 0.0), max(hi, 1.0)
+        pad = 0.04 * (hi - lo)
+        self.lines.setXRange(0, max(T, 1), padding=0.01)
+        self.lines.setYRange(lo - pad, hi + pad, padding=0)
+        self.lines.setLabel("left", "value (a<sub>t</sub>, φ′)" if kind == "rnn" else "gate value")
+        self._set_heatmap_levels()
+        self.set_step(self.step, None)
+
+    def _set_heatmap_levels(self) -> None:
+        name = self.heatmap_gate
+        if self.data is None or name is None:
+            return
+        levels = GATES[name][2]
+        if levels is None:
+            v = self.data[name]
+            m = float(np.abs(v).max()) if v.size else 1.0
+            levels = (-max(m, 1e-12), max(m, 1e-12))
+        self.heatmap.set_levels(*levels, diverging=levels[0] < 0)
+        H = self.data[name].shape[1]
+        self.grid.setYRange(-0.5, H - 0.5, padding=0)
+        integer_ticks(self.grid.getAxis("left"), H)
+        self.grid.setTitle(f"{GATES[name][0]} per unit j", color=self.styler.color("fg"),
+                           size=f"{self.appearance.font_pt + 1}pt")
+        self.heatmap.bar.axis.setLabel(GATES[name][0].split(" ")[0])
+
+    def _gate_changed(self, _index) -> None:
+        if self.analysis is not None:
+            self._set_heatmap_levels()
+            self.set_step(self.step, self.row)
+
+    def set_step(self, step: int, row=None) -> None:
+        if self.analysis is None:
+            return
+        self.step, self.row = self._clamped(step), row
+        n = self.step
+        d = self.data
+        t = d["t"][:n]
+        skip = self.finite
+        for name in self.names:
+            self.means[name].setData(t, d[f"{name}_mean"][:n], skipFiniteCheck=skip)
+            lo, hi, _ = self.bands[name]
+            lo.setData(t, d[f"{name}_min"][:n], skipFiniteCheck=skip)
+            hi.setData(t, d[f"{name}_max"][:n], skipFiniteCheck=skip)
+        v = d[self.heatmap_gate]
+        # pixel k covers step k+1 (gates exist from step 1)
+        self.heatmap.show(v[:n], QRectF(0.5, -0.5, n, v.shape[1]))
+        for c in self.cursors:
+            c.setPos(self.step)

@@ -1,0 +1,138 @@
+"""Gradient flow: log10 ‖∂h_t/∂h_i‖ against the lag t − i for the current step t, with theory.
+
+Overlays: RNN the Pascanu bound and the pure σ_max^(t−i) line; LSTM ‖∂c_t/∂c_i‖ and the
+forget-gate path ∏ f; GRU the update-gate path ∏ z; always the line 10^0 = 1. Exact 2-norms
+come from the controller's row; until it arrives the Frobenius norm is shown (and says so).
+"""
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PyQt6.QtWidgets import QComboBox, QLabel
+
+from ...core import plotdata
+from .style import DASH, DASHDOT, DOT, SOLID, PlotView, clip_floor, floor_for
+
+H_NORM = "‖∂h<sub>t</sub>/∂h<sub>i</sub>‖"
+C_NORM = "‖∂c<sub>t</sub>/∂c<sub>i</sub>‖"
+#: overlays per kind: (data key, legend, colour, style, width factor)
+OVERLAYS = {
+    "rnn": [("log10_bound_h", "Pascanu bound ∏ max|φ′|·σ<sub>max</sub>", "green", DASH, 1.0),
+            ("log10_sigma_power", "σ<sub>max</sub>(W<sub>hh</sub>)<sup>t−i</sup>", "purple", DOT, 0.7)],
+    "lstm": [("log10_jac_c", C_NORM + " (cell state)", "red", SOLID, 0.8),
+             ("log10_forget_path", "forget path max<sub>j</sub> ∏ f<sub>k</sub>[j]", "green", DASH, 1.0)],
+    "gru": [("log10_update_path", "update path max<sub>j</sub> ∏ z<sub>k</sub>[j]", "green", DASH, 1.0)],
+}
+NORMS = {"2": ("2-norm", "<sub>2</sub>"), "fro": ("Frobenius", "<sub>F</sub>")}
+
+
+class GradientFlowView(PlotView):
+    """One curve per quantity against the lag; the x range is the whole run, fixed."""
+
+    title = "Gradient flow"
+    file_stem = "gradient_flow"
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.control_row.addWidget(QLabel("Norm"))
+        self.norm_box = QComboBox()
+        self.norm_box.addItem("2-norm ‖·‖₂ (largest singular value)", "2")
+        self.norm_box.addItem("Frobenius ‖·‖_F", "fro")
+        self.norm_box.setToolTip("‖∂h_t/∂h_i‖₂ = σ_max of the product of Jacobians (what the "
+                                 "Pascanu bound bounds); ‖·‖_F = sqrt of the sum of squares, "
+                                 "between ‖·‖₂ and √H·‖·‖₂")
+        self.norm_box.currentIndexChanged.connect(lambda _i: self._redraw())
+        self.control_row.addWidget(self.norm_box)
+        self.control_row.addStretch(1)
+        st = self.styler
+        self.plot = st.plot(pg.PlotItem(), "Gradient flow", "lag t − i (steps back in time)",
+                            f"log<sub>10</sub> {H_NORM}", corner="bottom-left")
+        self.plot.disableAutoRange()
+        self.graphics.ci.addItem(self.plot, row=0, col=0)
+        self.one = st.curve(pg.InfiniteLine(pos=0.0, angle=0, movable=False, label="10⁰ = 1",
+                                            labelOpts={"position": 0.97}), "grey", DASH, 0.6)
+        self.plot.addItem(self.one)
+        self.main = st.curve(pg.PlotDataItem(), "blue", SOLID, 1.25)
+        self.plot.addItem(self.main)
+        self.overlays: list[tuple[str, pg.PlotDataItem]] = []
+        self._kind = None
+        self.floor = -1.0
+        self.shown: dict[str, np.ndarray] = {}
+        st.apply(st.appearance)
+
+    @property
+    def norm(self) -> str:
+        return self.norm_box.currentData()
+
+    def _make_items(self, kind) -> None:
+        for _, c in self.overlays:
+            self.styler.forget(c)
+            self.plot.removeItem(c)
+        self.overlays = []
+        for key, text, color, style, width in OVERLAYS[kind]:
+            c = self.styler.curve(pg.PlotDataItem(), color, style, width)
+            self.plot.addItem(c)
+            self.overlays.append((key, c))
+        self._kind = kind
+        self._legend()
+        self.styler.apply(self.appearance)
+
+    def _legend(self, fallback: bool = False) -> None:
+        lg = self.plot.legend
+        lg.clear()
+        sub = NORMS["fro" if fallback or self.norm == "fro" else "2"][1]
+        text = f"{H_NORM}{sub}" + (" (Frobenius until the 2-norm is computed)" if fallback else "")
+        lg.addItem(self.main, text)
+        for (key, c), spec in zip(self.overlays, OVERLAYS[self._kind]):
+            lg.addItem(c, spec[1].replace(C_NORM, C_NORM + sub))
+        self._fallback = fallback
+
+    def set_analysis(self, scene, analysis) -> None:
+        self.scene, self.analysis = scene, analysis
+        kind = analysis.trace.net.spec.kind
+        if kind != self._kind:
+            self._make_items(kind)
+        maps = plotdata.jacobian_map(analysis)
+        T = analysis.steps
+        lo_hi = plotdata.finite_extent(*maps.values())
+        if lo_hi is not None and analysis.jac.h is None:
+            # a 2-norm is at most √H below the Frobenius norm
+            lo_hi = (lo_hi[0] - 0.5 * np.log10(max(analysis.h_size, 1)), lo_hi[1])
+        if kind == "rnn":
+            sp = plotdata.gradient_flow(analysis, T)["log10_sigma_power"]
+            ext = plotdata.finite_extent(sp)
+            if ext is not None and lo_hi is not None:
+                lo_hi = (min(lo_hi[0], ext[0]), max(lo_hi[1], ext[1]))
+        self.floor, top = floor_for(lo_hi)
+        self.plot.setXRange(0, max(T, 1), padding=0.01)
+        self.plot.setYRange(self.floor, top, padding=0)
+        self.set_step(self.step, None)
+
+    def set_step(self, step: int, row=None) -> None:
+        if self.analysis is None:
+            return
+        self.step = self._clamped(step)
+        self.row = row if row is not None and row.t == self.step else None
+        self._redraw()
+
+    def _redraw(self) -> None:
+        if self.analysis is None:
+            return
+        d = plotdata.gradient_flow(self.analysis, self.step, self.row)
+        want_2 = self.norm == "2"
+        key = "log10_jac_h_2" if want_2 and "log10_jac_h_2" in d else "log10_jac_h_fro"
+        fallback = want_2 and key == "log10_jac_h_fro"
+        if fallback != getattr(self, "_fallback", None) or want_2 != getattr(self, "_want_2", None):
+            self._want_2 = want_2
+            self._legend(fallback)
+        lag = d["lag"]
+        shown = {"lag": lag, "main": d[key]}
+        self.main.setData(lag, clip_floor(d[key], self.floor), skipFiniteCheck=True)
+        for k, c in self.overlays:
+            if k == "log10_jac_c":
+                k = "log10_jac_c_2" if want_2 and "log10_jac_c_2" in d else "log10_jac_c_fro"
+            shown[k] = d[k]
+            c.setData(lag, clip_floor(d[k], self.floor), skipFiniteCheck=True)
+        self.shown = shown
+        self.plot.setTitle(f"Gradient flow at t = {self.step}: log<sub>10</sub> {H_NORM} "
+                           "against the lag t − i")

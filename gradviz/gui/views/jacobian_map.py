@@ -1,0 +1,171 @@
+"""Jacobian map: log10 ‖∂h_t/∂h_i‖ for every pair i ≤ t as a heatmap, centred on 0.
+
+Blue = vanishing (< 10^0), red = exploding (> 10^0), symmetric fixed levels per run, a colour
+bar, a crosshair at the current row t and the selected column i. Rows after the current step
+are not drawn (the map grows while playing). Clicking a cell emits ``pair_selected(t, i)``.
+The image holds no NaN: unused cells (i > t) carry :data:`SENTINEL`, drawn in the background
+colour by the first entry of the lookup table.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PyQt6.QtCore import QRectF
+from PyQt6.QtWidgets import QComboBox, QLabel
+
+from ...core import plotdata
+from .style import DASH, PlotView, diverging_cmap
+
+SENTINEL = -1e30
+_N_LUT = 256
+#: map choices: (data key (first present wins), menu text, colour-bar label)
+MAPS = {
+    "h": (("log10_jac_h_2", "log10_jac_h_fro"), "‖∂h_t/∂h_i‖", "log<sub>10</sub> ‖∂h<sub>t</sub>/∂h<sub>i</sub>‖"),
+    "c": (("log10_jac_c_2", "log10_jac_c_fro"), "‖∂c_t/∂c_i‖ (cell state)", "log<sub>10</sub> ‖∂c<sub>t</sub>/∂c<sub>i</sub>‖"),
+    "bound": (("log10_bound_h",), "Pascanu bound", "log<sub>10</sub> bound"),
+    "forget": (("log10_forget_path",), "forget path ∏ f", "log<sub>10</sub> max ∏ f"),
+    "update": (("log10_update_path",), "update path ∏ z", "log<sub>10</sub> max ∏ z"),
+}
+CHOICES = {"rnn": ("h", "bound"), "lstm": ("h", "c", "forget"), "gru": ("h", "update")}
+
+
+def symmetric_level(values: np.ndarray) -> float:
+    """The colour scale's half-width: the largest |log10| over real values, rounded up, ≥ 1."""
+    ext = plotdata.finite_extent(values)
+    if ext is None:
+        return 1.0
+    return float(max(1.0, np.ceil(max(abs(ext[0]), abs(ext[1])))))
+
+
+def display_map(values: np.ndarray, level: float) -> np.ndarray:
+    """Clip to ±level (LOG10_ZERO lands on the deepest blue); NaN (i > t) -> SENTINEL."""
+    out = np.clip(values, -level, level)
+    out[~np.isfinite(values)] = SENTINEL
+    return out
+
+
+class JacobianMapView(PlotView):
+    """Heatmap of [t, i] (t down the rows, i along the columns, like the matrix it is)."""
+
+    title = "Jacobian map"
+    file_stem = "jacobian_map"
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.control_row.addWidget(QLabel("Map of"))
+        self.map_box = QComboBox()
+        self.map_box.setToolTip("Which quantity the map shows for every pair (t, i): the true "
+                                "norm of ∂h_t/∂h_i, or what theory predicts for it")
+        self.map_box.currentIndexChanged.connect(self._map_changed)
+        self.control_row.addWidget(self.map_box)
+        self.control_row.addStretch(1)
+        st = self.styler
+        self.plot = st.plot(pg.PlotItem(), "Jacobian map", "i (earlier step)", "t (later step)",
+                            legend=False, grid=False)
+        self.plot.disableAutoRange()
+        self.plot.invertY(True)
+        self.plot.setAspectLocked(False)
+        self.image = pg.ImageItem(axisOrder="row-major")
+        self.plot.addItem(self.image)
+        self.bar = pg.ColorBarItem(values=(-1.0, 1.0), colorMap=diverging_cmap(), interactive=False,
+                                   width=18, rounding=1e-6, colorMapMenu=False)
+        st.bar(self.bar, MAPS["h"][2])
+        self.graphics.ci.addItem(self.plot, row=0, col=0)
+        self.graphics.ci.addItem(self.bar, row=0, col=1)
+        self.row_line = st.curve(pg.InfiniteLine(angle=0, movable=False), "fg", DASH, 0.5)
+        self.col_line = st.curve(pg.InfiniteLine(angle=90, movable=False), "fg", DASH, 0.5)
+        self.plot.addItem(self.row_line)
+        self.plot.addItem(self.col_line)
+        self.readout = st.text(pg.TextItem(anchor=(1, 0)), "fg", 1.0)
+        self.plot.addItem(self.readout)
+        self.graphics.scene().sigMouseClicked.connect(self._clicked)
+        self.selected_i = 0
+        self.level = 1.0
+        self.values = None      # the chosen [t, i] map (NaN above the diagonal)
+        self.display = None     # what the image holds (clipped, sentinel)
+        self._kind = None
+        st.apply(st.appearance)
+        self._restyled()
+
+    @property
+    def choice(self) -> str:
+        return self.map_box.currentData()
+
+    def _restyled(self) -> None:
+        bg = pg.mkColor(self.styler.color("bg"))
+        table = diverging_cmap().getLookupTable(nPts=_N_LUT - 1, alpha=False)
+        lut = np.vstack([[bg.red(), bg.green(), bg.blue()], table]).astype(np.uint8)
+        self.image.setLookupTable(lut)
+
+    def _levels(self) -> tuple[float, float]:
+        """Levels that put index 0 (the sentinel colour) just below -level, 0 in the middle."""
+        L = self.level
+        return (-L * (_N_LUT + 1) / (_N_LUT - 1), L)
+
+    def set_analysis(self, scene, analysis) -> None:
+        self.scene, self.analysis = scene, analysis
+        kind = analysis.trace.net.spec.kind
+        if kind != self._kind:
+            self.map_box.blockSignals(True)
+            self.map_box.clear()
+            for name in CHOICES[kind]:
+                self.map_box.addItem(MAPS[name][1], name)
+            self.map_box.blockSignals(False)
+            self._kind = kind
+        self._maps = plotdata.jacobian_map(analysis)
+        T = analysis.steps
+        self.plot.setXRange(-0.5, T + 0.5, padding=0)
+        self.plot.setYRange(-0.5, T + 0.5, padding=0)
+        self._fill()
+        self.selected_i = min(self.selected_i, T)
+        self.set_step(self.step, None)
+
+    def _fill(self) -> None:
+        keys, _, bar_label = MAPS[self.choice]
+        key = next(k for k in keys if k in self._maps)
+        self.key = key
+        self.values = self._maps[key]
+        self.level = symmetric_level(self.values)
+        self.display = display_map(self.values, self.level)
+        self.image.setLevels(self._levels())
+        self.bar.setLevels((-self.level, self.level))
+        norm = "2-norm" if key.endswith("_2") else ("Frobenius" if key.endswith("_fro") else "theory")
+        self.bar.axis.setLabel(bar_label)
+        self.plot.setTitle(f"{MAPS[self.choice][1].replace('_t', '<sub>t</sub>').replace('_i', '<sub>i</sub>')}"
+                           f" for every pair i ≤ t ({norm}; blue vanishes, red explodes)")
+
+    def _map_changed(self, _index) -> None:
+        if self.analysis is not None:
+            self._fill()
+            self.set_step(self.step, self.row)
+
+    def set_step(self, step: int, row=None) -> None:
+        if self.analysis is None:
+            return
+        self.step, self.row = self._clamped(step), row
+        t = self.step
+        n = self.display.shape[1]
+        self.image.setImage(self.display[:t + 1], autoLevels=False, levels=self._levels())
+        self.image.setRect(QRectF(-0.5, -0.5, n, t + 1))
+        self.row_line.setPos(t)
+        i = min(self.selected_i, t)
+        self.col_line.setPos(i)
+        v = self.values[t, i]
+        text = "0 (exactly)" if v <= -999 else f"{v:.2f}"
+        self.readout.setText(f"t = {t}, i = {i}: log10 = {text}")
+        self.readout.setPos(n - 0.5, -0.5)
+
+    def _clicked(self, event) -> None:
+        if self.analysis is None:
+            return
+        vb = self.plot.vb
+        pos = event.scenePos()
+        if not vb.sceneBoundingRect().contains(pos):
+            return
+        p = vb.mapSceneToView(pos)
+        i, t = int(np.floor(p.x() + 0.5)), int(np.floor(p.y() + 0.5))
+        if 0 <= i <= t <= self.analysis.steps:
+            self.selected_i = i
+            event.accept()
+            self.pair_selected.emit(t, i)
+            self.col_line.setPos(i)

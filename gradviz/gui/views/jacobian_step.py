@@ -1,0 +1,134 @@
+"""Jacobian at step t: the matrix ∂h_t/∂h_{t-1} as a heatmap and its singular values.
+
+For H = 2 also the complex plane with the unit circle: the eigenvalues of W_hh (RNN) and of
+the one-step Jacobian (every cell), inside the circle = that direction shrinks.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PyQt6.QtCore import QRectF
+
+from ...core import plotdata
+from .style import DASH, Heatmap, PlotView, integer_ticks
+
+
+class JacobianStepView(PlotView):
+    """Left: the one-step Jacobian; middle: its singular values; right (H = 2): eigenvalues."""
+
+    title = "Jacobian at step t"
+    file_stem = "jacobian_step"
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.control_row.addStretch(1)
+        self.controls.hide()
+        st = self.styler
+        self.matrix = st.plot(pg.PlotItem(), "∂h<sub>t</sub>/∂h<sub>t−1</sub>",
+                              "unit of h<sub>t−1</sub>", "unit of h<sub>t</sub>", legend=False,
+                              grid=False)
+        self.matrix.invertY(True)
+        self.matrix.disableAutoRange()
+        self.heatmap = Heatmap(self.matrix, st, "entry", axis_order="row-major")
+        self.sv = st.plot(pg.PlotItem(), "Singular values", "k", "σ<sub>k</sub>",
+                          corner="top-right")
+        self.sv.disableAutoRange()
+        self.sv_curve = st.curve(pg.PlotDataItem(symbol="o"), "blue", symbol=True)
+        self.sv.addItem(self.sv_curve)
+        self.sv.legend.addItem(self.sv_curve, "σ<sub>k</sub>(∂h<sub>t</sub>/∂h<sub>t−1</sub>)")
+        self.sv_one = st.curve(pg.InfiniteLine(pos=1.0, angle=0, movable=False, label="1",
+                                               labelOpts={"position": 0.95}), "grey", DASH, 0.6)
+        self.sv.addItem(self.sv_one)
+        self.eig = st.plot(pg.PlotItem(), "Eigenvalues", "Re λ", "Im λ")
+        self.eig.setAspectLocked(True)
+        self.eig.disableAutoRange()
+        theta = np.linspace(0, 2 * np.pi, 181)
+        self.circle = st.curve(pg.PlotDataItem(np.cos(theta), np.sin(theta)), "grey", DASH, 0.6)
+        self.eig.addItem(self.circle)
+        self.eig.legend.addItem(self.circle, "|λ| = 1")
+        self.eig_whh = st.curve(pg.ScatterPlotItem(symbol="o"), "purple")
+        self.eig_jac = st.curve(pg.ScatterPlotItem(symbol="x"), "red")
+        self.eig.addItem(self.eig_whh)
+        self.eig.addItem(self.eig_jac)
+        self.eig.legend.addItem(self.eig_jac, "λ(∂h<sub>t</sub>/∂h<sub>t−1</sub>)")
+        self._whh_in_legend = False
+        self._with_eig = None
+        self._layout(False)
+        self.sv_top = 1.2
+        self.data = None
+        st.apply(st.appearance)
+
+    def _layout(self, with_eig: bool) -> None:
+        if with_eig == self._with_eig:
+            return
+        ci = self.graphics.ci
+        ci.clear()
+        ci.addItem(self.matrix, row=0, col=0)
+        ci.addItem(self.heatmap.bar, row=0, col=1)
+        ci.addItem(self.sv, row=0, col=2)
+        if with_eig:
+            ci.addItem(self.eig, row=0, col=3)
+        ci.layout.setColumnStretchFactor(0, 5)
+        ci.layout.setColumnStretchFactor(2, 4)
+        ci.layout.setColumnStretchFactor(3, 4 if with_eig else 0)
+        self._with_eig = with_eig
+
+    def set_analysis(self, scene, analysis) -> None:
+        self.scene, self.analysis = scene, analysis
+        H = analysis.h_size
+        m = max(plotdata.jacobian_extent(analysis), 1e-12)
+        self.heatmap.set_levels(-m, m, diverging=True)
+        self.matrix.setXRange(-0.5, H - 0.5, padding=0)
+        self.matrix.setYRange(-0.5, H - 0.5, padding=0)
+        self.sv.setXRange(0.5, H + 0.5, padding=0)
+        integer_ticks(self.matrix.getAxis("left"), H)
+        integer_ticks(self.matrix.getAxis("bottom"), H)
+        integer_ticks(self.sv.getAxis("bottom"), H)
+        self.sv_top = 1.2
+        self._layout(H == 2)
+        rnn = analysis.trace.net.spec.kind == "rnn"
+        if rnn != self._whh_in_legend:
+            if rnn:
+                self.eig.legend.addItem(self.eig_whh, "λ(W<sub>hh</sub>)")
+            else:
+                self.eig.legend.removeItem(self.eig_whh)
+            self._whh_in_legend = rnn
+        self.eig.setXRange(-1.3, 1.3, padding=0)
+        self.eig.setYRange(-1.3, 1.3, padding=0)
+        self.set_step(self.step, None)
+
+    def set_step(self, step: int, row=None) -> None:
+        if self.analysis is None:
+            return
+        self.step, self.row = self._clamped(step), row
+        t = self.step
+        if t < 1:   # no step taken yet: nothing to differentiate
+            self.data = None
+            self.heatmap.show(np.zeros((0, 0)), QRectF())
+            self.sv_curve.setData([], [])
+            self.eig_jac.setData([], [])
+            self.eig_whh.setData([], [])
+            self.matrix.setTitle("∂h<sub>t</sub>/∂h<sub>t−1</sub> (no step yet at t = 0)")
+            return
+        d = plotdata.jacobian_at_step(self.analysis, t)
+        self.data = d
+        H = d["jacobian"].shape[0]
+        self.heatmap.show(d["jacobian"], QRectF(-0.5, -0.5, H, H))
+        sv = d["singular_values"]
+        self.sv_curve.setData(d["index"], sv, skipFiniteCheck=True)
+        top = max(1.2, 1.1 * float(sv[0]))
+        if top > self.sv_top or top < 0.5 * self.sv_top:   # rescale rarely, not every frame
+            self.sv_top = float(np.ceil(top * 2) / 2)
+        self.sv.setYRange(0, self.sv_top, padding=0)
+        self.matrix.setTitle(f"∂h<sub>t</sub>/∂h<sub>t−1</sub> at t = {t}")
+        if "eig_jac_real" in d:
+            self.eig_jac.setData(d["eig_jac_real"], d["eig_jac_imag"])
+            if "eig_whh_real" in d:
+                self.eig_whh.setData(d["eig_whh_real"], d["eig_whh_imag"])
+            else:
+                self.eig_whh.setData([], [])
+            pts = [d[k] for k in ("eig_jac_real", "eig_jac_imag", "eig_whh_real", "eig_whh_imag")
+                   if k in d]
+            r = max(1.3, 1.15 * max(float(np.abs(p).max()) for p in pts))
+            self.eig.setXRange(-r, r, padding=0)
+            self.eig.setYRange(-r, r, padding=0)

@@ -1,0 +1,169 @@
+"""States view: h_t per unit over time (lines, or a heatmap for many units) and c_t for LSTM."""
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PyQt6.QtCore import QRectF
+from PyQt6.QtWidgets import QCheckBox
+
+from ...core import plotdata
+from .style import DASH, Heatmap, PlotView, all_finite, integer_ticks, unit_colors
+
+#: above this many units the view starts as a heatmap
+HEATMAP_ABOVE = 16
+#: per-unit legend entries up to this many units (else one entry for all lines)
+LEGEND_UNITS = 4
+
+
+class _Panel:
+    """One quantity (h or c): a plot with one line per unit, or a heatmap, and a cursor."""
+
+    def __init__(self, view: "StatesView", name: str, title: str, y_label: str):
+        self.view, self.name, self.title, self.y_label = view, name, title, y_label
+        st = view.styler
+        self.plot = st.plot(pg.PlotItem(), title, "step t", y_label)
+        self.plot.disableAutoRange()
+        self.legend = self.plot.legend
+        self.curves: list[pg.PlotDataItem] = []
+        self.heatmap = Heatmap(self.plot, st, f"{name}<sub>t</sub>[j]")
+        self.cursor = st.curve(pg.InfiniteLine(angle=90, movable=False), "cursor", DASH, 0.6)
+        self.plot.addItem(self.cursor)
+        self.values = None
+        self.finite = True
+
+    def set_units(self, n: int) -> None:
+        """Exactly ``n`` line items (created once per size change, reused on every step)."""
+        while len(self.curves) < n:
+            c = pg.PlotDataItem()
+            self.plot.addItem(c)
+            self.curves.append(c)
+        while len(self.curves) > n:
+            self.plot.removeItem(self.curves.pop())
+        self.legend.clear()
+        sym = f"{self.name}<sub>t</sub>"
+        if n <= LEGEND_UNITS:
+            for j, c in enumerate(self.curves):
+                self.legend.addItem(c, f"{sym}[{j}]")
+        elif n:
+            self.legend.addItem(self.curves[0], f"{sym}[j], j = 0…{n - 1} (one line per unit)")
+
+    def set_values(self, values: np.ndarray, steps: int, heatmap: bool) -> None:
+        self.values = values
+        self.finite = all_finite(values)
+        H = values.shape[1]
+        if len(self.curves) != H:
+            self.set_units(H)
+        for c in self.curves:
+            c.setVisible(not heatmap)
+        self.heatmap.image.setVisible(heatmap)
+        self.legend.setVisible(not heatmap)
+        finite = values[np.isfinite(values)]
+        lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (-1.0, 1.0)
+        if heatmap:
+            m = max(abs(lo), abs(hi), 1e-12)
+            self.heatmap.set_levels(-m, m, diverging=True)
+            self.plot.setXRange(-0.5, steps + 0.5, padding=0)
+            self.plot.setYRange(-0.5, H - 0.5, padding=0)
+            self.plot.showGrid(x=False, y=False)
+            self.plot.setLabel("left", "unit j")
+            integer_ticks(self.plot.getAxis("left"), H)
+            self.plot.setTitle(f"{self.title} (colour = value)")
+        else:
+            pad = max(0.05 * (hi - lo), 0.05)
+            self.plot.setXRange(0, max(steps, 1), padding=0.01)
+            self.plot.setYRange(lo - pad, hi + pad, padding=0)
+            self.plot.showGrid(x=True, y=True, alpha=0.15)
+            self.plot.setLabel("left", self.y_label)
+            self.plot.getAxis("left").setTickSpacing()
+            self.plot.setTitle(self.title)
+
+    def show_step(self, step: int, heatmap: bool) -> None:
+        n = step + 1
+        v = self.values
+        if heatmap:
+            self.heatmap.show(v[:n], QRectF(-0.5, -0.5, n, v.shape[1]))
+        else:
+            t = np.arange(n, dtype=np.float64)
+            for j, c in enumerate(self.curves):
+                c.setData(t, v[:n, j], skipFiniteCheck=self.finite)
+        self.cursor.setPos(step)
+
+    def recolor(self, appearance) -> None:
+        for c, color in zip(self.curves, unit_colors(len(self.curves), appearance)):
+            c.setPen(pg.mkPen(color, width=max(1.0, appearance.line_width * 0.75)))
+
+
+class StatesView(PlotView):
+    """h_t[j] per unit over time; c_t[j] below it for an LSTM."""
+
+    title = "States"
+    file_stem = "states"
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.heatmap_box = QCheckBox("Heatmap")
+        self.heatmap_box.setToolTip("Show h_t[j] as a heatmap (time → right, unit j ↑, colour = "
+                                    "value) instead of one line per unit; the default above "
+                                    f"{HEATMAP_ABOVE} units")
+        self.heatmap_box.toggled.connect(self._mode_changed)
+        self.control_row.addWidget(self.heatmap_box)
+        self.control_row.addStretch(1)
+        self._auto_mode = True
+        self.panels = {"h": _Panel(self, "h", "Hidden state h<sub>t</sub>", "h<sub>t</sub>[j]"),
+                       "c": _Panel(self, "c", "Cell state c<sub>t</sub> (LSTM)", "c<sub>t</sub>[j]")}
+        self._shown: list[str] = []
+        self._layout(["h"])
+        self.styler.apply(self.styler.appearance)
+
+    def _layout(self, names: list[str]) -> None:
+        if names == self._shown:
+            return
+        ci = self.graphics.ci
+        ci.clear()
+        for r, name in enumerate(names):
+            p = self.panels[name]
+            ci.addItem(p.plot, row=r, col=0)
+            ci.addItem(p.heatmap.bar, row=r, col=1)
+        if len(names) == 2:
+            self.panels["c"].plot.setXLink(self.panels["h"].plot)
+        self._shown = names
+
+    @property
+    def heatmap(self) -> bool:
+        return self.heatmap_box.isChecked()
+
+    def set_analysis(self, scene, analysis) -> None:
+        self.scene, self.analysis = scene, analysis
+        data = plotdata.states(analysis)
+        names = ["h", "c"] if "c" in data else ["h"]
+        self._layout(names)
+        if self._auto_mode:
+            self.heatmap_box.blockSignals(True)
+            self.heatmap_box.setChecked(data["h"].shape[1] > HEATMAP_ABOVE)
+            self.heatmap_box.blockSignals(False)
+        self._fill(data)
+        self.set_step(self.step, None)
+
+    def _fill(self, data) -> None:
+        for name in self._shown:
+            p = self.panels[name]
+            p.set_values(data[name], self.analysis.steps, self.heatmap)
+            p.heatmap.bar.setVisible(self.heatmap)
+            p.recolor(self.appearance)
+
+    def _mode_changed(self, _checked) -> None:
+        self._auto_mode = False
+        if self.analysis is not None:
+            self._fill(plotdata.states(self.analysis))
+            self.set_step(self.step, self.row)
+
+    def set_step(self, step: int, row=None) -> None:
+        if self.analysis is None:
+            return
+        self.step, self.row = self._clamped(step), row
+        for name in self._shown:
+            self.panels[name].show_step(self.step, self.heatmap)
+
+    def _restyled(self) -> None:
+        for p in self.panels.values():
+            p.recolor(self.appearance)

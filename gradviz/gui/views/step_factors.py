@@ -1,0 +1,136 @@
+"""Step factors: the per-step factor whose product decides vanishing or exploding, and that product.
+
+RNN: max_j|φ'(a_t)_j|·σ_max(W_hh) (≤ σ_max, drawn as a line) and its running product, the
+Pascanu bound on ‖∂h_t/∂h_0‖. LSTM: mean and max of f_t and the forget path ∏ f. GRU: mean and
+max of z_t and the update path ∏ z. The line 1.0 (10^0 in log10) separates shrink from grow.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+
+from ...core import plotdata
+from .style import DASH, DOT, PlotView, all_finite, clip_floor, floor_for
+
+#: curves of the upper (linear) plot per kind: (data key, legend, colour, pen style)
+UPPER = {
+    "rnn": [("step_factor", "max<sub>j</sub>|φ′(a<sub>t</sub>)<sub>j</sub>|·σ<sub>max</sub>(W<sub>hh</sub>)",
+             "blue", None)],
+    "lstm": [("f_mean", "mean<sub>j</sub> f<sub>t</sub>[j]", "orange", None),
+             ("f_max", "max<sub>j</sub> f<sub>t</sub>[j]", "red", DASH)],
+    "gru": [("z_mean", "mean<sub>j</sub> z<sub>t</sub>[j]", "orange", None),
+            ("z_max", "max<sub>j</sub> z<sub>t</sub>[j]", "red", DASH)],
+}
+#: the lower (log10) plot: the running product from step 0
+LOWER = {
+    "rnn": ("log10_running_product",
+            "log<sub>10</sub> ∏<sub>k≤t</sub> max|φ′|·σ<sub>max</sub> (Pascanu bound on ‖∂h<sub>t</sub>/∂h<sub>0</sub>‖)"),
+    "lstm": ("log10_forget_path", "log<sub>10</sub> max<sub>j</sub> ∏<sub>k≤t</sub> f<sub>k</sub>[j] (forget path)"),
+    "gru": ("log10_update_path", "log<sub>10</sub> max<sub>j</sub> ∏<sub>k≤t</sub> z<sub>k</sub>[j] (update path)"),
+}
+TITLES = {"rnn": "Per-step factor of the RNN Jacobian",
+          "lstm": "Forget gate f<sub>t</sub>: the factor on the cell-state path",
+          "gru": "Update gate z<sub>t</sub>: the factor on the direct path"}
+
+
+class StepFactorsView(PlotView):
+    """Upper: the factor per step with the line 1.0. Lower: the log10 of its running product."""
+
+    title = "Step factors"
+    file_stem = "step_factors"
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.control_row.addStretch(1)
+        self.controls.hide()
+        st = self.styler
+        self.upper = st.plot(pg.PlotItem(), "Per-step factor", "step t", "factor (×)",
+                             corner="bottom-right")
+        self.lower = st.plot(pg.PlotItem(), "Running product from step 0", "step t",
+                             "log<sub>10</sub> product", corner="bottom-left")
+        for p in (self.upper, self.lower):
+            p.disableAutoRange()
+        self.lower.setXLink(self.upper)
+        self.graphics.ci.addItem(self.upper, row=0, col=0)
+        self.graphics.ci.addItem(self.lower, row=1, col=0)
+        self.one = st.curve(pg.InfiniteLine(pos=1.0, angle=0, movable=False, label="1.0",
+                                            labelOpts={"position": 0.97}), "grey", DASH, 0.6)
+        self.zero = st.curve(pg.InfiniteLine(pos=0.0, angle=0, movable=False, label="10⁰ = 1",
+                                             labelOpts={"position": 0.97}), "grey", DASH, 0.6)
+        self.sigma = st.curve(pg.InfiniteLine(pos=1.0, angle=0, movable=False,
+                                              label="σmax(Whh) = {value:.2f}",
+                                              labelOpts={"position": 0.5, "anchors": [(0.5, 1), (0.5, 1)]}),
+                              "purple", DOT, 0.8)
+        self.upper.addItem(self.one)
+        self.upper.addItem(self.sigma)
+        self.lower.addItem(self.zero)
+        self.cursors = []
+        for p in (self.upper, self.lower):
+            c = st.curve(pg.InfiniteLine(angle=90, movable=False), "cursor", DASH, 0.6)
+            p.addItem(c)
+            self.cursors.append(c)
+        self.product = st.curve(pg.PlotDataItem(), "blue")
+        self.lower.addItem(self.product)
+        self.curves: list[tuple[str, pg.PlotDataItem]] = []
+        self._kind = None
+        self.data = None
+        self.floor = -1.0
+        st.apply(st.appearance)
+
+    def _make_items(self, kind) -> None:
+        for _, c in self.curves:
+            self.styler.forget(c)
+            self.upper.removeItem(c)
+        self.upper.legend.clear()
+        self.curves = []
+        for key, text, color, style in UPPER[kind]:
+            c = self.styler.curve(pg.PlotDataItem(), color, style or pg.QtCore.Qt.PenStyle.SolidLine)
+            self.upper.addItem(c)
+            self.upper.legend.addItem(c, text)
+            self.curves.append((key, c))
+        self.lower.legend.clear()
+        self.lower.legend.addItem(self.product, LOWER[kind][1])
+        self.upper.setTitle(TITLES[kind])
+        self.sigma.setVisible(kind == "rnn")
+        self._kind = kind
+        self.styler.apply(self.appearance)
+
+    def set_analysis(self, scene, analysis) -> None:
+        self.scene, self.analysis = scene, analysis
+        kind = analysis.trace.net.spec.kind
+        if kind != self._kind:
+            self._make_items(kind)
+        d = plotdata.step_factors(analysis)
+        self.data = d
+        self.finite = all_finite(*d.values())
+        T = analysis.steps
+        hi = max([1.0] + [float(d[k].max()) for k, _ in self.curves if d[k].size])
+        if kind == "rnn":
+            self.sigma.setPos(analysis.sigma_max)
+            hi = max(hi, analysis.sigma_max)
+        self.upper.setXRange(0, max(T, 1), padding=0.01)
+        lo = min([1.0] + [float(d[k].min()) for k, _ in self.curves if d[k].size])
+        # gates close to 1 are the story: zoom in unless the factors spread over [0, 1]
+        lo = 0.0 if lo < 0.5 else np.floor(lo * 10) / 10 - 0.1
+        self.upper.setYRange(lo, lo + (hi - lo) * 1.08, padding=0)
+        key = LOWER[kind][0]
+        lo, top = floor_for(plotdata.finite_extent(d[key]))
+        self.floor = lo
+        self.lower.setYRange(lo, top, padding=0)
+        self.set_step(self.step, None)
+
+    def set_step(self, step: int, row=None) -> None:
+        if self.analysis is None:
+            return
+        self.step, self.row = self._clamped(step), row
+        n, d = self.step, self.data
+        t = d["t"][:n]
+        for key, c in self.curves:
+            c.setData(t, d[key][:n], skipFiniteCheck=self.finite)
+        product = d[LOWER[self._kind][0]][:n]
+        # exact zeros (LOG10_ZERO: no gradient at all) are drawn on the floor of the axis
+        self.product.setData(t, clip_floor(product, self.floor), skipFiniteCheck=self.finite)
+        for c in self.cursors:
+            c.setPos(self.step)
+
+

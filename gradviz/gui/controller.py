@@ -1,0 +1,389 @@
+"""The one owner of what the window shows: the scene, its numbers, and the selected step.
+
+Widgets never touch a scene: they call :meth:`Controller.update`, :meth:`set_step`,
+:meth:`load_state_dict`, :meth:`load_inputs_csv` or :meth:`set_scene`, and listen to signals.
+Recomputation runs off the GUI thread, newest wins (see :mod:`gradviz.gui.worker`).
+
+Two scenes are kept: :attr:`scene` is the newest one asked for (what the controls show);
+:attr:`shown_scene` is the one whose :attr:`analysis` is on screen. A request that fails (a bad
+file, a state that overflows at once) leaves :attr:`shown_scene` as it was, reverts
+:attr:`scene` to it (``scene_changed`` again, so the controls follow) and emits ``error``.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from PyQt6.QtCore import QObject, pyqtSignal
+
+from ..core.cells import KINDS, RecurrentNet
+from ..core.errors import GradvizError
+from ..core.inputs import read_csv
+from ..core.jacobians import LOG10_ZERO, RowNorms
+from ..core.scene import CELLS, Analysis, Scene, analyse, load_base_net, scene_from_net
+from ..core.scene import scene_inputs, simulate
+from .worker import LatestRunner
+
+#: scene settings that decide the base weights (a change drops a loaded state_dict)
+STRUCTURE_KEYS = ("cell", "hidden_size", "input_size", "num_layers", "bidirectional",
+                  "proj_size", "seed", "init")
+#: scene settings that decide the input signal (a change drops a loaded CSV)
+SIGNAL_KEYS = ("input", "steps", "input_size")
+#: cells of compare mode, in plotting order
+COMPARE_CELLS = ("rnn", "lstm", "gru")
+#: a row is computed on the GUI thread when its cost t·n³ stays below this (about a millisecond)
+SYNC_ROW_COST = 2_000_000
+
+
+@dataclass
+class _Result:
+    scene: Scene
+    analysis: Analysis
+    base: RecurrentNet
+    raw_inputs: np.ndarray | None
+    step: int
+    row: RowNorms | None
+
+
+@dataclass(frozen=True)
+class StepNumbers:
+    """What a lecturer reads aloud at step t (NaN where it does not apply)."""
+
+    step: int
+    steps: int
+    sigma_max: float
+    factor: float           # RNN max|φ'(a_t)|·σ_max; LSTM mean f_t; GRU mean z_t (t ≥ 1)
+    factor_name: str
+    log10_norm: float       # log10 ‖∂h_t/∂h_0‖ (2-norm when exact, else Frobenius)
+    norm_exact: bool
+    f_mean: float           # LSTM only
+    overflow_step: int | None
+
+
+def step_numbers(analysis: Analysis, step: int, row: RowNorms | None) -> StepNumbers:
+    """The status-line numbers, read from the core's results (no new math)."""
+    kind = analysis.trace.net.spec.kind
+    t = max(0, min(step, analysis.steps))
+    nan = float("nan")
+    factor, name, f_mean = nan, "", nan
+    if t >= 1:
+        if kind == "rnn":
+            log_factor = float(analysis.step_factor[t - 1])
+            factor = 0.0 if log_factor <= LOG10_ZERO else 10.0 ** log_factor
+            name = "max|φ′(a_t)|·σ_max"
+        elif kind == "lstm":
+            factor = f_mean = float(analysis.gate_stats["f_mean"][t - 1])
+            name = "mean f_t"
+        else:
+            factor = float(analysis.gate_stats["z_mean"][t - 1])
+            name = "mean z_t"
+    if row is not None and row.t == t:
+        log_norm, exact = float(row.h[0]), True
+    elif analysis.jac.h is not None:
+        log_norm, exact = float(analysis.jac.h[t, 0]), True
+    else:
+        log_norm, exact = float(analysis.jac.h_fro[t, 0]), False
+    return StepNumbers(step=t, steps=analysis.steps, sigma_max=analysis.sigma_max, factor=factor,
+                       factor_name=name, log10_norm=log_norm, norm_exact=exact, f_mean=f_mean,
+                       overflow_step=analysis.trace.overflow_step)
+
+
+def compare_scene(scene: Scene, cell: str) -> Scene:
+    """The scene run with another cell kind: same input, seed, sizes and W_R scale."""
+    kind, nonlinearity = CELLS[cell]
+    if scene.cell == "rnn" and kind == "rnn":
+        nonlinearity = scene.nonlinearity
+    return scene.replace(cell=kind, nonlinearity=nonlinearity, state_dict_path=None,
+                         num_layers=1, bidirectional=False, proj_size=0, layer=0, direction=0)
+
+
+class Controller(QObject):
+    """Owns the scene, caches of loaded files, the analysis on screen and the cursor step."""
+
+    scene_changed = pyqtSignal(object)            # Scene: the controls show it
+    analysis_ready = pyqtSignal(object, object)   # Scene, Analysis: views redraw everything
+    step_changed = pyqtSignal(int)                # the cursor moved (views: set_step(t, row|None))
+    row_ready = pyqtSignal(int, object)           # t, RowNorms: exact 2-norms of the cursor row
+    compare_ready = pyqtSignal(object, int)       # {cell: Analysis}, step
+    compare_changed = pyqtSignal(bool)
+    error = pyqtSignal(str)
+    busy = pyqtSignal(bool)
+
+    def __init__(self, scene: Scene | None = None, parent: QObject | None = None):
+        super().__init__(parent)
+        self.scene: Scene = scene if scene is not None else Scene()
+        self.shown_scene: Scene | None = None
+        self.analysis: Analysis | None = None
+        self.step = 0
+        self.follow_end = True            # keep the cursor on the last step when T changes
+        self.compare = False
+        self.compare_results: dict[str, Analysis] | None = None
+        self._rows: dict[int, RowNorms] = {}
+        self._bases: dict[tuple, RecurrentNet] = {}
+        self._csv: dict[tuple, np.ndarray] = {}
+        self._compare_gen = 0
+        self._analysis_runner = LatestRunner(self)
+        self._row_runner = LatestRunner(self)
+        self._compare_runner = LatestRunner(self)
+        self._analysis_runner.finished.connect(self._on_analysis)
+        self._analysis_runner.failed.connect(self._on_analysis_failed)
+        self._row_runner.finished.connect(self._on_row)
+        self._row_runner.failed.connect(self._on_side_failed)
+        self._compare_runner.finished.connect(self._on_compare)
+        self._compare_runner.failed.connect(self._on_side_failed)
+        for runner in self._runners:
+            runner.busy_changed.connect(self._on_busy)
+
+    # ------------------------------------------------------------------ requests
+
+    @property
+    def _runners(self):
+        return (self._analysis_runner, self._row_runner, self._compare_runner)
+
+    @property
+    def is_busy(self) -> bool:
+        return any(r.busy for r in self._runners)
+
+    def start(self) -> None:
+        """Compute the initial scene (call once the views are connected)."""
+        self._request(self.scene)
+
+    def update(self, **changes) -> bool:
+        """Change scene settings (from a control); False and ``error`` if the result is invalid.
+
+        Changing the structure (cell, sizes, seed, init) drops a loaded state_dict; changing the
+        signal, steps or input size drops a loaded inputs CSV.
+        """
+        if changes.get("cell") in CELLS and changes["cell"] not in KINDS:   # e.g. "rnn-relu"
+            kind, nonlinearity = CELLS[changes["cell"]]
+            changes = {**changes, "cell": kind, "nonlinearity": nonlinearity}
+        current = self.scene
+        if current.state_dict_path and "state_dict_path" not in changes and any(
+                k in changes and changes[k] != getattr(current, k) for k in STRUCTURE_KEYS):
+            changes["state_dict_path"] = None
+        if current.inputs_path and "inputs_path" not in changes and any(
+                k in changes and changes[k] != getattr(current, k) for k in SIGNAL_KEYS):
+            changes["inputs_path"] = None
+        try:
+            candidate = current.replace(**changes)
+            candidate.validate()
+        except (GradvizError, TypeError) as exc:
+            self._refuse(str(exc))
+            return False
+        if candidate == current:
+            return True
+        self._request(candidate)
+        return True
+
+    def set_scene(self, scene: Scene, step: int | None = None, base: RecurrentNet | None = None,
+                  raw_inputs: np.ndarray | None = None) -> bool:
+        """Show another scene (a preset, a session). ``base``/``raw_inputs`` (CSV values before the
+        amplitude) replace reading ``state_dict_path`` / ``inputs_path`` from disk."""
+        try:
+            scene.validate()
+        except GradvizError as exc:
+            self._refuse(str(exc))
+            return False
+        if base is not None:
+            self._bases[self._base_key(scene)] = base
+        if raw_inputs is not None and scene.inputs_path:
+            self._csv[self._csv_key(scene)] = np.asarray(raw_inputs, dtype=np.float64)
+        if step is not None:
+            self.step, self.follow_end = max(0, int(step)), False
+        self._request(scene)
+        return True
+
+    def load_state_dict(self, path: str) -> None:
+        """Use a torch state_dict file's weights (sizes from the file; sliders reset)."""
+        self._request(self.scene.replace(state_dict_path=str(path), wr_scale=None,
+                                         forget_bias=None, update_bias=None, forget_clamp=None))
+
+    def load_inputs_csv(self, path: str) -> None:
+        """Drive the cell with a CSV of inputs (T rows × input_size columns; it decides T)."""
+        self._request(self.scene.replace(inputs_path=str(path)))
+
+    def set_compare(self, enabled: bool) -> None:
+        """Compare mode: RNN, LSTM and GRU on the current input and seed (computed off-thread)."""
+        enabled = bool(enabled)
+        if enabled == self.compare:
+            return
+        self.compare = enabled
+        self.compare_results = None
+        if enabled:
+            self._request_compare(self.shown_scene or self.scene)
+        self.compare_changed.emit(enabled)
+
+    # ------------------------------------------------------------------ the cursor
+
+    @property
+    def steps(self) -> int:
+        return self.analysis.steps if self.analysis is not None else self.scene.steps
+
+    def set_step(self, step: int) -> None:
+        """Move the cursor to step t (0..T); cheap: views get the cached or pending row."""
+        step = max(0, min(int(step), self.steps))
+        self.follow_end = step == self.steps
+        if step == self.step:
+            return
+        self.step = step
+        self.step_changed.emit(step)
+        self._ask_row(step)
+
+    def row(self, step: int | None = None) -> RowNorms | None:
+        """The exact row of ``step`` (default: the cursor) if already computed."""
+        return self._rows.get(self.step if step is None else step)
+
+    def numbers(self) -> StepNumbers | None:
+        if self.analysis is None:
+            return None
+        return step_numbers(self.analysis, self.step, self.row())
+
+    def wait(self, msecs: int = 10_000) -> None:
+        """Block until the workers are idle (shutdown, tests)."""
+        for runner in self._runners:
+            runner.discard_pending()
+        for runner in self._runners:
+            runner.wait(msecs)
+
+    # ------------------------------------------------------------------ worker side
+
+    @staticmethod
+    def _base_key(scene: Scene) -> tuple:
+        if scene.state_dict_path:
+            return ("file", scene.state_dict_path)
+        return ("init",) + tuple(getattr(scene, k) for k in STRUCTURE_KEYS) + (scene.nonlinearity,)
+
+    @staticmethod
+    def _csv_key(scene: Scene) -> tuple:
+        return (scene.inputs_path, scene.input_size)
+
+    def _compute(self, scene: Scene, step: int, follow_end: bool, bases: dict, csv: dict) -> _Result:
+        """Runs on the worker thread: files (cached), forward run, float32 map, cursor row."""
+        key = self._base_key(scene)
+        base = bases.get(key)
+        if base is None:
+            base = load_base_net(scene)
+        if scene.state_dict_path:
+            scene = scene_from_net(scene, base)
+        raw = None
+        if scene.inputs_path:
+            raw = csv.get(self._csv_key(scene))
+            if raw is None:
+                raw = read_csv(scene.inputs_path, expected_width=scene.input_size)
+            inputs = scene.amplitude * raw
+            scene = scene.replace(steps=int(raw.shape[0]))
+        else:
+            inputs = scene_inputs(scene)
+        trace = simulate(scene, base=base, inputs=inputs)
+        analysis = analyse(trace, scene.layer, scene.direction, exact=False, dtype=np.float32)
+        t = analysis.steps if follow_end else min(step, analysis.steps)
+        return _Result(scene, analysis, base, raw, t, analysis.row(t))
+
+    def _request(self, scene: Scene) -> None:
+        self.scene = scene
+        self.scene_changed.emit(scene)
+        self._analysis_runner.submit(self._compute, scene, self.step, self.follow_end,
+                                     dict(self._bases), dict(self._csv))
+
+    def _refuse(self, message: str) -> None:
+        self.error.emit(message)
+        self.scene_changed.emit(self.scene)   # controls snap back to the scene in force
+
+    def _on_analysis(self, generation: int, result: _Result) -> None:
+        self._bases[self._base_key(result.scene)] = result.base
+        if result.raw_inputs is not None:
+            self._csv[self._csv_key(result.scene)] = result.raw_inputs
+        newest = generation == self._analysis_runner.latest
+        if newest and result.scene != self.scene:
+            # sizes from a loaded file, T from a CSV: the controls show what is in force
+            self.scene = result.scene
+            self.scene_changed.emit(result.scene)
+        self.shown_scene, self.analysis = result.scene, result.analysis
+        self._rows = {result.step: result.row}
+        steps = result.analysis.steps
+        self.step = steps if self.follow_end else min(self.step, steps)
+        self.analysis_ready.emit(result.scene, result.analysis)
+        self.step_changed.emit(self.step)
+        if self.step in self._rows:
+            self.row_ready.emit(self.step, self._rows[self.step])
+        else:
+            self._ask_row(self.step)
+        if newest and self.compare:
+            self._request_compare(result.scene)
+
+    def _on_analysis_failed(self, generation: int, message: str) -> None:
+        if generation != self._analysis_runner.latest:
+            return   # a newer request is on its way
+        if self.shown_scene is not None:
+            self.scene = self.shown_scene
+        elif self.scene != Scene():
+            self.error.emit(message)
+            self._request(Scene())
+            return
+        self._refuse(message)
+
+    def _ask_row(self, step: int) -> None:
+        if self.analysis is None or step in self._rows:
+            return
+        n = self.analysis.jacobians.shape[1]
+        if step * n ** 3 <= SYNC_ROW_COST:
+            self._rows[step] = self.analysis.row(step)
+            self.row_ready.emit(step, self._rows[step])
+        else:
+            self._row_runner.submit(_row_job, self.analysis, step)
+
+    def _on_row(self, generation: int, value) -> None:
+        analysis, step, row = value
+        if analysis is not self.analysis:
+            return
+        self._rows[step] = row
+        if step == self.step:
+            self.row_ready.emit(step, row)
+
+    def _request_compare(self, scene: Scene) -> None:
+        self._compare_runner.submit(_compare_job, scene, dict(self._csv))
+
+    def _on_compare(self, generation: int, results: dict) -> None:
+        if not self.compare:
+            return
+        self.compare_results = results
+        self.compare_ready.emit(results, self.step)
+
+    def _on_side_failed(self, generation: int, message: str) -> None:
+        self.error.emit(message)
+
+    def _on_busy(self, _busy: bool) -> None:
+        self.busy.emit(self.is_busy)
+
+
+def _row_job(analysis: Analysis, step: int):
+    return analysis, step, analysis.row(step)
+
+
+def _compare_job(scene: Scene, csv: dict) -> dict[str, Analysis]:
+    """RNN, LSTM and GRU on the same input and seed (Frobenius maps in float32, like the window)."""
+    results = {}
+    for cell in COMPARE_CELLS:
+        s = compare_scene(scene, cell)   # keyed by cell name: rnn (or rnn-relu, ...), lstm, gru
+        inputs = None
+        if s.inputs_path and (s.inputs_path, s.input_size) in csv:
+            inputs = s.amplitude * csv[(s.inputs_path, s.input_size)]
+        trace = simulate(s, inputs=inputs)
+        results[s.cell_name] = analyse(trace, exact=False, dtype=np.float32)
+    return results
+
+
+def format_numbers(n: StepNumbers) -> str:
+    """The status line: σ_max(W_hh), this step's factor, log10‖∂h_t/∂h_0‖ (and mean f_t)."""
+    parts = [f"t = {n.step}/{n.steps}", f"σ_max(W_hh) = {n.sigma_max:.3g}"]
+    if n.factor_name and not math.isnan(n.factor):
+        parts.append(f"{n.factor_name} = {n.factor:.3g}")
+    norm = "‖∂h_t/∂h_0‖₂" if n.norm_exact else "‖∂h_t/∂h_0‖_F"
+    if n.log10_norm <= LOG10_ZERO:
+        parts.append(f"{norm} = 0")
+    else:
+        parts.append(f"log10 {norm} = {n.log10_norm:.2f}")
+    if n.overflow_step:
+        parts.append(f"state overflowed at step {n.overflow_step}: run stops there")
+    return "    ".join(parts)

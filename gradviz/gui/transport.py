@@ -1,0 +1,144 @@
+"""Transport: play / pause, step, to start / end, speed, and a timeline slider to scrub.
+
+Playing is a QTimer that calls ``controller.set_step(t + 1)`` per frame and nothing else: the
+views grow step by step from numbers already computed, so playback never waits for a worker.
+"""
+from __future__ import annotations
+
+from PyQt6.QtCore import QSignalBlocker, QSize, Qt, QTimer, pyqtSignal
+from PyQt6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QSlider, QStyle, QToolButton,
+                             QWidget)
+
+#: playback speeds offered, in steps per second
+SPEEDS = (2, 5, 10, 20, 50, 100)
+DEFAULT_SPEED = 20
+
+
+class TransportBar(QWidget):
+    """The buttons and the timeline under the views (keys are the window's shortcuts)."""
+
+    playing_changed = pyqtSignal(bool)
+
+    def __init__(self, controller, parent=None):
+        super().__init__(parent)
+        self.controller = controller
+        self.timer = QTimer(self)
+        self.timer.timeout.connect(self.advance)
+
+        icons = self.style()
+
+        def button(icon, tip: str, slot) -> QToolButton:
+            b = QToolButton()
+            b.setIcon(icons.standardIcon(icon))
+            b.setToolTip(tip)
+            b.setFocusPolicy(Qt.FocusPolicy.NoFocus)   # Space stays the play key
+            b.setAutoRaise(True)
+            b.clicked.connect(slot)
+            return b
+
+        sp = QStyle.StandardPixmap
+        self.start_button = button(sp.SP_MediaSkipBackward, "To the start, t = 0 (Home)",
+                                   self.to_start)
+        self.back_button = button(sp.SP_MediaSeekBackward, "One step back (←)", self.step_back)
+        self.play_button = button(sp.SP_MediaPlay,
+                                  "Play / pause (Space): the views grow step by step",
+                                  self.toggle_play)
+        self.forward_button = button(sp.SP_MediaSeekForward, "One step forward (→)",
+                                     self.step_forward)
+        self.end_button = button(sp.SP_MediaSkipForward, "To the end, t = T (End)", self.to_end)
+        self.timeline = QSlider(Qt.Orientation.Horizontal)
+        self.timeline.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.timeline.setToolTip("Timeline: drag to move the cursor step t in every view")
+        self.timeline.valueChanged.connect(controller.set_step)
+        self.step_label = QLabel()
+        self.step_label.setMinimumWidth(self.step_label.fontMetrics().horizontalAdvance("t = 0000 / 0000") + 8)
+        self.speed = QComboBox()
+        self.speed.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        for s in SPEEDS:
+            self.speed.addItem(f"{s} steps/s", s)
+        self.speed.setToolTip("Playback speed")
+        self.speed.currentIndexChanged.connect(self._speed_changed)
+        self.set_speed(DEFAULT_SPEED)
+
+        row = QHBoxLayout(self)
+        row.setContentsMargins(6, 2, 6, 2)
+        for w in (self.start_button, self.back_button, self.play_button, self.forward_button,
+                  self.end_button):
+            row.addWidget(w)
+        row.addWidget(self.timeline, 1)
+        row.addWidget(self.step_label)
+        row.addWidget(self.speed)
+
+        controller.step_changed.connect(self.show_step)
+        controller.analysis_ready.connect(lambda *_: self.show_step(controller.step))
+        self.show_step(controller.step)
+
+    # ------------------------------------------------------------------ actions
+
+    @property
+    def playing(self) -> bool:
+        return self.timer.isActive()
+
+    def play(self) -> None:
+        if self.controller.step >= self.controller.steps:
+            self.controller.set_step(0)     # play from the start when at the end
+        self.timer.start()
+        self.play_button.setIcon(self.style().standardIcon(QStyle.StandardPixmap.SP_MediaPause))
+        self.playing_changed.emit(True)
+
+    def pause(self) -> None:
+        self.timer.stop()
+        self.play_button.setIcon(self.style().standardIcon(QStyle.StandardPixmap.SP_MediaPlay))
+        self.playing_changed.emit(False)
+
+    def toggle_play(self) -> None:
+        self.pause() if self.playing else self.play()
+
+    def advance(self) -> None:
+        """One frame: the next step, or stop at the end."""
+        c = self.controller
+        if c.step >= c.steps:
+            self.pause()
+            return
+        c.set_step(c.step + 1)
+        if c.step >= c.steps:
+            self.pause()
+
+    def step_forward(self) -> None:
+        self.pause()
+        self.controller.set_step(self.controller.step + 1)
+
+    def step_back(self) -> None:
+        self.pause()
+        self.controller.set_step(self.controller.step - 1)
+
+    def to_start(self) -> None:
+        self.pause()
+        self.controller.set_step(0)
+
+    def to_end(self) -> None:
+        self.pause()
+        self.controller.set_step(self.controller.steps)
+
+    def set_icon_size(self, pixels: int) -> None:
+        for b in (self.start_button, self.back_button, self.play_button, self.forward_button,
+                  self.end_button):
+            b.setIconSize(QSize(pixels, pixels))
+
+    def speed_value(self) -> int:
+        return int(self.speed.currentData())
+
+    def set_speed(self, steps_per_second: int) -> None:
+        index = self.speed.findData(steps_per_second)
+        self.speed.setCurrentIndex(index if index >= 0 else self.speed.findData(DEFAULT_SPEED))
+        self._speed_changed()
+
+    def _speed_changed(self, *_args) -> None:
+        self.timer.setInterval(max(1, round(1000 / self.speed_value())))
+
+    def show_step(self, step: int) -> None:
+        steps = self.controller.steps
+        with QSignalBlocker(self.timeline):
+            self.timeline.setRange(0, steps)
+            self.timeline.setValue(step)
+        self.step_label.setText(f"t = {step} / {steps}")

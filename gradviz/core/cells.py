@@ -299,11 +299,12 @@ def load_state_dict_file(path, nonlinearity: str = "tanh") -> RecurrentNet:
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-        if "weights_only" in str(exc) or "Unsupported global" in str(exc):
+        # torch names the blocked class or function as "GLOBAL module.name"; anything else
+        # (an unknown opcode, a truncated stream) means the bytes are not a checkpoint at all
+        if "GLOBAL" in str(exc):
             raise GradvizError(f"{path}: refused: the checkpoint holds objects beyond tensors "
                                "(it could run code); save model.state_dict() instead") from None
-        raise GradvizError(f"{path}: not a torch checkpoint ({first[:80]})") from None
+        raise GradvizError(f"{path}: not a torch checkpoint") from None
     except (RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError, AttributeError,
             TypeError, KeyError, IndexError, UnicodeDecodeError) as exc:
         raise GradvizError(f"{path}: not a torch checkpoint") from None

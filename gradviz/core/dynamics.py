@@ -92,13 +92,13 @@ def _run_direction(net, layer, direction, x, h0, c0, forget_clamp):
     spec = net.spec
     p = net.layer_params(layer, direction)
     T, H, Hh = x.shape[0], spec.hidden_size, spec.state_size
-    w_ih, w_hh, b = p["w_ih"], p["w_hh"], p["b_ih"] + p["b_hh"]
-    xin = x @ w_ih.T + p["b_ih"]          # input part of every pre-activation, (T, G*H)
+    w_ih, w_hh = p["w_ih"], p["w_hh"]
     h = np.zeros((T + 1, Hh))
     h[0] = h0
     lt = LayerTrace(h=h, c=None)
     stop = T
     with np.errstate(over="ignore", invalid="ignore"):
+        xin = x @ w_ih.T + p["b_ih"]          # input part of every pre-activation, (T, G*H)
         if spec.kind == "rnn":
             phi, dphi = _PHI[spec.nonlinearity]
             a_all = np.zeros((T, H))

@@ -1,0 +1,498 @@
+"""The ``gradviz`` command: the window, and ``gradviz export`` (headless, same code path).
+
+    gradviz [--preset NAME | --session FILE]     open the window
+    gradviz --list-presets                      list the presets
+    gradviz export [options] --out DIR          write DIR/trace.npz and one PNG per view
+
+Bad input (a file, a row, an option) ends with one short line on stderr and exit status 1
+(2 for a malformed command line); an export never leaves a half-written folder behind.
+"""
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import shutil
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .core.errors import GradvizError
+
+PROG = "gradviz"
+EXIT_ERROR, EXIT_USAGE, EXIT_INTERNAL, EXIT_INTERRUPTED = 1, 2, 3, 130
+
+#: ``--cell`` names, as in core.scene.CELLS (kept here so ``--help`` needs no numpy)
+CELL_NAMES = ("rnn", "rnn-relu", "rnn-sigmoid", "lstm", "gru")
+SIGNAL_NAMES = ("zeros", "impulse", "step", "sine", "noise", "airline")
+INIT_NAMES = ("default", "gaussian", "orthogonal", "identity")
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors (no usage block): ``gradviz export: error: ...``."""
+
+    def error(self, message):
+        raise _UsageError(f"{self.prog}: error: {message}")
+
+
+class _UsageError(Exception):
+    pass
+
+
+# ---------------------------------------------------------------- option value types
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer ≥ 0, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer ≥ 0, got {text!r}")
+    return value
+
+
+def _int(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+
+
+def _finite(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
+    return value
+
+
+def _unit_interval(text: str) -> float:
+    value = _finite(text)
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1], got {text!r}")
+    return value
+
+
+def _sigma_or_none(text: str) -> float | str:
+    if text.strip().lower() == "none":
+        return "none"
+    return _finite(text)
+
+
+# ---------------------------------------------------------------- parsers
+
+def _window_parser() -> _Parser:
+    p = _Parser(prog=PROG, description="Watch the gradient dynamics of RNN, LSTM and GRU cells "
+                "live. `gradviz export --help` for the headless export.")
+    group = p.add_mutually_exclusive_group()
+    group.add_argument("--preset", metavar="NAME", help="open on a preset scene")
+    group.add_argument("--session", metavar="FILE", help="open a saved session")
+    p.add_argument("--list-presets", action="store_true", help="list the presets and exit")
+    return p
+
+
+def export_parser() -> _Parser:
+    """The options of ``gradviz export`` (each default None: "not given")."""
+    p = _Parser(prog=f"{PROG} export",
+                description="Simulate a cell headlessly and write DIR/trace.npz (float64: states, "
+                "gates, log10 Jacobian-product maps) plus one PNG per view.",
+                epilog="With --state-dict, kind and sizes come from the file: --cell may only "
+                "choose the RNN nonlinearity (the file does not store it), and --hidden, "
+                "--input-size, --num-layers, --bidirectional, --proj-size or --init that "
+                "contradict the file are an error. W_hh is used as stored unless --wr-scale "
+                "is given. --inputs sets T (and the input size unless the weights fix it).")
+    p.add_argument("--out", metavar="DIR", required=True,
+                   help="output folder (created; same-named files in it are replaced)")
+    src = p.add_mutually_exclusive_group()
+    src.add_argument("--preset", metavar="NAME", help="start from a preset scene")
+    src.add_argument("--session", metavar="FILE", help="start from a saved session")
+    p.add_argument("--cell", choices=CELL_NAMES, help="cell and nonlinearity (default rnn = tanh RNN)")
+    p.add_argument("--hidden", type=_positive_int, metavar="N", help="hidden size H (default 16)")
+    p.add_argument("--input-size", type=_positive_int, metavar="N", help="input size (default 1)")
+    p.add_argument("--num-layers", type=_positive_int, metavar="N", help="stacked layers (default 1)")
+    p.add_argument("--bidirectional", action="store_const", const=True, default=None,
+                   help="two directions, as torch's bidirectional=True")
+    p.add_argument("--proj-size", type=_count, metavar="P", help="LSTM projection size (default 0)")
+    p.add_argument("--steps", type=_positive_int, metavar="T", help="number of steps T (default 100)")
+    p.add_argument("--seed", type=_int, metavar="S", help="seed of the weights and the noise input")
+    p.add_argument("--init", choices=INIT_NAMES, help="init scheme of the weights (default: torch's)")
+    p.add_argument("--wr-scale", type=_sigma_or_none, metavar="X",
+                   help="scale W_hh to largest singular value X (H = 1: w = X); 'none' keeps it")
+    p.add_argument("--forget-bias", type=_finite, metavar="B",
+                   help="LSTM effective forget-gate bias b_if + b_hf")
+    p.add_argument("--forget-clamp", type=_unit_interval, metavar="F",
+                   help="LSTM: force every forget gate f_t to F")
+    p.add_argument("--update-bias", type=_finite, metavar="B", help="GRU effective update-gate bias")
+    p.add_argument("--input", choices=SIGNAL_NAMES, help="input signal (default sine)")
+    p.add_argument("--amplitude", type=_finite, metavar="A", help="input amplitude (default 1)")
+    p.add_argument("--h0", type=_finite, metavar="V", help="initial state value of every unit")
+    p.add_argument("--state-dict", metavar="FILE", help="torch state_dict of an nn.RNN/LSTM/GRU")
+    p.add_argument("--inputs", metavar="FILE.csv",
+                   help="inputs: T rows × input_size numbers, header optional (sets T)")
+    p.add_argument("--layer", type=_count, metavar="L", help="layer to analyse (default 0)")
+    p.add_argument("--direction", type=int, choices=(0, 1),
+                   help="direction to analyse (1: the reverse one, in processing order)")
+    p.add_argument("--scale", type=int, choices=(1, 2, 3), default=1,
+                   help="PNG resolution: 1×, 2× or 3× the on-screen pixel size")
+    return p
+
+
+# ---------------------------------------------------------------- building the scene
+
+def _optional(module: str, what: str):
+    """Import a part of gradviz that may not exist in this build."""
+    import importlib
+    try:
+        return importlib.import_module(module)
+    except ModuleNotFoundError as exc:
+        if exc.name and (exc.name == module or module.startswith(exc.name + ".")):
+            raise GradvizError(f"{what} are not available yet in this version of gradviz") from None
+        raise
+
+
+@dataclass
+class ExportPlan:
+    """What an export will compute: the scene, and weights/inputs already read from files."""
+
+    scene: object
+    base: object = None          # RecurrentNet or None (built from seed + init)
+    inputs: object = None        # (T, input_size) array or None (the scene's signal)
+    notes: list[str] = field(default_factory=list)
+
+
+_SIZE_FLAGS = (("hidden", "hidden_size", "--hidden"), ("input_size", "input_size", "--input-size"),
+               ("num_layers", "num_layers", "--num-layers"),
+               ("bidirectional", "bidirectional", "--bidirectional"),
+               ("proj_size", "proj_size", "--proj-size"))
+
+
+def plan_export(args: argparse.Namespace) -> ExportPlan:
+    """Turn parsed options into a scene plus loaded files; every contradiction is an error."""
+    from .core.cells import load_state_dict_file
+    from .core.inputs import read_csv
+    from .core.scene import CELLS, Scene, scene_from_net
+
+    base = inputs = None
+    if args.session:
+        session_mod = _optional("gradviz.core.session", "sessions")
+        session = session_mod.load_session(args.session)
+        scene = session.scene
+        base = session_mod.session_base_net(session)
+        inputs = session.inputs            # before the amplitude; scaled below
+    elif args.preset:
+        scene = _optional("gradviz.core.presets", "presets").load_preset(args.preset)
+    else:
+        scene = Scene()
+
+    changes = {}
+    if args.cell:
+        changes["cell"], changes["nonlinearity"] = CELLS[args.cell]
+    for flag, name, _ in _SIZE_FLAGS:
+        if getattr(args, flag) is not None:
+            changes[name] = getattr(args, flag)
+    for flag in ("steps", "seed", "init", "forget_bias", "forget_clamp", "update_bias",
+                 "input", "amplitude", "h0", "layer", "direction"):
+        if getattr(args, flag) is not None:
+            changes[flag] = getattr(args, flag)
+    if args.wr_scale is not None:
+        changes["wr_scale"] = None if args.wr_scale == "none" else args.wr_scale
+    if args.state_dict:
+        changes["state_dict_path"] = args.state_dict
+        base = None
+        if args.wr_scale is None:
+            changes["wr_scale"] = None     # a loaded network keeps its own W_hh
+    if args.inputs:
+        if args.input:
+            raise GradvizError("--input and --inputs: choose one (a signal or a CSV file)")
+        changes["inputs_path"] = args.inputs
+        inputs = None
+    elif args.input and scene.inputs_path:
+        changes["inputs_path"] = None      # a signal replaces the session's CSV
+        inputs = None
+    scene = scene.replace(**changes)
+
+    if scene.state_dict_path and base is None:
+        if args.init:
+            raise GradvizError(f"--init {args.init} contradicts --state-dict: the weights come "
+                               f"from {scene.state_dict_path}")
+        base = load_state_dict_file(scene.state_dict_path, scene.nonlinearity)
+    if base is not None:
+        spec = base.spec
+        source = scene.state_dict_path or "the session's weights"
+        if args.cell and CELLS[args.cell][0] != spec.kind:
+            raise GradvizError(f"--cell {args.cell} contradicts {source}: it holds an "
+                               f"{spec.kind.upper()}")
+        for flag, name, option in _SIZE_FLAGS:
+            given = getattr(args, flag)
+            if given is not None and given != getattr(spec, name):
+                raise GradvizError(f"{option} {given} contradicts {source}: its "
+                                   f"{name.replace('_', ' ')} is {getattr(spec, name)}")
+        _check_layer(scene, spec.num_layers, spec.directions)
+        scene = scene_from_net(scene, base)
+    _check_cell_options(args, scene)
+
+    if scene.inputs_path and inputs is None:
+        fixed = base is not None or args.input_size is not None
+        inputs = read_csv(scene.inputs_path, expected_width=scene.input_size if fixed else None)
+        if not fixed:
+            scene = scene.replace(input_size=inputs.shape[1])
+    if inputs is not None:
+        if args.steps is not None and args.steps != inputs.shape[0]:
+            raise GradvizError(f"--steps {args.steps} contradicts {scene.inputs_path or 'the inputs'}: "
+                               f"it has {inputs.shape[0]} rows (the CSV sets T)")
+        scene = scene.replace(steps=int(inputs.shape[0]))
+        inputs = scene.amplitude * inputs
+    scene.validate()
+    _check_layer(scene, scene.num_layers, 2 if scene.bidirectional else 1)
+    return ExportPlan(scene=scene, base=base, inputs=inputs)
+
+
+def _check_layer(scene, num_layers: int, directions: int) -> None:
+    if not 0 <= scene.layer < num_layers:
+        raise GradvizError(f"--layer {scene.layer} is out of range: the cell has {num_layers} "
+                           f"layer(s), numbered from 0")
+    if not 0 <= scene.direction < directions:
+        raise GradvizError(f"--direction {scene.direction} is out of range: the cell is "
+                           f"{'bi' if directions == 2 else 'uni'}directional")
+
+
+def _check_cell_options(args, scene) -> None:
+    """Slider options that do not apply to the chosen cell are an error, not ignored."""
+    for flag, option, kind in (("forget_bias", "--forget-bias", "lstm"),
+                               ("forget_clamp", "--forget-clamp", "lstm"),
+                               ("update_bias", "--update-bias", "gru")):
+        if getattr(args, flag) is not None and scene.cell != kind:
+            raise GradvizError(f"{option} applies to an {kind.upper()} only (the cell is "
+                               f"{scene.cell_name})")
+
+
+# ---------------------------------------------------------------- export
+
+def compute(plan: ExportPlan):
+    """Simulate and analyse (float64, exact 2-norms of every pair): the export's numbers."""
+    import numpy as np
+
+    from .core.scene import analyse, simulate
+
+    trace = simulate(plan.scene, base=plan.base, inputs=plan.inputs)
+    if trace.overflow_step is not None:
+        plan.notes.append(f"note: the state overflows float64 at step {trace.overflow_step}; "
+                          f"exported steps 1..{trace.steps} (everything before it)")
+    return analyse(trace, plan.scene.layer, plan.scene.direction, exact=True, dtype=np.float64)
+
+
+def trace_arrays(analysis) -> dict:
+    """The arrays of ``trace.npz``: ``Analysis.arrays()`` with every float array in float64."""
+    import numpy as np
+
+    arrays = dict(analysis.arrays())
+    if analysis.jac.c_fro is not None:
+        arrays.setdefault("log10_jac_c_fro", analysis.jac.c_fro)
+    out = {}
+    for name, value in arrays.items():
+        if value is None:
+            continue
+        a = np.asarray(value)
+        out[name] = a.astype(np.float64) if a.dtype.kind == "f" else a
+    return out
+
+
+def write_export(plan: ExportPlan, analysis, out_dir, scale: int = 1) -> list[Path]:
+    """Write trace.npz and the PNGs into a temp folder beside ``out_dir``, then move them in.
+
+    Nothing appears under ``out_dir`` unless every file was written. Returns the final paths.
+    """
+    import numpy as np
+
+    out = Path(out_dir)
+    _check_out(out)
+    created = _make_parents(out.parent)
+    tmp, done = None, False
+    try:
+        try:
+            tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent))
+            with open(tmp / "trace.npz", "wb") as f:
+                np.savez(f, **trace_arrays(analysis))
+        except OSError as exc:
+            raise GradvizError(f"--out {out}: cannot write ({exc.strerror or exc})") from None
+        render = _renderer()
+        if render is not None:
+            render(plan.scene, analysis, tmp, scale=scale)
+        names = sorted(p.name for p in tmp.iterdir())
+        try:
+            _ordinary_permissions(tmp, names)
+            if not out.exists():
+                os.rename(tmp, out)
+                tmp = None
+            else:
+                for name in names:
+                    os.replace(tmp / name, out / name)
+        except OSError as exc:
+            raise GradvizError(f"--out {out}: cannot write ({exc.strerror or exc})") from None
+        done = True
+        return [out / name for name in names]
+    finally:
+        if tmp is not None:
+            shutil.rmtree(tmp, ignore_errors=True)
+        if not done:
+            for parent in created:   # innermost first; only the folders this export made
+                try:
+                    parent.rmdir()
+                except OSError:
+                    break
+
+
+def _check_out(out: Path) -> None:
+    p = out
+    while not p.exists() and p.parent != p:
+        p = p.parent
+    if p.exists() and not p.is_dir():
+        raise GradvizError(f"--out {out}: {'is' if p == out else f'{p} is'} a file, expected a folder")
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _ordinary_permissions(folder: Path, names: list[str]) -> None:
+    """Temp files and folders are private (0600/0700); give the results the usual modes."""
+    mask = _umask()
+    for name in names:
+        os.chmod(folder / name, 0o666 & ~mask)
+    os.chmod(folder, 0o777 & ~mask)
+
+
+def _make_parents(folder: Path) -> list[Path]:
+    """Create ``folder`` and missing parents; return those created, innermost first."""
+    missing = []
+    p = folder
+    while not p.exists():
+        missing.append(p)
+        if p.parent == p:
+            break
+        p = p.parent
+    if p.exists() and not p.is_dir():
+        raise GradvizError(f"--out: {p} is a file, expected a folder")
+    try:
+        for q in reversed(missing):
+            q.mkdir()
+    except OSError as exc:
+        raise GradvizError(f"--out: cannot create {folder} ({exc.strerror or exc})") from None
+    return missing
+
+
+def _renderer():
+    """``gui.render.render_views``, or None with a note when figures cannot be drawn here."""
+    if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY") \
+            and sys.platform.startswith("linux"):
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    if os.environ.get("QT_QPA_PLATFORM") == "offscreen":   # its size-hint warnings are noise here
+        os.environ.setdefault("QT_LOGGING_RULES", "default.warning=false")
+    try:
+        from .gui.render import render_views
+    except ImportError as exc:
+        print(f"{PROG} export: note: PNG figures skipped ({exc}); trace.npz written",
+              file=sys.stderr)
+        return None
+    return render_views
+
+
+def run_export(argv: list[str]) -> int:
+    args = export_parser().parse_args(argv)
+    _check_out(Path(args.out))    # before any work: a wrong --out fails fast
+    plan = plan_export(args)
+    analysis = compute(plan)
+    paths = write_export(plan, analysis, args.out, scale=args.scale)
+    for note in plan.notes:
+        print(f"{PROG} export: {note}", file=sys.stderr)
+    print(f"wrote {len(paths)} file(s) to {args.out}")
+    return 0
+
+
+# ---------------------------------------------------------------- window
+
+def run_window(argv: list[str]) -> int:
+    args, qt_args = _window_parser().parse_known_args(argv)
+    unknown = [a for a in qt_args if a.startswith("--")]
+    if unknown:
+        raise _UsageError(f"{PROG}: error: unrecognized argument {unknown[0]} "
+                          "(did you mean `gradviz export ...`?)")
+    if args.list_presets:
+        presets = _optional("gradviz.core.presets", "presets")
+        for preset in presets.list_presets():
+            print(f"{preset.name:<24} {preset.title}")
+        return 0
+    scene = session = None
+    if args.preset:
+        scene = _optional("gradviz.core.presets", "presets").load_preset(args.preset)
+    elif args.session:
+        session = _optional("gradviz.core.session", "sessions").load_session(args.session)
+        scene = session.scene
+    from .gui.app import run_app
+    kwargs = {"scene": scene}
+    if session is not None and _accepts(run_app, "session"):
+        kwargs["session"] = session
+    return int(run_app([sys.argv[0] if sys.argv else PROG, *qt_args], **kwargs) or 0)
+
+
+def _accepts(func, name: str) -> bool:
+    import inspect
+    try:
+        return name in inspect.signature(func).parameters
+    except (TypeError, ValueError):
+        return False
+
+
+# ---------------------------------------------------------------- entry point
+
+def main(argv: list[str] | None = None) -> int:
+    """``gradviz`` and ``python -m gradviz``: returns the exit status."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    command = "export" if argv[:1] == ["export"] else None
+    name = f"{PROG} export" if command else PROG
+    try:
+        if command:
+            return run_export(argv[1:])
+        return run_window(argv)
+    except _UsageError as exc:
+        print(str(exc), file=sys.stderr)
+        return EXIT_USAGE
+    except GradvizError as exc:
+        print(f"{name}: error: {_one_line(str(exc))}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print(f"{name}: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except MemoryError:
+        print(f"{name}: error: not enough memory (fewer --steps or a smaller --hidden?)",
+              file=sys.stderr)
+        return EXIT_ERROR
+    except Exception as exc:   # a bug: still one line, unless GRADVIZ_DEBUG asks for the traceback
+        if os.environ.get("GRADVIZ_DEBUG"):
+            raise
+        print(f"{name}: internal error: {type(exc).__name__}: {_one_line(str(exc))} "
+              "(set GRADVIZ_DEBUG=1 for details)", file=sys.stderr)
+        return EXIT_INTERNAL
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split()) or "failed"
+
+
+if __name__ == "__main__":
+    sys.exit(main())

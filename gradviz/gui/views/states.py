@@ -51,8 +51,9 @@ class _Panel:
         self.values = values
         self.finite = all_finite(values)
         H = values.shape[1]
-        if len(self.curves) != H:
+        if len(self.curves) != H and not heatmap:   # line items only when lines are shown
             self.set_units(H)
+            self.recolor(self.view.appearance)
         for c in self.curves:
             c.setVisible(not heatmap)
         self.heatmap.image.setVisible(heatmap)
@@ -83,14 +84,20 @@ class _Panel:
         if heatmap:
             self.heatmap.show(v[:n], QRectF(-0.5, -0.5, n, v.shape[1]))
         else:
+            if len(self.curves) != v.shape[1]:
+                self.set_units(v.shape[1])
+                self.recolor(self.view.appearance)
             t = np.arange(n, dtype=np.float64)
             for j, c in enumerate(self.curves):
                 c.setData(t, v[:n, j], skipFiniteCheck=self.finite)
         self.cursor.setPos(step)
 
     def recolor(self, appearance) -> None:
-        for c, color in zip(self.curves, unit_colors(len(self.curves), appearance)):
-            c.setPen(pg.mkPen(color, width=max(1.0, appearance.line_width * 0.75)))
+        n = len(self.curves)
+        # many thin lines: Qt's 1-pixel fast path (64 wide lines cost ~40 ms per repaint)
+        width = 1.0 if n > HEATMAP_ABOVE else max(1.0, appearance.line_width * 0.75)
+        for c, color in zip(self.curves, unit_colors(n, appearance)):
+            c.setPen(pg.mkPen(color, width=width))
 
 
 class StatesView(PlotView):

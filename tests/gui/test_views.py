@@ -1,0 +1,308 @@
+"""Each view holds the core's numbers in its plot items, shows steps 0..t, and restyles."""
+import numpy as np
+import pytest
+from PyQt6.QtCore import QPointF, Qt
+from PyQt6.QtGui import QPen
+
+from gradviz.core import plotdata
+from gradviz.core.jacobians import LOG10_ZERO
+from gradviz.core.scene import Scene, analyse, simulate
+from gradviz.gui.views import (ALL_VIEWS, CompareView, GatesView, GradientFlowView,
+                               JacobianMapView, JacobianStepView, StatesView, StepFactorsView)
+from gradviz.gui.views.base import Appearance
+from gradviz.gui.views.jacobian_map import SENTINEL, display_map
+
+CELLS = ["rnn", "lstm", "gru"]
+T = 40
+
+
+@pytest.fixture(scope="module")
+def runs():
+    """(scene, exact analysis, window-style Frobenius analysis) per cell kind."""
+    out = {}
+    for cell in CELLS:
+        scene = Scene(cell=cell, hidden_size=6, steps=T, seed=2)
+        trace = simulate(scene)
+        out[cell] = (scene, analyse(trace), analyse(trace, exact=False, dtype=np.float32))
+    return out
+
+
+def make(qtbot, cls, size=(700, 450)):
+    view = cls()
+    qtbot.addWidget(view)
+    view.resize(*size)
+    return view
+
+
+def xy(item):
+    x, y = item.getData()
+    empty = np.zeros(0)
+    return (empty, empty) if x is None else (np.asarray(x), np.asarray(y))
+
+
+def test_all_views_listed():
+    assert [c.file_stem for c in ALL_VIEWS] == ["states", "gates", "gradient_flow", "jacobian_map",
+                                                "step_factors", "jacobian_step"]
+    assert all(c.title for c in ALL_VIEWS)
+
+
+@pytest.mark.parametrize("cell", CELLS)
+def test_views_accept_steps_before_analysis_and_out_of_range(qtbot, runs, cell):
+    scene, exact, fro = runs[cell]
+    for cls in ALL_VIEWS:
+        v = make(qtbot, cls)
+        v.set_step(3, None)              # nothing to show yet: no error
+        v.set_analysis(scene, fro)
+        v.set_step(10_000, None)         # clamped to the last step
+        assert v.step == T
+        v.set_step(0, None)
+        assert v.step == 0
+
+
+@pytest.mark.parametrize("cell", CELLS)
+def test_states_lines_hold_h_up_to_step(qtbot, runs, cell):
+    scene, _, a = runs[cell]
+    v = make(qtbot, StatesView)
+    v.set_analysis(scene, a)
+    assert not v.heatmap   # 6 units: lines
+    v.set_step(17, None)
+    lt = a.trace.layer()
+    h = v.panels["h"]
+    assert len(h.curves) == 6
+    for j, c in enumerate(h.curves):
+        x, y = xy(c)
+        np.testing.assert_array_equal(x, np.arange(18))
+        np.testing.assert_array_equal(y, lt.h[:18, j])
+    assert h.cursor.value() == 17
+    if cell == "lstm":
+        assert v._shown == ["h", "c"]
+        x, y = xy(v.panels["c"].curves[3])
+        np.testing.assert_array_equal(y, lt.c[:18, 3])
+    else:
+        assert v._shown == ["h"]
+
+
+def test_states_heatmap_default_for_many_units(qtbot):
+    scene = Scene(hidden_size=20, steps=12)
+    a = analyse(simulate(scene), exact=False)
+    v = make(qtbot, StatesView)
+    v.set_analysis(scene, a)
+    assert v.heatmap
+    v.set_step(5, None)
+    img = v.panels["h"].heatmap.image
+    np.testing.assert_array_equal(img.image, a.trace.layer().h[:6])
+    lo, hi = img.getLevels()
+    assert lo == -hi and hi == pytest.approx(np.abs(a.trace.layer().h).max())
+    v.heatmap_box.setChecked(False)   # the user's choice wins over the default
+    assert len(v.panels["h"].curves) == 20
+    v.set_analysis(scene, a)
+    assert not v.heatmap
+
+
+@pytest.mark.parametrize("cell", CELLS)
+def test_gates_hold_mean_range_and_heatmap(qtbot, runs, cell):
+    scene, _, a = runs[cell]
+    v = make(qtbot, GatesView)
+    v.set_analysis(scene, a)
+    v.set_step(12, None)
+    d = plotdata.gates(a)
+    names = plotdata.GATE_NAMES[cell]
+    assert v.names == names
+    for name in names:
+        x, y = xy(v.means[name])
+        np.testing.assert_array_equal(x, np.arange(1, 13))
+        np.testing.assert_allclose(y, d[f"{name}_mean"][:12])
+        lo, hi, _ = v.bands[name]
+        np.testing.assert_array_equal(xy(lo)[1], d[f"{name}_min"][:12])
+        np.testing.assert_array_equal(xy(hi)[1], d[f"{name}_max"][:12])
+    default = {"rnn": "dphi", "lstm": "f", "gru": "z"}[cell]
+    assert v.heatmap_gate == default
+    np.testing.assert_array_equal(v.heatmap.image.image, d[default][:12])
+    v.gate_box.setCurrentIndex(0)
+    np.testing.assert_array_equal(v.heatmap.image.image, d[names[0]][:12])
+    v.set_step(0, None)
+    assert xy(v.means[names[0]])[0].size == 0 and not v.heatmap.image.isVisible()
+
+
+@pytest.mark.parametrize("cell", CELLS)
+def test_gradient_flow_exact_row_and_overlays(qtbot, runs, cell):
+    scene, _, a = runs[cell]
+    v = make(qtbot, GradientFlowView)
+    v.set_analysis(scene, a)
+    t = 30
+    v.set_step(t, None)     # row still computing: Frobenius shown, and said so
+    x, y = xy(v.main)
+    np.testing.assert_array_equal(x, np.arange(t + 1))
+    np.testing.assert_allclose(y, a.jac.h_fro[t, :t + 1][::-1])
+    assert "Frobenius until" in v.plot.legend.items[0][1].text
+    row = a.row(t)
+    v.set_step(t, row)
+    np.testing.assert_allclose(xy(v.main)[1], row.h[::-1])
+    assert "until" not in v.plot.legend.items[0][1].text
+    d = plotdata.gradient_flow(a, t, row)
+    expected = {"rnn": ["log10_bound_h", "log10_sigma_power"],
+                "lstm": ["log10_jac_c", "log10_forget_path"], "gru": ["log10_update_path"]}[cell]
+    assert [k for k, _ in v.overlays] == expected
+    for key, c in v.overlays:
+        key = "log10_jac_c_2" if key == "log10_jac_c" else key
+        np.testing.assert_allclose(xy(c)[1], d[key])
+    v.norm_box.setCurrentIndex(1)   # Frobenius
+    np.testing.assert_allclose(xy(v.main)[1], row.h_fro[::-1])
+    v.set_step(t - 1, row)          # a stale row (other step) is not used
+    np.testing.assert_allclose(xy(v.main)[1], a.jac.h_fro[t - 1, :t][::-1])
+
+
+def test_gradient_flow_exact_zero_drawn_on_the_floor(qtbot, runs):
+    scene, _, a = runs["rnn"]
+    a = analyse(a.trace, exact=False)
+    a.jac.h_fro[25, :10] = LOG10_ZERO    # as if a relu layer had switched every unit off
+    v = make(qtbot, GradientFlowView)
+    v.norm_box.setCurrentIndex(1)
+    v.set_analysis(scene, a)
+    v.set_step(25, None)
+    y = xy(v.main)[1]
+    real = a.jac.h_fro[~np.isnan(a.jac.h_fro) & (a.jac.h_fro > LOG10_ZERO)]
+    assert v.floor < real.min() and v.floor > real.min() - 5   # the range is not stretched
+    np.testing.assert_array_equal(y[-10:], v.floor)
+    (_, _), (ylo, _) = v.plot.vb.viewRange()
+    assert ylo == pytest.approx(v.floor)
+
+
+@pytest.mark.parametrize("cell", CELLS)
+def test_jacobian_map_image_and_click(qtbot, runs, cell):
+    scene, exact, a = runs[cell]
+    v = make(qtbot, JacobianMapView)
+    v.set_analysis(scene, a)
+    v.set_step(25, None)
+    img = v.image.image
+    assert img.shape == (26, T + 1)
+    assert np.all(np.isfinite(img))
+    expected = display_map(a.jac.h_fro, v.level)[:26]
+    np.testing.assert_array_equal(img, expected)
+    assert np.all(img[np.triu_indices(26, 1, T + 1)] == SENTINEL)
+    lo, hi = v.bar.levels()
+    assert lo == -hi == -v.level
+    # exact maps are preferred when there are
+    v.set_analysis(scene, exact)
+    assert v.key == "log10_jac_h_2"
+    qtbot.waitExposed(v) if v.isVisible() else (v.show(), qtbot.waitExposed(v))
+    v.set_step(T, None)
+    vb = v.plot.vb
+    point = v.graphics.mapFromScene(vb.mapViewToScene(QPointF(7, 31)))
+    with qtbot.waitSignal(v.pair_selected, timeout=2000) as sig:
+        qtbot.mouseClick(v.graphics.viewport(), Qt.MouseButton.LeftButton, pos=point)
+    assert sig.args == [31, 7]
+    assert v.col_line.value() == 7
+    # above the diagonal: no pair
+    point = v.graphics.mapFromScene(vb.mapViewToScene(QPointF(30, 5)))
+    with qtbot.assertNotEmitted(v.pair_selected):
+        qtbot.mouseClick(v.graphics.viewport(), Qt.MouseButton.LeftButton, pos=point)
+
+
+def test_jacobian_map_theory_choice(qtbot, runs):
+    scene, _, a = runs["lstm"]
+    v = make(qtbot, JacobianMapView)
+    v.set_analysis(scene, a)
+    assert [v.map_box.itemData(k) for k in range(v.map_box.count())] == ["h", "c", "forget"]
+    v.map_box.setCurrentIndex(2)
+    v.set_step(T, None)
+    np.testing.assert_array_equal(v.image.image, display_map(a.forget_path, v.level))
+
+
+@pytest.mark.parametrize("cell", CELLS)
+def test_step_factors(qtbot, runs, cell):
+    scene, _, a = runs[cell]
+    v = make(qtbot, StepFactorsView)
+    v.set_analysis(scene, a)
+    v.set_step(22, None)
+    d = plotdata.step_factors(a)
+    for key, c in v.curves:
+        x, y = xy(c)
+        np.testing.assert_array_equal(x, np.arange(1, 23))
+        np.testing.assert_array_equal(y, d[key][:22])
+    key = {"rnn": "log10_running_product", "lstm": "log10_forget_path",
+           "gru": "log10_update_path"}[cell]
+    np.testing.assert_array_equal(xy(v.product)[1], d[key][:22])
+    assert v.one.value() == 1.0
+    if cell == "rnn":
+        assert v.sigma.value() == pytest.approx(a.sigma_max) and v.sigma.isVisible()
+
+
+@pytest.mark.parametrize("cell", CELLS)
+def test_jacobian_step(qtbot, runs, cell):
+    scene, _, a = runs[cell]
+    v = make(qtbot, JacobianStepView)
+    v.set_analysis(scene, a)
+    v.set_step(9, None)
+    d = plotdata.jacobian_at_step(a, 9)
+    np.testing.assert_array_equal(v.heatmap.image.image, a.jacobians[8][:6, :6])
+    np.testing.assert_allclose(xy(v.sv_curve)[1], d["singular_values"])
+    assert v._with_eig is False
+    v.set_step(0, None)   # no step taken yet
+    assert not v.heatmap.image.isVisible()
+
+
+def test_jacobian_step_h2_eigenvalues(qtbot):
+    scene = Scene(hidden_size=2, steps=10, wr_scale=1.3)
+    a = analyse(simulate(scene), exact=False)
+    v = make(qtbot, JacobianStepView)
+    v.set_analysis(scene, a)
+    v.set_step(10, None)
+    assert v._with_eig
+    w = a.trace.net.layer_params(0, 0)["w_hh"]
+    pts = v.eig_whh.getData()
+    np.testing.assert_allclose(np.sort_complex(pts[0] + 1j * pts[1]), np.sort_complex(np.linalg.eigvals(w)))
+    pts = v.eig_jac.getData()
+    np.testing.assert_allclose(np.sort_complex(pts[0] + 1j * pts[1]),
+                               np.sort_complex(np.linalg.eigvals(a.jacobians[9])))
+
+
+def test_compare(qtbot, runs):
+    v = make(qtbot, CompareView)
+    results = {cell: runs[cell][2] for cell in CELLS}
+    v.set_compare(results, 33)
+    assert set(v.curves) == set(CELLS)
+    for cell, a in results.items():
+        x, y = xy(v.curves[cell])
+        np.testing.assert_array_equal(x, np.arange(34))
+        np.testing.assert_allclose(y, np.maximum(a.jac.h_fro[33, :34][::-1], v.floor))
+    v.set_step(T, None)
+    assert xy(v.curves["gru"])[0].size == T + 1
+    v.set_compare({"lstm": runs["lstm"][1]}, 5)
+    assert set(v.curves) == {"lstm"}
+    np.testing.assert_allclose(xy(v.curves["lstm"])[1], runs["lstm"][1].jac.h[5, :6][::-1])
+
+
+def pen_width(item):
+    pen = item.pen if isinstance(getattr(item, "pen", None), QPen) else item.opts["pen"]
+    return pen.widthF()
+
+
+def test_appearance_changes_fonts_pens_and_background(qtbot, runs):
+    scene, _, a = runs["rnn"]
+    for cls in ALL_VIEWS + [CompareView]:
+        v = make(qtbot, cls)
+        if cls is CompareView:
+            v.set_compare({"rnn": a}, 10)
+        else:
+            v.set_analysis(scene, a)
+        v.set_appearance(Appearance.presentation(dark=True))
+        plot = v.styler._plots[0][0]
+        assert plot.getAxis("bottom").style["tickFont"].pointSizeF() == 18
+        assert plot.getAxis("bottom").labelStyle["font-size"] == "19pt"
+        assert v.graphics.backgroundBrush().color().name() == "#16181c"
+        widths = [pen_width(item) for item, *_ in v.styler._curves]
+        assert widths and min(widths) >= 2.0   # presentation: nothing hairline
+        big = max(widths)
+        v.set_appearance(Appearance())
+        assert max(pen_width(item) for item, *_ in v.styler._curves) == big / 2
+        assert plot.getAxis("bottom").style["tickFont"].pointSizeF() == 11
+        assert v.graphics.backgroundBrush().color().name() == "#ffffff"
+
+
+def test_unit_lines_restyle(qtbot, runs):
+    scene, _, a = runs["lstm"]
+    v = make(qtbot, StatesView)
+    v.set_analysis(scene, a)
+    v.set_appearance(Appearance(line_width=4.0))
+    assert v.panels["c"].curves[0].opts["pen"].widthF() == 3.0

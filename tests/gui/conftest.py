@@ -1,0 +1,62 @@
+"""GUI test fixtures: a private settings folder, a controller, and a recording view."""
+from __future__ import annotations
+
+import pytest
+
+from gradviz.gui.views.base import View
+
+
+@pytest.fixture(autouse=True)
+def private_settings(tmp_path, monkeypatch):
+    """Every GUI test reads and writes settings and autosaves under tmp_path, never the user's."""
+    monkeypatch.setenv("GRADVIZ_SETTINGS_DIR", str(tmp_path / "settings"))
+    monkeypatch.setenv("GRADVIZ_DATA_DIR", str(tmp_path / "data"))
+    return tmp_path / "settings"
+
+
+class RecordingView(View):
+    """A stand-in view that keeps what the window handed it (for asserting the wiring)."""
+
+    title = "Recorder"
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.scene = self.analysis = self.row = self.appearance = None
+        self.step = None
+        self.calls = []
+
+    def set_analysis(self, scene, analysis):
+        self.scene, self.analysis = scene, analysis
+        self.calls.append("analysis")
+
+    def set_step(self, step, row):
+        self.step, self.row = step, row
+        self.calls.append("step")
+
+    def set_appearance(self, appearance):
+        self.appearance = appearance
+
+
+class RecordingCompareView(RecordingView):
+    title = "Compare"
+
+    def set_compare(self, results, step):
+        self.results, self.compare_step = results, step
+
+
+@pytest.fixture
+def controller(qtbot):
+    from gradviz.gui.controller import Controller
+
+    c = Controller()
+    yield c
+    c.wait()
+
+
+@pytest.fixture
+def wait_idle(qtbot):
+    """wait_idle(controller): until every worker is idle and a result has been delivered."""
+    def wait(controller, timeout=10_000):
+        qtbot.waitUntil(lambda: not controller.is_busy and controller.analysis is not None,
+                        timeout=timeout)
+    return wait

@@ -1,0 +1,220 @@
+"""The controller: the numbers it holds are the core's, newest wins, bad input changes nothing."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from gradviz.core.scene import Scene, analyse, simulate
+from gradviz.gui import controller as controller_module
+from gradviz.gui.controller import Controller, compare_scene, format_numbers, step_numbers
+
+
+def core_analysis(scene: Scene):
+    return analyse(simulate(scene), scene.layer, scene.direction, exact=False, dtype=np.float32)
+
+
+def assert_same_analysis(held, expected):
+    np.testing.assert_array_equal(held.jac.h_fro, expected.jac.h_fro)
+    np.testing.assert_array_equal(held.trace.layer(0, 0).h, expected.trace.layer(0, 0).h)
+    assert held.sigma_max == pytest.approx(expected.sigma_max, rel=1e-12)
+
+
+def started(controller, wait_idle):
+    controller.start()
+    wait_idle(controller)
+    return controller
+
+
+def test_default_scene_holds_the_core_numbers(qtbot, controller, wait_idle):
+    started(controller, wait_idle)
+    assert controller.shown_scene == Scene()
+    assert_same_analysis(controller.analysis, core_analysis(Scene()))
+    # the cursor starts on the last step, with its exact row
+    assert controller.step == 100
+    row = controller.row()
+    expected = core_analysis(Scene()).row(100)
+    np.testing.assert_allclose(row.h, expected.h, rtol=0, atol=1e-12)
+    assert row.h[0] == pytest.approx(-29.43, abs=0.05)   # the default scene visibly vanishes
+    numbers = step_numbers(controller.analysis, controller.step, row)
+    assert numbers.sigma_max == pytest.approx(0.9)
+    assert numbers.norm_exact and numbers.log10_norm == row.h[0]
+    assert "σ_max(W_hh) = 0.9" in format_numbers(numbers)
+    assert "log10 ‖∂h_t/∂h_0‖₂ = -29.43" in format_numbers(numbers)
+
+
+@pytest.mark.parametrize("changes, check", [
+    ({"wr_scale": 1.5}, lambda s: s.wr_scale == 1.5),
+    ({"cell": "lstm", "forget_bias": 1.0}, lambda s: s.cell == "lstm" and s.forget_bias == 1.0),
+    ({"cell": "gru", "update_bias": 2.0}, lambda s: s.cell == "gru" and s.update_bias == 2.0),
+    ({"cell": "rnn-relu"}, lambda s: (s.cell, s.nonlinearity) == ("rnn", "relu")),
+    ({"hidden_size": 4, "steps": 30, "seed": 3, "init": "orthogonal"},
+     lambda s: (s.hidden_size, s.steps, s.seed, s.init) == (4, 30, 3, "orthogonal")),
+    ({"input": "noise", "amplitude": 2.0, "h0": 0.5},
+     lambda s: (s.input, s.amplitude, s.h0) == ("noise", 2.0, 0.5)),
+])
+def test_update_recomputes_with_the_core(qtbot, controller, wait_idle, changes, check):
+    started(controller, wait_idle)
+    with qtbot.waitSignal(controller.analysis_ready, timeout=5000):
+        assert controller.update(**changes)
+    wait_idle(controller)
+    assert check(controller.shown_scene)
+    assert controller.scene == controller.shown_scene
+    assert_same_analysis(controller.analysis, core_analysis(controller.shown_scene))
+
+
+def test_lstm_clamp_gives_the_exact_forget_path(qtbot, controller, wait_idle):
+    started(controller, wait_idle)
+    controller.update(cell="lstm", forget_clamp=0.9, hidden_size=3, steps=20)
+    qtbot.waitUntil(lambda: controller.shown_scene.forget_clamp == 0.9, timeout=5000)
+    wait_idle(controller)
+    # f_t = 0.9 everywhere: the forget-gate path is (t − i)·log10 0.9
+    path = controller.analysis.forget_path
+    assert path[20, 0] == pytest.approx(20 * np.log10(0.9))
+
+
+def test_newest_wins_while_a_slider_drags(qtbot, controller, wait_idle):
+    started(controller, wait_idle)
+    computed = []
+    controller.analysis_ready.connect(lambda scene, a: computed.append(scene.wr_scale))
+    values = np.linspace(0.5, 2.0, 40)
+    for v in values:
+        controller.update(wr_scale=float(v))
+    assert controller.scene.wr_scale == 2.0            # the controls show the newest value
+    qtbot.waitUntil(lambda: controller.shown_scene.wr_scale == 2.0, timeout=5000)
+    wait_idle(controller)
+    assert computed[-1] == 2.0
+    assert len(computed) < len(values)                 # superseded values were dropped
+    assert computed == sorted(computed)                # never an older value after a newer one
+
+
+def test_invalid_value_is_refused_and_scene_kept(qtbot, controller, wait_idle):
+    started(controller, wait_idle)
+    before = controller.scene
+    with qtbot.waitSignal(controller.error) as blocker:
+        assert not controller.update(hidden_size=0)
+    assert "hidden size" in blocker.args[0]
+    assert controller.scene == before == controller.shown_scene
+    with qtbot.waitSignal(controller.error):
+        assert not controller.update(forget_clamp=1.5)
+    assert controller.scene == before
+
+
+def test_bad_state_dict_leaves_the_scene(qtbot, controller, wait_idle, tmp_path):
+    started(controller, wait_idle)
+    controller.update(wr_scale=1.2)
+    wait_idle(controller)
+    before, analysis = controller.shown_scene, controller.analysis
+    bad = tmp_path / "model.pt"
+    bad.write_bytes(b"this is not a checkpoint")
+    reverted = []
+    controller.scene_changed.connect(reverted.append)
+    with qtbot.waitSignal(controller.error, timeout=15000) as blocker:
+        controller.load_state_dict(str(bad))
+    assert "model.pt" in blocker.args[0] and "not a torch checkpoint" in blocker.args[0]
+    wait_idle(controller)
+    assert controller.shown_scene == before and controller.scene == before
+    assert controller.analysis is analysis
+    assert reverted[-1] == before                       # the controls snap back
+
+
+def test_state_dict_sets_the_sizes(qtbot, controller, wait_idle, tmp_path):
+    torch = pytest.importorskip("torch")
+    torch.manual_seed(0)
+    lstm = torch.nn.LSTM(input_size=2, hidden_size=5)
+    path = tmp_path / "lstm.pt"
+    torch.save(lstm.state_dict(), path)
+    started(controller, wait_idle)
+    with qtbot.waitSignal(controller.analysis_ready, timeout=15000):
+        controller.load_state_dict(str(path))
+    wait_idle(controller)
+    s = controller.shown_scene
+    assert (s.cell, s.input_size, s.hidden_size, s.state_dict_path) == ("lstm", 2, 5, str(path))
+    assert controller.scene == s
+    assert_same_analysis(controller.analysis, core_analysis(s))
+    # a structural edit drops the file (its weights no longer fit)
+    controller.update(hidden_size=6)
+    assert controller.scene.state_dict_path is None
+
+
+def test_inputs_csv_decides_T_and_a_bad_one_changes_nothing(qtbot, controller, wait_idle, tmp_path):
+    started(controller, wait_idle)
+    good = tmp_path / "x.csv"
+    good.write_text("x\n" + "\n".join(str(0.1 * k) for k in range(37)) + "\n")
+    with qtbot.waitSignal(controller.analysis_ready, timeout=5000):
+        controller.load_inputs_csv(str(good))
+    wait_idle(controller)
+    s = controller.shown_scene
+    assert s.inputs_path == str(good) and s.steps == 37 and controller.analysis.steps == 37
+    np.testing.assert_array_equal(controller.analysis.trace.inputs[:, 0], 0.1 * np.arange(37))
+    assert_same_analysis(controller.analysis, core_analysis(s))
+
+    bad = tmp_path / "bad.csv"
+    bad.write_text("1\n2\nthree\n")
+    with qtbot.waitSignal(controller.error, timeout=5000) as blocker:
+        controller.load_inputs_csv(str(bad))
+    assert "bad.csv" in blocker.args[0] and "row 3" in blocker.args[0]
+    wait_idle(controller)
+    assert controller.shown_scene == s == controller.scene
+
+
+def test_set_step_gives_exact_rows_on_and_off_thread(qtbot, controller, wait_idle, monkeypatch):
+    started(controller, wait_idle)
+    expected = core_analysis(Scene())
+    with qtbot.waitSignal(controller.row_ready) as blocker:
+        controller.set_step(40)
+    assert blocker.args[0] == 40
+    np.testing.assert_allclose(blocker.args[1].h, expected.row(40).h, atol=1e-12)
+    monkeypatch.setattr(controller_module, "SYNC_ROW_COST", 0)   # force the worker
+    steps = []
+    controller.step_changed.connect(steps.append)
+    with qtbot.waitSignal(controller.row_ready, timeout=5000) as blocker:
+        controller.set_step(60)
+    assert steps == [60] and blocker.args[0] == 60
+    np.testing.assert_allclose(blocker.args[1].h, expected.row(60).h, atol=1e-12)
+    controller.set_step(500)
+    assert controller.step == 100   # clamped to T
+
+
+def test_set_scene_programmatically(qtbot, controller, wait_idle):
+    started(controller, wait_idle)
+    scene = Scene(cell="gru", hidden_size=3, steps=25, update_bias=1.0)
+    changed = []
+    controller.scene_changed.connect(changed.append)
+    with qtbot.waitSignal(controller.analysis_ready, timeout=5000):
+        controller.set_scene(scene, step=10)
+    wait_idle(controller)
+    assert changed[0] == scene and controller.shown_scene == scene
+    assert controller.step == 10
+    assert_same_analysis(controller.analysis, core_analysis(scene))
+
+
+def test_compare_mode_gives_three_analyses(qtbot, controller, wait_idle):
+    started(controller, wait_idle)
+    controller.update(steps=40, hidden_size=6)
+    wait_idle(controller)
+    with qtbot.waitSignal(controller.compare_ready, timeout=10000) as blocker:
+        controller.set_compare(True)
+    results = blocker.args[0]
+    assert list(results) == ["rnn", "lstm", "gru"]
+    for name, analysis in results.items():
+        scene = compare_scene(controller.shown_scene, name)
+        assert scene.steps == 40 and scene.hidden_size == 6 and scene.seed == 0
+        assert_same_analysis(analysis, core_analysis(scene))
+    # a change recomputes the comparison
+    with qtbot.waitSignal(controller.compare_ready, timeout=10000) as blocker:
+        controller.update(wr_scale=1.3)
+    assert all(a.sigma_max == pytest.approx(1.3) for a in blocker.args[0].values())
+    controller.set_compare(False)
+    assert controller.compare_results is None
+
+
+def test_a_failed_start_falls_back_to_the_default(qtbot, tmp_path):
+    scene = Scene(state_dict_path=str(tmp_path / "gone.pt"))
+    c = Controller(scene)
+    errors = []
+    c.error.connect(errors.append)
+    c.start()
+    qtbot.waitUntil(lambda: c.analysis is not None and not c.is_busy, timeout=15000)
+    assert errors and "gone.pt" in errors[0]
+    assert c.shown_scene == Scene() == c.scene
+    c.wait()

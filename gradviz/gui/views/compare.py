@@ -6,7 +6,7 @@ import pyqtgraph as pg
 
 from ...core import plotdata
 from .gradient_flow import H_NORM
-from .style import DASH, DASHDOT, DOT, SOLID, PlotView, clip_floor, floor_for
+from .style import RIGHT_LABEL, DASH, DASHDOT, DOT, SOLID, PlotView, clip_floor, floor_for
 
 #: colour and pen style per cell name (the same cell always looks the same)
 STYLES = {"rnn": ("blue", SOLID), "rnn-relu": ("sky", DASHDOT), "rnn-sigmoid": ("purple", DOT),
@@ -31,7 +31,7 @@ class CompareView(PlotView):
         self.plot.disableAutoRange()
         self.graphics.ci.addItem(self.plot, row=0, col=0)
         self.one = st.curve(pg.InfiniteLine(pos=0.0, angle=0, movable=False, label="10⁰ = 1",
-                                            labelOpts={"position": 0.97}), "grey", DASH, 0.6)
+                                            labelOpts=RIGHT_LABEL), "grey", DASH, 0.6)
         self.plot.addItem(self.one)
         self.curves: dict[str, pg.PlotDataItem] = {}
         self.results: dict = {}
@@ -85,5 +85,4 @@ class CompareView(PlotView):
             self.shown[name] = d[key]
             self.curves[name].setData(d["lag"], clip_floor(d[key], self.floor), skipFiniteCheck=True)
         norms = {("2-norm" if a.jac.h is not None else "Frobenius") for a in self.results.values()}
-        self.plot.setTitle(f"Gradient flow at t = {self.step}: log<sub>10</sub> {H_NORM} "
-                           f"({', '.join(sorted(norms))})")
+        self.plot.setTitle(f"Gradient flow at t = {self.step} ({', '.join(sorted(norms))})")

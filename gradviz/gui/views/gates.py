@@ -130,7 +130,8 @@ class GatesView(PlotView):
         lo, hi = min(lo, 0.0), max(hi, 1.0)
         pad = 0.04 * (hi - lo)
         self.lines.setXRange(0, max(T, 1), padding=0.01)
-        self.lines.setYRange(lo - pad, hi + pad, padding=0)
+        # headroom above the curves for the legend
+        self.lines.setYRange(lo - pad, hi + 0.4 * (hi - lo), padding=0)
         self.lines.setLabel("left", "value (a<sub>t</sub>, φ′)" if kind == "rnn" else "gate value")
         self._set_heatmap_levels()
         self.set_step(self.step, None)
@@ -148,7 +149,7 @@ class GatesView(PlotView):
         H = self.data[name].shape[1]
         self.grid.setYRange(-0.5, H - 0.5, padding=0)
         integer_ticks(self.grid.getAxis("left"), H)
-        self.grid.setTitle(f"{GATES[name][0]} per unit j", color=self.styler.color("fg"),
+        self.grid.setTitle(f"{GATES[name][0].split(' ')[0]} per unit j", color=self.styler.color("fg"),
                            size=f"{self.appearance.font_pt + 1}pt")
         self.heatmap.bar.axis.setLabel(GATES[name][0].split(" ")[0])
 

@@ -11,7 +11,7 @@ import pyqtgraph as pg
 from PyQt6.QtWidgets import QComboBox, QLabel
 
 from ...core import plotdata
-from .style import DASH, DASHDOT, DOT, SOLID, PlotView, clip_floor, floor_for
+from .style import RIGHT_LABEL, DASH, DASHDOT, DOT, SOLID, PlotView, clip_floor, floor_for
 
 H_NORM = "‖∂h<sub>t</sub>/∂h<sub>i</sub>‖"
 C_NORM = "‖∂c<sub>t</sub>/∂c<sub>i</sub>‖"
@@ -50,7 +50,7 @@ class GradientFlowView(PlotView):
         self.plot.disableAutoRange()
         self.graphics.ci.addItem(self.plot, row=0, col=0)
         self.one = st.curve(pg.InfiniteLine(pos=0.0, angle=0, movable=False, label="10⁰ = 1",
-                                            labelOpts={"position": 0.97}), "grey", DASH, 0.6)
+                                            labelOpts=RIGHT_LABEL), "grey", DASH, 0.6)
         self.plot.addItem(self.one)
         self.main = st.curve(pg.PlotDataItem(), "blue", SOLID, 1.25)
         self.plot.addItem(self.main)
@@ -134,5 +134,4 @@ class GradientFlowView(PlotView):
             shown[k] = d[k]
             c.setData(lag, clip_floor(d[k], self.floor), skipFiniteCheck=True)
         self.shown = shown
-        self.plot.setTitle(f"Gradient flow at t = {self.step}: log<sub>10</sub> {H_NORM} "
-                           "against the lag t − i")
+        self.plot.setTitle(f"Gradient flow at t = {self.step}")

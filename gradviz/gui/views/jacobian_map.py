@@ -131,8 +131,8 @@ class JacobianMapView(PlotView):
         self.bar.setLevels((-self.level, self.level))
         norm = "2-norm" if key.endswith("_2") else ("Frobenius" if key.endswith("_fro") else "theory")
         self.bar.axis.setLabel(bar_label)
-        self.plot.setTitle(f"{MAPS[self.choice][1].replace('_t', '<sub>t</sub>').replace('_i', '<sub>i</sub>')}"
-                           f" for every pair i ≤ t ({norm}; blue vanishes, red explodes)")
+        name = MAPS[self.choice][1].replace("_t", "<sub>t</sub>").replace("_i", "<sub>i</sub>")
+        self.plot.setTitle(f"{name}, all pairs i ≤ t ({norm})")
 
     def _map_changed(self, _index) -> None:
         if self.analysis is not None:
@@ -152,7 +152,7 @@ class JacobianMapView(PlotView):
         self.col_line.setPos(i)
         v = self.values[t, i]
         text = "0 (exactly)" if v <= -999 else f"{v:.2f}"
-        self.readout.setText(f"t = {t}, i = {i}: log10 = {text}")
+        self.readout.setText(f"t = {t}, i = {i}\nlog10 = {text}\n\nblue: vanishing\nred: exploding")
         self.readout.setPos(n - 0.5, -0.5)
 
     def _clicked(self, event) -> None:

@@ -10,7 +10,7 @@ import pyqtgraph as pg
 from PyQt6.QtCore import QRectF
 
 from ...core import plotdata
-from .style import DASH, Heatmap, PlotView, integer_ticks
+from .style import RIGHT_LABEL, DASH, Heatmap, PlotView, integer_ticks
 
 
 class JacobianStepView(PlotView):
@@ -37,7 +37,7 @@ class JacobianStepView(PlotView):
         self.sv.addItem(self.sv_curve)
         self.sv.legend.addItem(self.sv_curve, "σ<sub>k</sub>(∂h<sub>t</sub>/∂h<sub>t−1</sub>)")
         self.sv_one = st.curve(pg.InfiniteLine(pos=1.0, angle=0, movable=False, label="1",
-                                               labelOpts={"position": 0.95}), "grey", DASH, 0.6)
+                                               labelOpts=RIGHT_LABEL), "grey", DASH, 0.6)
         self.sv.addItem(self.sv_one)
         self.eig = st.plot(pg.PlotItem(), "Eigenvalues", "Re λ", "Im λ")
         self.eig.setAspectLocked(True)

@@ -10,7 +10,7 @@ import numpy as np
 import pyqtgraph as pg
 
 from ...core import plotdata
-from .style import DASH, DOT, PlotView, all_finite, clip_floor, floor_for
+from .style import RIGHT_LABEL, DASH, DOT, PlotView, all_finite, clip_floor, floor_for
 
 #: curves of the upper (linear) plot per kind: (data key, legend, colour, pen style)
 UPPER = {
@@ -28,9 +28,9 @@ LOWER = {
     "lstm": ("log10_forget_path", "log<sub>10</sub> max<sub>j</sub> ∏<sub>k≤t</sub> f<sub>k</sub>[j] (forget path)"),
     "gru": ("log10_update_path", "log<sub>10</sub> max<sub>j</sub> ∏<sub>k≤t</sub> z<sub>k</sub>[j] (update path)"),
 }
-TITLES = {"rnn": "Per-step factor of the RNN Jacobian",
-          "lstm": "Forget gate f<sub>t</sub>: the factor on the cell-state path",
-          "gru": "Update gate z<sub>t</sub>: the factor on the direct path"}
+TITLES = {"rnn": "Per-step factor of ‖∂h<sub>t</sub>/∂h<sub>t−1</sub>‖ (bound)",
+          "lstm": "Forget gate f<sub>t</sub> per step",
+          "gru": "Update gate z<sub>t</sub> per step"}
 
 
 class StepFactorsView(PlotView):
@@ -54,9 +54,9 @@ class StepFactorsView(PlotView):
         self.graphics.ci.addItem(self.upper, row=0, col=0)
         self.graphics.ci.addItem(self.lower, row=1, col=0)
         self.one = st.curve(pg.InfiniteLine(pos=1.0, angle=0, movable=False, label="1.0",
-                                            labelOpts={"position": 0.97}), "grey", DASH, 0.6)
+                                            labelOpts=RIGHT_LABEL), "grey", DASH, 0.6)
         self.zero = st.curve(pg.InfiniteLine(pos=0.0, angle=0, movable=False, label="10⁰ = 1",
-                                             labelOpts={"position": 0.97}), "grey", DASH, 0.6)
+                                             labelOpts=RIGHT_LABEL), "grey", DASH, 0.6)
         self.sigma = st.curve(pg.InfiniteLine(pos=1.0, angle=0, movable=False,
                                               label="σmax(Whh) = {value:.2f}",
                                               labelOpts={"position": 0.5, "anchors": [(0.5, 1), (0.5, 1)]}),

@@ -32,6 +32,9 @@ def colors(appearance: Appearance) -> dict:
     return _DARK if appearance.dark else _LIGHT
 
 
+#: InfiniteLine label options: text right-aligned at the right end of a horizontal line
+RIGHT_LABEL = {"position": 0.985, "anchors": [(1, 0), (1, 1)]}
+
 #: the floor (in decades below the lowest real value) where exact zeros (LOG10_ZERO) are drawn
 ZERO_MARGIN = 1.0
 
@@ -212,7 +215,7 @@ def clip_floor(values: np.ndarray, floor: float) -> np.ndarray:
 def integer_ticks(axis, count: int) -> None:
     """Ticks only on whole numbers (unit indices), at most about ten labels."""
     steps = [m * 10 ** k for k in range(6) for m in (1, 2, 5)]
-    step = next(s for s in steps if count / s <= 10)
+    step = next(s for s in steps if count / s <= 6)
     axis.setTickSpacing(major=step, minor=max(1, step // 5))
 
 

@@ -45,6 +45,12 @@ class RecordingCompareView(RecordingView):
 
 
 @pytest.fixture
+def recording_views():
+    """(view class, compare view class) that record what the window hands them."""
+    return RecordingView, RecordingCompareView
+
+
+@pytest.fixture
 def controller(qtbot):
     from gradviz.gui.controller import Controller
 

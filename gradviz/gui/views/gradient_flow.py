@@ -11,7 +11,7 @@ import pyqtgraph as pg
 from PyQt6.QtWidgets import QComboBox, QLabel
 
 from ...core import plotdata
-from .style import RIGHT_LABEL, DASH, DASHDOT, DOT, SOLID, PlotView, clip_floor, floor_for
+from .style import RIGHT_LABEL, DASH, DOT, SOLID, PlotView, clip_floor, floor_for
 
 H_NORM = "‖∂h<sub>t</sub>/∂h<sub>i</sub>‖"
 C_NORM = "‖∂c<sub>t</sub>/∂c<sub>i</sub>‖"

@@ -146,8 +146,9 @@ class Controller(QObject):
         return any(r.busy for r in self._runners)
 
     def start(self) -> None:
-        """Compute the initial scene (call once the views are connected)."""
-        self._request(self.scene)
+        """Compute the initial scene (call once the views are connected; once is enough)."""
+        if self._analysis_runner.latest == 0:
+            self._request(self.scene)
 
     def update(self, **changes) -> bool:
         """Change scene settings (from a control); False and ``error`` if the result is invalid.
@@ -210,8 +211,8 @@ class Controller(QObject):
             return
         self.compare = enabled
         self.compare_results = None
-        if enabled:
-            self._request_compare(self.shown_scene or self.scene)
+        if enabled and self.shown_scene is not None:   # else it follows the first analysis
+            self._request_compare(self.shown_scene)
         self.compare_changed.emit(enabled)
 
     # ------------------------------------------------------------------ the cursor
@@ -233,6 +234,15 @@ class Controller(QObject):
     def row(self, step: int | None = None) -> RowNorms | None:
         """The exact row of ``step`` (default: the cursor) if already computed."""
         return self._rows.get(self.step if step is None else step)
+
+    def base_net(self):
+        """The weights before the sliders of the scene on screen (for saving a session)."""
+        return self._bases.get(self._base_key(self.shown_scene)) if self.shown_scene else None
+
+    def raw_inputs(self):
+        """The CSV values (before the amplitude) of the scene on screen, or None."""
+        s = self.shown_scene
+        return self._csv.get(self._csv_key(s)) if s is not None and s.inputs_path else None
 
     def numbers(self) -> StepNumbers | None:
         if self.analysis is None:

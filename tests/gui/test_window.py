@@ -315,3 +315,30 @@ def test_file_menu_has_room_for_sessions_and_export(make_window):
     assert names.index("Save session") < names.index("Export…") < names.index("&Quit")
     state = window.layout_state()
     assert window.restore_layout_state(state)
+
+
+def test_a_session_opens_with_its_embedded_data(qtbot, wait_idle, tmp_path):
+    from gradviz.core.session import Session, load_session, save_session
+    from gradviz.gui.app import create_window
+
+    csv = tmp_path / "x.csv"
+    csv.write_text("\n".join(str(k % 5) for k in range(20)))
+    scene = Scene(cell="lstm", hidden_size=3, inputs_path=str(csv), steps=20, amplitude=0.5)
+    raw = np.array([[k % 5] for k in range(20)], dtype=float)
+    path = save_session(tmp_path / "s.gradviz.json",
+                        Session(scene=scene, step=7, compare=True, inputs=raw))
+    csv.unlink()                       # the embedded copy is used, not the file
+    window = create_window(session=load_session(path))
+    qtbot.addWidget(window)
+    c = window.controller
+    errors = []
+    c.error.connect(errors.append)
+    c.start()
+    wait_idle(c)
+    qtbot.waitUntil(lambda: c.compare_results is not None, timeout=5000)
+    assert errors == []
+    assert c.shown_scene == scene and c.step == 7 and c.compare
+    np.testing.assert_array_equal(c.analysis.trace.inputs, 0.5 * raw)
+    np.testing.assert_array_equal(c.raw_inputs(), raw)
+    assert c.base_net() is not None
+    c.wait()

@@ -1,0 +1,122 @@
+"""JacobianProducts: appending extends the map, rescaling keeps any range, float32 vs float64."""
+import math
+
+import numpy as np
+import pytest
+
+from gradviz.core.cells import CellSpec, init_net, scale_recurrent
+from gradviz.core.dynamics import run
+from gradviz.core.jacobians import (LOG10_ZERO, JacobianProducts, jacobian_map, row_norms,
+                                    step_jacobians)
+from gradviz.core.scene import Scene, analyse, simulate
+
+
+def orthogonal(n, seed):
+    q, r = np.linalg.qr(np.random.default_rng(seed).normal(size=(n, n)))
+    return q * np.sign(np.diag(r))
+
+
+def trace_jacobians(kind, H=5, T=30, sigma=1.1, seed=0):
+    net = scale_recurrent(init_net(CellSpec(kind=kind, input_size=2, hidden_size=H), seed=seed), sigma)
+    trace = run(net, np.random.default_rng(seed).normal(size=(T, 2)))
+    return step_jacobians(trace), net.spec.state_size
+
+
+@pytest.mark.parametrize("kind", ["rnn", "lstm", "gru"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_appending_a_step_extends_the_map_without_touching_known_rows(kind, dtype):
+    J, hs = trace_jacobians(kind)
+    T = J.shape[0]
+    prods = JacobianProducts(J.shape[1], hs, T, dtype=dtype, exact=True)
+    for k in range(T - 1):
+        prods.append(J[k])
+    known = {name: getattr(prods, name)[:T].copy() for name in ("h_fro", "h_2", "c_fro", "c_2")
+             if getattr(prods, name) is not None}
+    assert prods.t == T - 1 and np.all(np.isnan(prods.h_fro[T]))
+    prods.append(J[T - 1])                  # only the new step's Jacobian is given
+    assert prods.t == T
+    for name, rows in known.items():
+        np.testing.assert_array_equal(getattr(prods, name)[:T], rows)
+    full = jacobian_map(J, hs, exact=True, dtype=dtype)
+    np.testing.assert_allclose(prods.h_fro[T], full.h_fro[T], atol=1e-12)
+    np.testing.assert_allclose(prods.h_2[T], full.h[T], atol=1e-12)
+    np.testing.assert_array_equal(prods.current_row(), prods.h_fro[T, :T + 1])
+    with pytest.raises(IndexError):
+        prods.append(J[0])
+
+
+@pytest.mark.parametrize("n,hs", [(4, 4), (6, 3)])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("a", [1e-3, 1e3, 0.5])
+def test_rescaling_keeps_norms_exact_far_beyond_float_range(n, hs, dtype, a):
+    """J = a·Q (Q orthogonal): ‖∂s_t/∂s_i‖₂ = a^(t-i) exactly, up to ±450 decades."""
+    T = 150
+    Q = [orthogonal(n, k) for k in range(T)]
+    J = np.stack([a * q for q in Q])
+    m = jacobian_map(J, n, exact=True, dtype=dtype)
+    t, i = np.tril_indices(T + 1)
+    tol = 1e-4 if dtype == np.float32 else 1e-10
+    np.testing.assert_allclose(m.h[t, i], (t - i) * math.log10(a), atol=tol, rtol=0)
+    np.testing.assert_allclose(m.h_fro[t, i], (t - i) * math.log10(a) + 0.5 * math.log10(n),
+                               atol=tol, rtol=0)
+    if hs < n:   # the h- and c-blocks of a product of block-diagonal Jacobians
+        Jb = np.zeros_like(J)
+        Jb[:, :hs, :hs] = a * np.stack([orthogonal(hs, k) for k in range(T)])
+        Jb[:, hs:, hs:] = a * np.stack([orthogonal(n - hs, k + T) for k in range(T)])
+        mb = jacobian_map(Jb, hs, exact=True, dtype=dtype)
+        np.testing.assert_allclose(mb.h[t, i], (t - i) * math.log10(a), atol=tol, rtol=0)
+        np.testing.assert_allclose(mb.c[t, i], (t - i) * math.log10(a), atol=tol, rtol=0)
+
+
+def test_values_below_the_zero_sentinel_stay_real_numbers():
+    J = np.full((1100, 1, 1), 0.1)
+    m = jacobian_map(J, 1, exact=True)
+    assert m.h[1100, 0] == pytest.approx(-1100.0, abs=1e-9)
+    assert m.h[1100, 1099] == pytest.approx(-1.0, abs=1e-12)
+
+
+def test_an_exactly_zero_product_is_log10_zero_and_stays_zero():
+    J = np.stack([np.eye(3) * 0.9] * 6)
+    J[2] = 0.0                                    # step 3 passes no gradient at all
+    for dtype in (np.float32, np.float64):
+        m = jacobian_map(J, 3, exact=True, dtype=dtype)
+        for t in range(7):
+            for i in range(t + 1):
+                spans = i < 3 <= t
+                assert (m.h[t, i] == LOG10_ZERO) == spans
+                assert (m.h_fro[t, i] == LOG10_ZERO) == spans
+        assert not np.any(np.isinf(m.h_fro[np.tril_indices(7)]))
+    row = row_norms(J, 6, 3)
+    np.testing.assert_allclose(row.h, m.h[6], atol=1e-12)
+
+
+def test_a_zero_h_block_beside_a_live_c_block():
+    J = np.zeros((4, 2, 2))
+    J[:, 1, 1] = 0.5                              # only the "c" unit carries anything
+    m = jacobian_map(J, 1, exact=True)
+    assert m.h[4, 0] == LOG10_ZERO and m.h[4, 4] == 0.0
+    assert m.c[4, 0] == pytest.approx(4 * math.log10(0.5))
+
+
+@pytest.mark.parametrize("kind", ["rnn", "lstm", "gru"])
+def test_row_norms_equal_the_map_rows_including_c(kind):
+    J, hs = trace_jacobians(kind, T=20, sigma=1.4)
+    m = jacobian_map(J, hs, exact=True)
+    for t in (0, 7, 20):
+        row = row_norms(J, t, hs)
+        np.testing.assert_allclose(row.h, m.h[t, :t + 1], atol=1e-9)
+        np.testing.assert_allclose(row.h_fro, m.h_fro[t, :t + 1], atol=1e-9)
+        if kind == "lstm":
+            np.testing.assert_allclose(row.c, m.c[t, :t + 1], atol=1e-9)
+            np.testing.assert_allclose(row.c_fro, m.c_fro[t, :t + 1], atol=1e-9)
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+def test_float32_map_is_within_1e_4_decades_of_float64(cell):
+    """What lets the window use float32 (the benchmark reports the same at every size)."""
+    scene = Scene(cell=cell, hidden_size=16, steps=200, wr_scale=1.05, input="noise", seed=1)
+    trace = simulate(scene)
+    a64 = analyse(trace, exact=False, dtype=np.float64)
+    a32 = analyse(trace, exact=False, dtype=np.float32)
+    low = np.tril_indices(201)
+    assert np.max(np.abs(a64.jac.h_fro[low] - a32.jac.h_fro[low])) < 1e-4

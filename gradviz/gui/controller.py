@@ -384,6 +384,25 @@ def _compare_job(scene: Scene, csv: dict) -> dict[str, Analysis]:
     return results
 
 
+_HTML = (("σ_max(W_hh)", "σ<sub>max</sub>(W<sub>hh</sub>)"), ("φ′(a_t)", "φ′(a<sub>t</sub>)"),
+         ("·σ_max", "·σ<sub>max</sub>"), ("‖∂h_t/∂h_0‖₂", "‖∂h<sub>t</sub>/∂h<sub>0</sub>‖<sub>2</sub>"),
+         ("‖∂h_t/∂h_0‖_F", "‖∂h<sub>t</sub>/∂h<sub>0</sub>‖<sub>F</sub>"), ("log10", "log<sub>10</sub>"),
+         ("f_t", "f<sub>t</sub>"), ("z_t", "z<sub>t</sub>"))
+
+
+def format_numbers_html(n: StepNumbers) -> str:
+    """The status line as rich text (subscripts), the numbers in bold."""
+    parts = []
+    for part in format_numbers(n).split("    "):
+        for plain, rich in _HTML:
+            part = part.replace(plain, rich)
+        if " = " in part:
+            name, value = part.rsplit(" = ", 1)
+            part = f"{name} = <b>{value}</b>"
+        parts.append(part)
+    return "&nbsp;&nbsp;&nbsp;&nbsp;".join(parts)
+
+
 def format_numbers(n: StepNumbers) -> str:
     """The status line: σ_max(W_hh), this step's factor, log10‖∂h_t/∂h_0‖ (and mean f_t)."""
     parts = [f"t = {n.step}/{n.steps}", f"σ_max(W_hh) = {n.sigma_max:.3g}"]

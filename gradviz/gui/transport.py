@@ -5,9 +5,49 @@ views grow step by step from numbers already computed, so playback never waits f
 """
 from __future__ import annotations
 
-from PyQt6.QtCore import QSignalBlocker, QSize, Qt, QTimer, pyqtSignal
-from PyQt6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QSlider, QStyle, QToolButton,
-                             QWidget)
+from PyQt6.QtCore import QPointF, QRectF, QSignalBlocker, QSize, Qt, QTimer, pyqtSignal
+from PyQt6.QtGui import QColor, QIcon, QPainter, QPalette, QPixmap, QPolygonF
+from PyQt6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSlider, QToolButton, QWidget
+
+def transport_icon(kind: str, color: QColor, size: int = 48) -> QIcon:
+    """Flat play/pause/step glyphs in the theme's text colour (visible on light and dark)."""
+    pixmap = QPixmap(size, size)
+    pixmap.fill(Qt.GlobalColor.transparent)
+    p = QPainter(pixmap)
+    p.setRenderHint(QPainter.RenderHint.Antialiasing)
+    p.setPen(Qt.PenStyle.NoPen)
+    p.setBrush(color)
+    u = size / 12.0
+
+    def tri(x0, x1):        # a triangle pointing from x0 towards x1
+        p.drawPolygon(QPolygonF([QPointF(x0 * u, 2 * u), QPointF(x1 * u, 6 * u),
+                                 QPointF(x0 * u, 10 * u)]))
+
+    def bar(x):
+        p.drawRect(QRectF(x * u, 2 * u, 1.6 * u, 8 * u))
+
+    if kind == "play":
+        tri(3, 10)
+    elif kind == "pause":
+        bar(3)
+        bar(7.4)
+    elif kind == "forward":
+        tri(2, 8)
+        bar(8.4)
+    elif kind == "back":
+        tri(10, 4)
+        bar(2)
+    elif kind == "start":
+        bar(1)
+        tri(7, 2.6)
+        tri(11.4, 7)
+    elif kind == "end":
+        tri(0.6, 5)
+        tri(5, 9.4)
+        bar(9.4)
+    p.end()
+    return QIcon(pixmap)
+
 
 #: playback speeds offered, in steps per second
 SPEEDS = (2, 5, 10, 20, 50, 100)
@@ -25,27 +65,21 @@ class TransportBar(QWidget):
         self.timer = QTimer(self)
         self.timer.timeout.connect(self.advance)
 
-        icons = self.style()
-
-        def button(icon, tip: str, slot) -> QToolButton:
+        def button(icon: str, tip: str, slot) -> QToolButton:
             b = QToolButton()
-            b.setIcon(icons.standardIcon(icon))
+            b.setProperty("glyph", icon)
             b.setToolTip(tip)
             b.setFocusPolicy(Qt.FocusPolicy.NoFocus)   # Space stays the play key
             b.setAutoRaise(True)
             b.clicked.connect(slot)
             return b
 
-        sp = QStyle.StandardPixmap
-        self.start_button = button(sp.SP_MediaSkipBackward, "To the start, t = 0 (Home)",
-                                   self.to_start)
-        self.back_button = button(sp.SP_MediaSeekBackward, "One step back (←)", self.step_back)
-        self.play_button = button(sp.SP_MediaPlay,
-                                  "Play / pause (Space): the views grow step by step",
+        self.start_button = button("start", "To the start, t = 0 (Home)", self.to_start)
+        self.back_button = button("back", "One step back (←)", self.step_back)
+        self.play_button = button("play", "Play / pause (Space): the views grow step by step",
                                   self.toggle_play)
-        self.forward_button = button(sp.SP_MediaSeekForward, "One step forward (→)",
-                                     self.step_forward)
-        self.end_button = button(sp.SP_MediaSkipForward, "To the end, t = T (End)", self.to_end)
+        self.forward_button = button("forward", "One step forward (→)", self.step_forward)
+        self.end_button = button("end", "To the end, t = T (End)", self.to_end)
         self.timeline = QSlider(Qt.Orientation.Horizontal)
         self.timeline.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.timeline.setToolTip("Timeline: drag to move the cursor step t in every view")
@@ -59,6 +93,7 @@ class TransportBar(QWidget):
         self.speed.setToolTip("Playback speed")
         self.speed.currentIndexChanged.connect(self._speed_changed)
         self.set_speed(DEFAULT_SPEED)
+        self.set_icon_size(22)
 
         row = QHBoxLayout(self)
         row.setContentsMargins(6, 2, 6, 2)
@@ -83,12 +118,12 @@ class TransportBar(QWidget):
         if self.controller.step >= self.controller.steps:
             self.controller.set_step(0)     # play from the start when at the end
         self.timer.start()
-        self.play_button.setIcon(self.style().standardIcon(QStyle.StandardPixmap.SP_MediaPause))
+        self._set_glyph(self.play_button, "pause")
         self.playing_changed.emit(True)
 
     def pause(self) -> None:
         self.timer.stop()
-        self.play_button.setIcon(self.style().standardIcon(QStyle.StandardPixmap.SP_MediaPlay))
+        self._set_glyph(self.play_button, "play")
         self.playing_changed.emit(False)
 
     def toggle_play(self) -> None:
@@ -120,9 +155,18 @@ class TransportBar(QWidget):
         self.pause()
         self.controller.set_step(self.controller.steps)
 
+    def _buttons(self):
+        return (self.start_button, self.back_button, self.play_button, self.forward_button,
+                self.end_button)
+
+    def _set_glyph(self, button: QToolButton, glyph: str) -> None:
+        button.setProperty("glyph", glyph)
+        button.setIcon(transport_icon(glyph, self.palette().color(QPalette.ColorRole.ButtonText)))
+
     def set_icon_size(self, pixels: int) -> None:
-        for b in (self.start_button, self.back_button, self.play_button, self.forward_button,
-                  self.end_button):
+        """Glyph size (and colour, re-read from the palette: call after a theme change)."""
+        for b in self._buttons():
+            self._set_glyph(b, b.property("glyph"))
             b.setIconSize(QSize(pixels, pixels))
 
     def speed_value(self) -> int:

@@ -18,7 +18,7 @@ from PyQt6.QtGui import QAction, QActionGroup, QColor, QFont, QKeySequence, QPal
 from PyQt6.QtWidgets import (QApplication, QDockWidget, QFileDialog, QLabel, QMainWindow,
                              QMessageBox, QStyleFactory, QToolBar, QWidget)
 
-from .controller import Controller, format_numbers
+from .controller import Controller, format_numbers, format_numbers_html
 from .controls import ControlPanel
 from .settings import FONT_RANGE, Settings
 from .transport import TransportBar
@@ -158,7 +158,9 @@ class MainWindow(QMainWindow):
         self.transport_bar = bar
 
     def _build_status(self) -> None:
+        self.numbers_text = ""
         self.numbers_label = QLabel("computing…")
+        self.numbers_label.setTextFormat(Qt.TextFormat.RichText)
         self.numbers_label.setObjectName("numbers")
         self.numbers_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.numbers_label.setToolTip(
@@ -336,7 +338,8 @@ class MainWindow(QMainWindow):
     def _show_numbers(self) -> None:
         numbers = self.controller.numbers()
         if numbers is not None:
-            self.numbers_label.setText(format_numbers(numbers))
+            self.numbers_text = format_numbers(numbers)
+            self.numbers_label.setText(format_numbers_html(numbers))
 
     # ------------------------------------------------------------------ errors
 
@@ -434,7 +437,7 @@ class MainWindow(QMainWindow):
         error_bg = "#5a1e1e" if self.dark else "#fde2e1"
         error_fg = "#ffd7d2" if self.dark else "#8a1010"
         note = "#a8adb3" if self.dark else "#555555"
-        return (f"QLabel#numbers {{ font-size: {big}pt; font-weight: 600; padding: 2px 6px; }}"
+        return (f"QLabel#numbers {{ font-size: {big}pt; padding: 2px 6px; }}"
                 f"QLabel#error {{ background: {error_bg}; color: {error_fg}; font-weight: 600;"
                 f" border-radius: 3px; }}"
                 f"QLabel#note {{ color: {note}; }}"

@@ -55,8 +55,8 @@ def test_views_get_the_controllers_analysis_and_row(make_window):
     view, c = recorder(window), window.controller
     assert view.analysis is c.analysis and view.scene == Scene()
     assert view.step == 100 and view.row is c.row(100)
-    assert "log10 ‖∂h_t/∂h_0‖₂ = -29.43" in window.numbers_label.text()
-    assert "σ_max(W_hh) = 0.9" in window.numbers_label.text()
+    assert "log10 ‖∂h_t/∂h_0‖₂ = -29.43" in window.numbers_text
+    assert "σ_max(W_hh) = 0.9" in window.numbers_text
 
 
 def test_real_views_plot_the_core_numbers(make_window, qtbot):
@@ -209,7 +209,7 @@ def test_timeline_scrubs(make_window):
     window = make_window()
     window.transport.timeline.setValue(37)
     assert window.controller.step == 37 and recorder(window).step == 37
-    assert window.numbers_label.text().startswith("t = 37/100")
+    assert window.numbers_text.startswith("t = 37/100")
 
 
 def test_pair_selected_moves_the_cursor(make_window):

@@ -95,12 +95,16 @@ class MarkedSlider(QSlider):
         color = self.palette().color(self.foregroundRole())
         painter.setPen(QPen(color, 2))
         fm = painter.fontMetrics()
+        free_from = -1   # labels that would overlap the previous one are left out (ticks stay)
         for value, text in self.marks:
             x = QStyle.sliderPositionFromValue(self.minimum(), self.maximum(), value, span) \
                 + handle.width() // 2
             painter.drawLine(x, self.height() - fm.height() - 5, x, self.height() - fm.height() - 1)
             w = fm.horizontalAdvance(text)
-            painter.drawText(max(0, min(self.width() - w, x - w // 2)), self.height() - 2, text)
+            left = max(0, min(self.width() - w, x - w // 2))
+            if left > free_from:
+                painter.drawText(left, self.height() - 2, text)
+                free_from = left + w + fm.horizontalAdvance(" ")
         painter.end()
 
 
@@ -211,15 +215,15 @@ class ControlPanel(QWidget):
         self.direction.addItems(["forward", "reverse"])
 
         self.wr_scale = ValueSlider(*WR_RANGE, log=True, marks=(0.1, 0.25, 0.5, 1.0, 2.0, 4.0))
-        self.w_scalar = ValueSlider(*W_SCALAR_RANGE, marks=(-1.0, 0.0, 1.0))
+        self.w_scalar = ValueSlider(*W_SCALAR_RANGE, marks=(-4.0, -1.0, 0.0, 1.0, 4.0))
         self.wr_note = QLabel()
         self.wr_note.setObjectName("note")
 
-        self.forget_bias = ValueSlider(*BIAS_RANGE, marks=(0.0, 1.0))
+        self.forget_bias = ValueSlider(*BIAS_RANGE, marks=(-4.0, 0.0, 1.0, 4.0))
         self.forget_bias_reset = self._reset_button("forget_bias")
         self.clamp_on = QCheckBox("clamp f_t = c")
         self.forget_clamp = ValueSlider(0.0, 1.0, marks=(0.5, 1.0))
-        self.update_bias = ValueSlider(*BIAS_RANGE, marks=(0.0,))
+        self.update_bias = ValueSlider(*BIAS_RANGE, marks=(-4.0, 0.0, 4.0))
         self.update_bias_reset = self._reset_button("update_bias")
         self.z_note = QLabel("torch z = fraction of the old state kept;\ntextbook z = 1 − torch z")
         self.z_note.setObjectName("note")
@@ -389,8 +393,8 @@ class ControlPanel(QWidget):
         self._show_wr(scene)
         self.forget_bias.set_value(scene.forget_bias if scene.forget_bias is not None else 0.0)
         self.forget_bias_reset.setEnabled(scene.forget_bias is not None)
-        if scene.forget_clamp is not None:
-            self.forget_clamp.set_value(scene.forget_clamp)
+        # clamp off: the slider waits at 1 (ticking the box gives the constant error carousel)
+        self.forget_clamp.set_value(scene.forget_clamp if scene.forget_clamp is not None else 1.0)
         self.update_bias.set_value(scene.update_bias if scene.update_bias is not None else 0.0)
         self.update_bias_reset.setEnabled(scene.update_bias is not None)
         self.amplitude.set_value(scene.amplitude)

@@ -324,7 +324,7 @@ class MainWindow(QMainWindow):
                 dock.raise_()
                 if not dock.isFloating():
                     QTimer.singleShot(0, lambda: self.resizeDocks(
-                        [dock], [int(self.height() * 0.42)], Qt.Orientation.Vertical))
+                        [dock], [int(self.height() * 0.34)], Qt.Orientation.Vertical))
             elif self.controller.analysis is not None:
                 self.compare_view.set_analysis(self.controller.shown_scene, self.controller.analysis)
         action = self.actions_["compare"]

@@ -287,8 +287,6 @@ class MainWindow(QMainWindow):
         self._file_pending = False
         for view in self._all_views():
             view.set_analysis(scene, analysis)
-        if self.compare_view is not None and not self.controller.compare:
-            self.compare_view.set_analysis(scene, analysis)
         self.clear_error()
         self._show_numbers()
 
@@ -299,8 +297,7 @@ class MainWindow(QMainWindow):
         self._delivered = key
         for view in self._all_views():
             view.set_step(step, row)
-        if self.compare_view is not None and self.compare_view.isVisible() or \
-                self.compare_view is not None and self.controller.compare:
+        if self.compare_view is not None and self.controller.compare:
             self.compare_view.set_step(step, None)
         self._show_numbers()
 
@@ -325,8 +322,6 @@ class MainWindow(QMainWindow):
                 if not dock.isFloating():
                     QTimer.singleShot(0, lambda: self.resizeDocks(
                         [dock], [int(self.height() * 0.34)], Qt.Orientation.Vertical))
-            elif self.controller.analysis is not None:
-                self.compare_view.set_analysis(self.controller.shown_scene, self.controller.analysis)
         action = self.actions_["compare"]
         if action.isChecked() != enabled:
             action.setChecked(enabled)

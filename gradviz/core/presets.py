@@ -16,6 +16,11 @@ Paths in the scene (``state_dict_path``, ``inputs_path``) that are relative reso
 the folder of the preset file (``assets/presets``), so ``"nonnormal_rnn.pt"`` is
 ``assets/presets/nonnormal_rnn.pt``; :func:`load_preset` makes them absolute.
 
+Two presets need weights no seed gives; they sit beside the JSON as torch state_dicts:
+``nonnormal_rnn.pt`` (tanh RNN, H = 8: W_hh = 0.8·(I + N), N ones on the superdiagonal,
+W_ih uniform in ±0.35, zero biases) and ``lstm_input_gate_shut.pt`` (``init_net`` of an LSTM
+with H = 16, seed 0, default init, then bias_ih[0:16] = −6 and bias_hh[0:16] = 0).
+
 A claim condition::
 
     {"quantity": "log10_jac_h", "t": "T", "i": 0, "below": -5,

@@ -122,3 +122,13 @@ def test_claim_index_errors_are_clear():
     p.claim = [{"quantity": "log10_jac_h", "t": "all", "i": 0, "below": 0}]
     with pytest.raises(GradvizError, match="reduce"):
         check_claim(p)
+
+
+def test_lstm_carousel_weights_follow_their_recipe():
+    from gradviz.core.cells import init_net
+
+    p = load_preset("lstm-carousel")
+    params = simulate(p.scene).net.params
+    recipe = init_net(p.scene.spec(), seed=0)
+    assert np.all(params["bias_ih_l0"][:16] == -6.0) and np.all(params["bias_hh_l0"][:16] == 0.0)
+    assert np.array_equal(params["weight_hh_l0"], recipe.params["weight_hh_l0"])

@@ -113,7 +113,8 @@ def export_parser() -> _Parser:
                 "choose the RNN nonlinearity (the file does not store it), and --hidden, "
                 "--input-size, --num-layers, --bidirectional, --proj-size or --init that "
                 "contradict the file are an error. W_hh is used as stored unless --wr-scale "
-                "is given. --inputs sets T (and the input size unless the weights fix it).")
+                "is given. --inputs sets T (and the input size unless the weights fix it); its numbers are "
+                "used as they are unless --amplitude is given.")
     p.add_argument("--out", metavar="DIR", required=True,
                    help="output folder (created; same-named files in it are replaced)")
     src = p.add_mutually_exclusive_group()
@@ -170,6 +171,7 @@ class ExportPlan:
     scene: object
     base: object = None          # RecurrentNet or None (built from seed + init)
     inputs: object = None        # (T, input_size) array or None (the scene's signal)
+    step: int | None = None      # the step the figures show (a preset's or session's); None = T
     notes: list[str] = field(default_factory=list)
 
 
@@ -185,15 +187,15 @@ def plan_export(args: argparse.Namespace) -> ExportPlan:
     from .core.inputs import read_csv
     from .core.scene import CELLS, Scene, scene_from_net
 
-    base = inputs = None
+    base = inputs = step = None
     if args.session:
         session_mod = _optional("gradviz.core.session", "sessions")
         session = session_mod.load_session(args.session)
-        scene = session.scene
+        scene, step = session.scene, session.step
         base = session_mod.session_base_net(session)
         inputs = session.inputs            # before the amplitude; scaled below
     elif args.preset:
-        scene = _optional("gradviz.core.presets", "presets").load_preset(args.preset)
+        scene, step = _preset_scene(args.preset)
     else:
         scene = Scene()
 
@@ -219,6 +221,8 @@ def plan_export(args: argparse.Namespace) -> ExportPlan:
             raise GradvizError("--input and --inputs: choose one (a signal or a CSV file)")
         changes["inputs_path"] = args.inputs
         inputs = None
+        if args.amplitude is None:
+            changes["amplitude"] = 1.0     # a file's numbers are used as they are
     elif args.input and scene.inputs_path:
         changes["inputs_path"] = None      # a signal replaces the session's CSV
         inputs = None
@@ -257,7 +261,13 @@ def plan_export(args: argparse.Namespace) -> ExportPlan:
         inputs = scene.amplitude * inputs
     scene.validate()
     _check_layer(scene, scene.num_layers, 2 if scene.bidirectional else 1)
-    return ExportPlan(scene=scene, base=base, inputs=inputs)
+    return ExportPlan(scene=scene, base=base, inputs=inputs, step=step)
+
+
+def _preset_scene(name: str):
+    """(scene, selected step or None) of a preset."""
+    preset = _optional("gradviz.core.presets", "presets").load_preset(name)
+    return getattr(preset, "scene", preset), getattr(preset, "step", None)
 
 
 def _check_layer(scene, num_layers: int, directions: int) -> None:
@@ -330,7 +340,10 @@ def write_export(plan: ExportPlan, analysis, out_dir, scale: int = 1) -> list[Pa
             raise GradvizError(f"--out {out}: cannot write ({exc.strerror or exc})") from None
         render = _renderer()
         if render is not None:
-            render(plan.scene, analysis, tmp, scale=scale)
+            kw = {}
+            if plan.step is not None and 0 <= plan.step <= analysis.steps:
+                kw["step"] = plan.step
+            render(plan.scene, analysis, tmp, scale=scale, **kw)
         names = sorted(p.name for p in tmp.iterdir())
         try:
             _ordinary_permissions(tmp, names)
@@ -439,7 +452,7 @@ def run_window(argv: list[str]) -> int:
         return 0
     scene = session = None
     if args.preset:
-        scene = _optional("gradviz.core.presets", "presets").load_preset(args.preset)
+        scene, _ = _preset_scene(args.preset)
     elif args.session:
         session = _optional("gradviz.core.session", "sessions").load_session(args.session)
         scene = session.scene

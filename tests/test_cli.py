@@ -369,7 +369,7 @@ def test_out_that_is_a_file(tmp_path, no_png, capsys):
 
 
 def test_a_failure_while_writing_leaves_nothing(tmp_path, monkeypatch, capsys):
-    def broken_render(scene, analysis, out_dir, scale=1):
+    def broken_render(scene, analysis, out_dir, scale=1, **kw):
         (Path(out_dir) / "states.png").write_bytes(b"half")
         raise cli.GradvizError("rendering failed")
     monkeypatch.setattr(cli, "_renderer", lambda: broken_render)
@@ -401,7 +401,8 @@ def fake_presets():
     def load_preset(name):
         if name != "tiny-lstm":
             raise GradvizError(f"unknown preset {name!r}")
-        return Scene(cell="lstm", hidden_size=2, steps=7, forget_clamp=0.9)
+        return types.SimpleNamespace(name=name, title=preset.title, step=3,
+                                     scene=Scene(cell="lstm", hidden_size=2, steps=7, forget_clamp=0.9))
     mod.list_presets = lambda: [preset]
     mod.load_preset = load_preset
     return mod
@@ -416,6 +417,17 @@ def test_export_from_a_preset_with_overrides(tmp_path, no_png, monkeypatch, caps
     np.testing.assert_array_equal(a["gate_f"], 0.9)
     rc = export("--preset", "nope", out=tmp_path / "x")
     assert_failed(capsys, rc, "nope", out=tmp_path / "x")
+
+
+def test_the_real_presets_export_and_list(tmp_path, no_png, capsys):
+    presets = pytest.importorskip("gradviz.core.presets")
+    assert cli.main(["--list-presets"]) == 0
+    listed = capsys.readouterr().out.splitlines()
+    names = [p.name for p in presets.list_presets()]
+    assert [line.split()[0] for line in listed] == names
+    out = tmp_path / "run"
+    assert export("--preset", names[0], "--steps", 30, out=out) == 0
+    assert load(out)["h"].shape[0] == 31
 
 
 def test_presets_and_sessions_missing_say_so(tmp_path, no_png, monkeypatch, capsys):

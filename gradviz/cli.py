@@ -237,8 +237,8 @@ def plan_export(args: argparse.Namespace) -> ExportPlan:
         spec = base.spec
         source = scene.state_dict_path or "the session's weights"
         if args.cell and CELLS[args.cell][0] != spec.kind:
-            raise GradvizError(f"--cell {args.cell} contradicts {source}: it holds an "
-                               f"{spec.kind.upper()}")
+            raise GradvizError(f"--cell {args.cell} contradicts {source}: it holds "
+                               f"{_a(spec.kind)}")
         for flag, name, option in _SIZE_FLAGS:
             given = getattr(args, flag)
             if given is not None and given != getattr(spec, name):
@@ -285,8 +285,13 @@ def _check_cell_options(args, scene) -> None:
                                ("forget_clamp", "--forget-clamp", "lstm"),
                                ("update_bias", "--update-bias", "gru")):
         if getattr(args, flag) is not None and scene.cell != kind:
-            raise GradvizError(f"{option} applies to an {kind.upper()} only (the cell is "
+            raise GradvizError(f"{option} applies to {_a(kind)} only (the cell is "
                                f"{scene.cell_name})")
+
+
+def _a(kind: str) -> str:
+    """'an RNN', 'an LSTM', 'a GRU'."""
+    return ("a " if kind == "gru" else "an ") + kind.upper()
 
 
 # ---------------------------------------------------------------- export

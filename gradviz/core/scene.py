@@ -38,7 +38,7 @@ class Scene:
     proj_size: int = 0
     steps: int = 100
     seed: int = 0
-    init: str = "default"
+    init: str = "orthogonal"
     wr_scale: float | None = 0.9      # target σ_max(W_hh) (the weight w itself when H = 1)
     forget_bias: float | None = None  # LSTM effective b_f (b_if + b_hf); None = as initialised
     forget_clamp: float | None = None # LSTM: force f_t = this constant
@@ -151,7 +151,8 @@ def apply_sliders(net: RecurrentNet, scene: Scene) -> RecurrentNet:
 
 
 def scene_inputs(scene: Scene) -> np.ndarray:
-    """x (T, input_size): the CSV file if one is set (it decides T), else the chosen signal."""
+    """x (T, input_size): A times the CSV file if one is set (it decides T), else A times the
+    chosen signal (A = amplitude)."""
     if scene.inputs_path:
         return scene.amplitude * read_csv(scene.inputs_path, expected_width=scene.input_size)
     return make_signal(scene.input, scene.steps, scene.input_size, scene.amplitude, scene.seed)

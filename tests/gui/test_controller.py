@@ -34,12 +34,20 @@ def test_default_scene_holds_the_core_numbers(qtbot, controller, wait_idle):
     row = controller.row()
     expected = core_analysis(Scene()).row(100)
     np.testing.assert_allclose(row.h, expected.h, rtol=0, atol=1e-12)
-    assert row.h[0] == pytest.approx(-29.43, abs=0.05)   # the default scene visibly vanishes
+    assert row.h[0] == pytest.approx(-6.22, abs=0.05)   # the default scene visibly vanishes
     numbers = step_numbers(controller.analysis, controller.step, row)
     assert numbers.sigma_max == pytest.approx(0.9)
     assert numbers.norm_exact and numbers.log10_norm == row.h[0]
     assert "σ_max(W_hh) = 0.9" in format_numbers(numbers)
-    assert "log10 ‖∂h_t/∂h_0‖₂ = -29.43" in format_numbers(numbers)
+    assert "log10 ‖∂h_t/∂h_0‖₂ = -6.22" in format_numbers(numbers)
+
+
+def test_dragging_wr_past_one_makes_the_default_scene_explode(qtbot, controller, wait_idle):
+    """The lecture's first move: W_R from 0.9 to 1.5 turns 10^-6 into more than 10^+3."""
+    started(controller, wait_idle)
+    controller.update(wr_scale=1.5)
+    wait_idle(controller)
+    assert controller.row().h[0] > 3.0
 
 
 @pytest.mark.parametrize("changes, check", [
@@ -145,7 +153,7 @@ def test_inputs_csv_decides_T_and_a_bad_one_changes_nothing(qtbot, controller, w
     wait_idle(controller)
     s = controller.shown_scene
     assert s.inputs_path == str(good) and s.steps == 37 and controller.analysis.steps == 37
-    np.testing.assert_array_equal(controller.analysis.trace.inputs[:, 0], 0.1 * np.arange(37))
+    np.testing.assert_array_equal(controller.analysis.trace.inputs[:, 0], s.amplitude * 0.1 * np.arange(37))
     assert_same_analysis(controller.analysis, core_analysis(s))
 
     bad = tmp_path / "bad.csv"

@@ -55,7 +55,7 @@ def test_views_get_the_controllers_analysis_and_row(make_window):
     view, c = recorder(window), window.controller
     assert view.analysis is c.analysis and view.scene == Scene()
     assert view.step == 100 and view.row is c.row(100)
-    assert "log10 ‖∂h_t/∂h_0‖₂ = -29.43" in window.numbers_text
+    assert "log10 ‖∂h_t/∂h_0‖₂ = -6.22" in window.numbers_text
     assert "σ_max(W_hh) = 0.9" in window.numbers_text
 
 

@@ -200,6 +200,12 @@ def session_from_dict(data, name: str = "session") -> Session:
     except GradvizError as exc:
         msg = str(exc)
         raise GradvizError(msg if msg.startswith(name) else f"{name}: scene: {msg}") from None
+    except (TypeError, ValueError, OverflowError):   # e.g. null where a number is required
+        raise GradvizError(f"{name}: scene: a setting has the wrong type (null or text "
+                           "where a number is expected)") from None
+    for key in ("state_dict_path", "inputs_path"):
+        if getattr(scene, key) is not None and not isinstance(getattr(scene, key), str):
+            raise GradvizError(f"{name}: scene: {key} must be a file path (text) or null")
     step = data.get("step")
     if step is not None and (isinstance(step, bool) or not isinstance(step, int) or step < 0):
         raise GradvizError(f"{name}: \"step\" must be a step number ≥ 0 or null, got {step!r}")
@@ -228,10 +234,10 @@ def session_from_dict(data, name: str = "session") -> Session:
                 raise GradvizError(f"{name}: weights entry {n} must have key, shape and values")
             sd[p["key"]] = _number_array(p["values"], p["shape"], f"{name}: weights {p['key']}")
         net = net_from_state_dict(sd, scene.nonlinearity, source=f"{name}: weights")
-        if net.spec.kind != scene.cell or net.spec.param_shapes() != scene.spec().param_shapes():
-            raise GradvizError(f"{name}: embedded weights are a {net.spec.kind.upper()} of hidden "
-                               f"size {net.spec.hidden_size}, but the scene says "
-                               f"{scene.cell.upper()} of hidden size {scene.hidden_size}")
+        fields = ("kind", "input_size", "hidden_size", "num_layers", "bidirectional", "proj_size")
+        if [getattr(net.spec, f) for f in fields] != [getattr(scene.spec(), f) for f in fields]:
+            raise GradvizError(f"{name}: the embedded weights ({_describe(net.spec)}) do not "
+                               f"match the scene ({_describe(scene.spec())})")
         session.weights = net.params
 
     inputs = data.get("inputs")
@@ -247,6 +253,13 @@ def session_from_dict(data, name: str = "session") -> Session:
                                f"got shape {x.shape}")
         session.inputs = x
     return session
+
+
+def _describe(spec) -> str:
+    return (f"{spec.kind.upper()} with input size {spec.input_size}, hidden size "
+            f"{spec.hidden_size}, {spec.num_layers} layer(s)"
+            + (", bidirectional" if spec.bidirectional else "")
+            + (f", proj_size {spec.proj_size}" if spec.proj_size else ""))
 
 
 def load_session(path) -> Session:

@@ -132,7 +132,9 @@ def _broken(mutate):
     (json.dumps(_broken(lambda d: d["weights"]["params"][1]["values"][0].__setitem__(0, "x"))),
      "numbers"),
     (json.dumps(_broken(lambda d: d["weights"]["params"].pop())), "bias_hh_l0"),
-    (json.dumps(_broken(lambda d: d["scene"].update(hidden_size=5))), "hidden size"),
+    (json.dumps(_broken(lambda d: d["scene"].update(hidden_size=5))), "do not match the scene"),
+    (json.dumps(_broken(lambda d: d["scene"].update(steps=None))), "wrong type"),
+    (json.dumps(_broken(lambda d: d["scene"].update(state_dict_path=3))), "file path"),
     (json.dumps(_broken(lambda d: d["inputs"].update(values=[[1.0, 2.0, 3.0]]))), "inputs"),
     (json.dumps(_broken(lambda d: d["scene"].update(state_dict_path=None))), "embedded"),
 ])

@@ -141,7 +141,10 @@ def preset_from_dict(data, source: str = "preset", folder: Path = PRESETS_DIR) -
         for key in ("state_dict_path", "inputs_path"):
             if isinstance(scene_data.get(key), str):
                 scene_data[key] = _resolve(scene_data[key], folder)
-    scene = Scene.from_dict(scene_data, source=f"{source}: scene")
+    try:
+        scene = Scene.from_dict(scene_data, source=f"{source}: scene")
+    except (TypeError, ValueError, OverflowError):
+        raise GradvizError(f"{source}: scene: a setting has the wrong type") from None
     compare = data.get("compare", False)
     if not isinstance(compare, bool):
         raise GradvizError(f"{source}: compare must be true or false")

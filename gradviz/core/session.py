@@ -25,7 +25,6 @@ in the scene only to say where the data came from): pass :func:`session_base_net
 from __future__ import annotations
 
 import json
-import math
 import os
 import re
 import sys

@@ -78,13 +78,12 @@ class Scene:
         unknown = sorted(set(data) - set(known))
         if unknown:
             raise GradvizError(f"{source}: unknown setting {unknown[0]!r}")
-        defaults = cls()
         values = {}
         for name, value in data.items():
-            default = getattr(defaults, name)
-            kind = type(default) if default is not None else None
-            if value is None or kind is None:
-                values[name] = value
+            kind = _FIELD_TYPES[name]
+            if value is None:
+                if name not in _OPTIONAL:
+                    raise GradvizError(f"{source}: {name} must be set, got null")
             elif kind is bool and not isinstance(value, bool):
                 raise GradvizError(f"{source}: {name} must be true or false, got {value!r}")
             elif kind is int and (isinstance(value, bool) or not isinstance(value, int)):
@@ -93,21 +92,21 @@ class Scene:
                 raise GradvizError(f"{source}: {name} must be a number, got {value!r}")
             elif kind is str and not isinstance(value, str):
                 raise GradvizError(f"{source}: {name} must be text, got {value!r}")
-            else:
-                values[name] = float(value) if kind is float else value
-        for name in ("wr_scale", "forget_bias", "forget_clamp", "update_bias"):
-            v = values.get(name)
-            if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float))):
-                raise GradvizError(f"{source}: {name} must be a number or null, got {v!r}")
+            values[name] = float(value) if kind is float and value is not None else value
         scene = cls(**values)
         scene.validate()
         return scene
 
     def validate(self) -> None:
         """Raise a :class:`GradvizError` naming the first setting that cannot work."""
-        self.spec()   # kind, sizes, nonlinearity
-        if self.steps <= 0:
-            raise GradvizError(f"steps must be a positive integer, got {self.steps}")
+        for name, top in _LIMITS.items():
+            v = getattr(self, name)
+            if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or not 1 <= v <= top:
+                raise GradvizError(f"{name.replace('_', ' ')} must be an integer from 1 to {top}, "
+                                   f"got {v!r}")
+        if not 0 <= self.proj_size < self.hidden_size:
+            raise GradvizError(f"proj size must lie in [0, hidden size), got {self.proj_size}")
+        self.spec()   # kind, nonlinearity, projection
         if self.init not in INITS:
             raise GradvizError(f"unknown init {self.init!r}: expected one of {', '.join(INITS)}")
         if self.input not in SIGNALS:
@@ -118,6 +117,24 @@ class Scene:
                 raise GradvizError(f"{name} must be a finite number, got {v}")
         if self.forget_clamp is not None and not 0.0 <= self.forget_clamp <= 1.0:
             raise GradvizError(f"forget clamp must lie in [0, 1], got {self.forget_clamp}")
+        if not 0 <= self.layer < self.num_layers:
+            raise GradvizError(f"layer {self.layer} does not exist: the cell has "
+                               f"{self.num_layers} layer(s)")
+        if not 0 <= self.direction < (2 if self.bidirectional else 1):
+            raise GradvizError(f"direction {self.direction} does not exist: the cell is "
+                               f"{'bi' if self.bidirectional else 'uni'}directional")
+
+
+#: upper limits that keep a scene computable on a laptop (the map is (T+1)² pairs)
+_LIMITS = {"hidden_size": 1024, "input_size": 1024, "num_layers": 16, "steps": 20_000}
+_FIELD_TYPES = {"cell": str, "nonlinearity": str, "hidden_size": int, "input_size": int,
+                "num_layers": int, "bidirectional": bool, "proj_size": int, "steps": int,
+                "seed": int, "init": str, "wr_scale": float, "forget_bias": float,
+                "forget_clamp": float, "update_bias": float, "input": str, "amplitude": float,
+                "h0": float, "layer": int, "direction": int, "state_dict_path": str,
+                "inputs_path": str}
+_OPTIONAL = {"wr_scale", "forget_bias", "forget_clamp", "update_bias", "state_dict_path",
+             "inputs_path"}
 
 
 def load_base_net(scene: Scene) -> RecurrentNet:

@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 from PyQt6.QtCore import QPointF, Qt
 from PyQt6.QtGui import QPen
+from PyQt6.QtWidgets import QApplication
 
 from gradviz.core import plotdata
 from gradviz.core.jacobians import LOG10_ZERO
@@ -306,3 +307,92 @@ def test_unit_lines_restyle(qtbot, runs):
     v.set_analysis(scene, a)
     v.set_appearance(Appearance(line_width=4.0))
     assert v.panels["c"].curves[0].opts["pen"].widthF() == 3.0
+
+
+def tick_labels(axis) -> list[float]:
+    """The numbers an axis prints (after any SI scaling it applies)."""
+    lo, hi = axis.range
+    out = []
+    for spacing, values in axis.tickValues(lo, hi, 300):
+        out += axis.tickStrings(values, axis.autoSIPrefixScale * axis.scale, spacing)
+    return [float(s.replace("−", "-")) for s in out]
+
+
+def test_jacobian_step_colour_bar_keeps_the_data_range_after_appearance(qtbot, runs):
+    scene, _, a = runs["rnn"]
+    v = make(qtbot, JacobianStepView)
+    v.set_analysis(scene, a)
+    v.set_step(T, None)
+    m = plotdata.jacobian_extent(a)
+    assert 0.01 < m < 1.0   # the range pyqtgraph would print in milli-units (±200 for ±0.2)
+    for appearance in (Appearance.presentation(), Appearance(dark=True), Appearance()):
+        v.set_appearance(appearance)
+        assert v.heatmap.bar.levels() == pytest.approx((-m, m))
+        np.testing.assert_array_equal(v.heatmap.image.getLevels(), np.float64([-m, m]))
+        labels = tick_labels(v.heatmap.bar.axis)
+        assert labels and max(abs(x) for x in labels) <= m * (1 + 1e-9)
+        assert max(abs(x) for x in labels) >= m / 5
+    for plot, _ in v.styler._plots:   # no axis prints scaled numbers either
+        assert plot.getAxis("left").autoSIPrefixScale == 1.0
+
+
+def shown(qtbot, view, size):
+    """Lay ``view`` out offscreen at ``size`` the way render_views does."""
+    view.resize(*size)
+    view.setAttribute(Qt.WidgetAttribute.WA_DontShowOnScreen, True)
+    view.show()
+    qtbot.waitUntil(lambda: view.isVisible())
+    for _ in range(3):
+        QApplication.processEvents()
+
+
+def scene_rect(item):
+    return item.mapRectToScene(item.boundingRect())
+
+
+def check_layout(view, size):
+    """Every legend shown sits outside its plot's data; nothing is cut off on the right."""
+    width = view.graphics.width()
+    for plot, _ in view.styler._plots:
+        if not plot.isVisible() or plot.scene() is None:   # not part of this layout
+            continue
+        data = scene_rect(plot.vb)
+        assert data.right() <= width + 1, (type(view).__name__, size, plot.titleLabel.text)
+        assert data.height() > 10, (type(view).__name__, size, plot.titleLabel.text)
+        lg = getattr(plot, "legend", None)
+        if lg is not None and lg.isVisible() and lg.items:
+            assert not scene_rect(lg).intersects(data), (type(view).__name__, size)
+            assert scene_rect(lg).bottom() <= data.top() + 1
+
+
+@pytest.mark.parametrize("cell", CELLS)
+@pytest.mark.parametrize("appearance", [Appearance(), Appearance.presentation(dark=True)],
+                         ids=["normal", "presentation"])
+def test_legends_never_cover_data_and_nothing_is_cut_off(qtbot, runs, cell, appearance):
+    scene, _, a = runs[cell]
+    sizes = [(450, 300), (520, 380), (960, 600)] if not appearance.font_pt > 11 else \
+        [(640, 420), (960, 600)]
+    for cls in ALL_VIEWS:
+        v = make(qtbot, cls)
+        v.set_appearance(appearance)
+        v.set_analysis(scene, a)
+        v.set_step(T, a.row(T))
+        for size in sizes:
+            shown(qtbot, v, size)
+            check_layout(v, size)
+
+
+def test_legend_moves_out_of_the_way_when_the_view_is_short(qtbot, runs):
+    scene, _, a = runs["rnn"]
+    v = make(qtbot, GradientFlowView)
+    v.set_analysis(scene, a)
+    v.set_step(T, None)
+    shown(qtbot, v, (960, 600))
+    lg = v.plot.legend
+    assert lg.isVisible() and lg.columnCount == 3        # one row above the data
+    shown(qtbot, v, (450, 600))
+    assert lg.isVisible() and lg.columnCount < 3          # entries wrap onto more rows
+    shown(qtbot, v, (450, 160))
+    assert not lg.isVisible()                            # too short: the data wins
+    shown(qtbot, v, (960, 600))
+    assert lg.isVisible()

@@ -6,7 +6,7 @@ import pyqtgraph as pg
 
 from ...core import plotdata
 from .gradient_flow import H_NORM
-from .style import RIGHT_LABEL, DASH, DASHDOT, DOT, SOLID, PlotView, clip_floor, floor_for
+from .style import Plot, RIGHT_LABEL, DASH, DASHDOT, DOT, SOLID, PlotView, clip_floor, floor_for
 
 #: colour and pen style per cell name (the same cell always looks the same)
 STYLES = {"rnn": ("blue", SOLID), "rnn-relu": ("sky", DASHDOT), "rnn-sigmoid": ("purple", DOT),
@@ -26,8 +26,8 @@ class CompareView(PlotView):
         self.control_row.addStretch(1)
         self.controls.hide()
         st = self.styler
-        self.plot = st.plot(pg.PlotItem(), "Compare", "lag t − i (steps back in time)",
-                            f"log<sub>10</sub> {H_NORM}", corner="bottom-left")
+        self.plot = st.plot(Plot(), "Compare", "lag t − i (steps back in time)",
+                            f"log<sub>10</sub> {H_NORM}")
         self.plot.disableAutoRange()
         self.graphics.ci.addItem(self.plot, row=0, col=0)
         self.one = st.curve(pg.InfiniteLine(pos=0.0, angle=0, movable=False, label="10⁰ = 1",

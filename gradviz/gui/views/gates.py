@@ -11,7 +11,7 @@ from PyQt6.QtCore import QRectF
 from PyQt6.QtWidgets import QComboBox, QLabel
 
 from ...core import plotdata
-from .style import DASH, Heatmap, PlotView, all_finite, integer_ticks
+from .style import Plot, DASH, Heatmap, PlotView, all_finite, integer_ticks
 
 #: legend text, colour key and heatmap levels (None: symmetric from the data) per quantity
 GATES = {
@@ -47,17 +47,15 @@ class GatesView(PlotView):
         self.control_row.addWidget(self.gate_box)
         self.control_row.addStretch(1)
         st = self.styler
-        self.lines = st.plot(pg.PlotItem(), "Gates: mean over units, band = min…max", "step t",
-                             "gate value", legend_columns=2)
+        self.lines = st.plot(Plot(), "Gates: mean over units, band = min…max", "step t",
+                             "gate value")
         self.lines.disableAutoRange()
-        self.grid = st.plot(pg.PlotItem(), "", "step t", "unit j", legend=False, grid=False)
+        self.grid = st.plot(Plot(), "", "step t", "unit j", legend=False, grid=False)
         self.grid.disableAutoRange()
-        self.grid.setXLink(self.lines)
         self.heatmap = Heatmap(self.grid, st, "value")
         ci = self.graphics.ci
         ci.addItem(self.lines, row=0, col=0)
         ci.addItem(self.grid, row=1, col=0)
-        ci.addItem(self.heatmap.bar, row=1, col=1)
         ci.layout.setRowStretchFactor(0, 3)
         ci.layout.setRowStretchFactor(1, 2)
         self.cursors = []
@@ -129,9 +127,11 @@ class GatesView(PlotView):
         hi = max((data[f"{n}_max"].max() for n in names if data[f"{n}_max"].size), default=1.0)
         lo, hi = min(lo, 0.0), max(hi, 1.0)
         pad = 0.04 * (hi - lo)
-        self.lines.setXRange(0, max(T, 1), padding=0.01)
-        # headroom above the curves for the legend
-        self.lines.setYRange(lo - pad, hi + 0.4 * (hi - lo), padding=0)
+        # the same x range in both plots (not linked: the heatmap's colour bar makes its data
+        # narrower, and linked views line up in pixels, not in steps)
+        for p in (self.lines, self.grid):
+            p.setXRange(0, max(T, 1), padding=0.01)
+        self.lines.setYRange(lo - pad, hi + pad, padding=0)
         self.lines.setLabel("left", "value (a<sub>t</sub>, φ′)" if kind == "rnn" else "gate value")
         self._set_heatmap_levels()
         self.set_step(self.step, None)

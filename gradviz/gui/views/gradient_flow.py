@@ -11,7 +11,7 @@ import pyqtgraph as pg
 from PyQt6.QtWidgets import QComboBox, QLabel
 
 from ...core import plotdata
-from .style import RIGHT_LABEL, DASH, DOT, SOLID, PlotView, clip_floor, floor_for
+from .style import Plot, RIGHT_LABEL, DASH, DOT, SOLID, PlotView, clip_floor, floor_for
 
 H_NORM = "‖∂h<sub>t</sub>/∂h<sub>i</sub>‖"
 C_NORM = "‖∂c<sub>t</sub>/∂c<sub>i</sub>‖"
@@ -45,8 +45,8 @@ class GradientFlowView(PlotView):
         self.control_row.addWidget(self.norm_box)
         self.control_row.addStretch(1)
         st = self.styler
-        self.plot = st.plot(pg.PlotItem(), "Gradient flow", "lag t − i (steps back in time)",
-                            f"log<sub>10</sub> {H_NORM}", corner="bottom-left")
+        self.plot = st.plot(Plot(), "Gradient flow", "lag t − i (steps back in time)",
+                            f"log<sub>10</sub> {H_NORM}")
         self.plot.disableAutoRange()
         self.graphics.ci.addItem(self.plot, row=0, col=0)
         self.one = st.curve(pg.InfiniteLine(pos=0.0, angle=0, movable=False, label="10⁰ = 1",

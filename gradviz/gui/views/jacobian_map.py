@@ -14,7 +14,8 @@ from PyQt6.QtCore import QRectF
 from PyQt6.QtWidgets import QComboBox, QLabel
 
 from ...core import plotdata
-from .style import DASH, PlotView, diverging_cmap
+from ...core.jacobians import LOG10_ZERO
+from .style import Plot, DASH, PlotView, attach_bar, caption, diverging_cmap
 
 SENTINEL = -1e30
 _N_LUT = 256
@@ -60,7 +61,7 @@ class JacobianMapView(PlotView):
         self.control_row.addWidget(self.map_box)
         self.control_row.addStretch(1)
         st = self.styler
-        self.plot = st.plot(pg.PlotItem(), "Jacobian map", "i (earlier step)", "t (later step)",
+        self.plot = st.plot(Plot(), "Jacobian map", "i (earlier step)", "t (later step)",
                             legend=False, grid=False)
         self.plot.disableAutoRange()
         self.plot.invertY(True)
@@ -71,13 +72,13 @@ class JacobianMapView(PlotView):
                                    width=18, rounding=1e-6, colorMapMenu=False)
         st.bar(self.bar, MAPS["h"][2])
         self.graphics.ci.addItem(self.plot, row=0, col=0)
-        self.graphics.ci.addItem(self.bar, row=0, col=1)
+        attach_bar(self.plot, self.bar)
         self.row_line = st.curve(pg.InfiniteLine(angle=0, movable=False), "fg", DASH, 0.5)
         self.col_line = st.curve(pg.InfiniteLine(angle=90, movable=False), "fg", DASH, 0.5)
         self.plot.addItem(self.row_line)
         self.plot.addItem(self.col_line)
-        self.readout = st.text(pg.TextItem(anchor=(1, 0)), "fg", 1.0)
-        self.plot.addItem(self.readout)
+        # the numbers of the selected pair, above the map (never over it)
+        self.readout = caption(self.plot)
         self.graphics.scene().sigMouseClicked.connect(self._clicked)
         self.selected_i = 0
         self.level = 1.0
@@ -150,10 +151,17 @@ class JacobianMapView(PlotView):
         self.row_line.setPos(t)
         i = min(self.selected_i, t)
         self.col_line.setPos(i)
+        self._show_readout(t, i)
+
+    def _show_readout(self, t: int, i: int) -> None:
         v = self.values[t, i]
-        text = "0 (exactly)" if v <= -999 else f"{v:.2f}"
-        self.readout.setText(f"t = {t}, i = {i}\nlog10 = {text}\n\nblue: vanishing\nred: exploding")
-        self.readout.setPos(n - 0.5, -0.5)
+        text = "−∞ (exactly 0)" if v <= LOG10_ZERO else f"{v:.2f}".replace("-", "−")
+        c = self.styler.color
+        self.readout.setText(
+            f"t = {t}, i = {i}: log<sub>10</sub> = <b>{text}</b> &nbsp; "
+            f"<span style='color:{c('blue')}'>blue</span> = vanishing, "
+            f"<span style='color:{c('red')}'>red</span> = exploding",
+            color=c("fg"), size=f"{self.appearance.font_pt}pt")
 
     def _clicked(self, event) -> None:
         if self.analysis is None:

@@ -10,7 +10,7 @@ import pyqtgraph as pg
 from PyQt6.QtCore import QRectF
 
 from ...core import plotdata
-from .style import RIGHT_LABEL, DASH, Heatmap, PlotView, integer_ticks
+from .style import Plot, RIGHT_LABEL, DASH, Heatmap, PlotView, integer_ticks
 
 
 class JacobianStepView(PlotView):
@@ -24,14 +24,13 @@ class JacobianStepView(PlotView):
         self.control_row.addStretch(1)
         self.controls.hide()
         st = self.styler
-        self.matrix = st.plot(pg.PlotItem(), "∂h<sub>t</sub>/∂h<sub>t−1</sub>",
+        self.matrix = st.plot(Plot(), "∂h<sub>t</sub>/∂h<sub>t−1</sub>",
                               "unit of h<sub>t−1</sub>", "unit of h<sub>t</sub>", legend=False,
                               grid=False)
         self.matrix.invertY(True)
         self.matrix.disableAutoRange()
         self.heatmap = Heatmap(self.matrix, st, "entry", axis_order="row-major")
-        self.sv = st.plot(pg.PlotItem(), "Singular values", "k", "σ<sub>k</sub>",
-                          corner="top-right")
+        self.sv = st.plot(Plot(), "Singular values", "k", "σ<sub>k</sub>")
         self.sv.disableAutoRange()
         self.sv_curve = st.curve(pg.PlotDataItem(symbol="o"), "blue", symbol=True)
         self.sv.addItem(self.sv_curve)
@@ -39,7 +38,7 @@ class JacobianStepView(PlotView):
         self.sv_one = st.curve(pg.InfiniteLine(pos=1.0, angle=0, movable=False, label="1",
                                                labelOpts=RIGHT_LABEL), "grey", DASH, 0.6)
         self.sv.addItem(self.sv_one)
-        self.eig = st.plot(pg.PlotItem(), "Eigenvalues", "Re λ", "Im λ")
+        self.eig = st.plot(Plot(), "Eigenvalues", "Re λ", "Im λ")
         self.eig.setAspectLocked(True)
         self.eig.disableAutoRange()
         theta = np.linspace(0, 2 * np.pi, 181)
@@ -64,13 +63,12 @@ class JacobianStepView(PlotView):
         ci = self.graphics.ci
         ci.clear()
         ci.addItem(self.matrix, row=0, col=0)
-        ci.addItem(self.heatmap.bar, row=0, col=1)
-        ci.addItem(self.sv, row=0, col=2)
+        ci.addItem(self.sv, row=0, col=1)
         if with_eig:
-            ci.addItem(self.eig, row=0, col=3)
+            ci.addItem(self.eig, row=0, col=2)
         ci.layout.setColumnStretchFactor(0, 5)
-        ci.layout.setColumnStretchFactor(2, 4)
-        ci.layout.setColumnStretchFactor(3, 4 if with_eig else 0)
+        ci.layout.setColumnStretchFactor(1, 4)
+        ci.layout.setColumnStretchFactor(2, 4 if with_eig else 0)
         self._with_eig = with_eig
 
     def set_analysis(self, scene, analysis) -> None:

@@ -7,7 +7,7 @@ from PyQt6.QtCore import QRectF
 from PyQt6.QtWidgets import QCheckBox
 
 from ...core import plotdata
-from .style import DASH, Heatmap, PlotView, all_finite, integer_ticks, unit_colors
+from .style import Plot, DASH, Heatmap, PlotView, all_finite, integer_ticks, unit_colors
 
 #: above this many units the view starts as a heatmap
 HEATMAP_ABOVE = 16
@@ -21,7 +21,7 @@ class _Panel:
     def __init__(self, view: "StatesView", name: str, title: str, y_label: str):
         self.view, self.name, self.title, self.y_label = view, name, title, y_label
         st = view.styler
-        self.plot = st.plot(pg.PlotItem(), title, "step t", y_label)
+        self.plot = st.plot(Plot(), title, "step t", y_label)
         self.plot.disableAutoRange()
         self.legend = self.plot.legend
         self.curves: list[pg.PlotDataItem] = []
@@ -45,7 +45,7 @@ class _Panel:
             for j, c in enumerate(self.curves):
                 self.legend.addItem(c, f"{sym}[{j}]")
         elif n:
-            self.legend.addItem(self.curves[0], f"{sym}[j], j = 0…{n - 1} (one line per unit)")
+            self.legend.addItem(self.curves[0], f"{sym}[j], one line per unit j = 0…{n - 1}")
 
     def set_values(self, values: np.ndarray, steps: int, heatmap: bool) -> None:
         self.values = values
@@ -130,7 +130,6 @@ class StatesView(PlotView):
         for r, name in enumerate(names):
             p = self.panels[name]
             ci.addItem(p.plot, row=r, col=0)
-            ci.addItem(p.heatmap.bar, row=r, col=1)
         if len(names) == 2:
             self.panels["c"].plot.setXLink(self.panels["h"].plot)
         self._shown = names

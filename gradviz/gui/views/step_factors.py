@@ -10,7 +10,7 @@ import numpy as np
 import pyqtgraph as pg
 
 from ...core import plotdata
-from .style import RIGHT_LABEL, DASH, DOT, PlotView, all_finite, clip_floor, floor_for
+from .style import Plot, RIGHT_LABEL, DASH, DOT, PlotView, all_finite, clip_floor, floor_for
 
 #: curves of the upper (linear) plot per kind: (data key, legend, colour, pen style)
 UPPER = {
@@ -24,9 +24,9 @@ UPPER = {
 #: the lower (log10) plot: the running product from step 0
 LOWER = {
     "rnn": ("log10_running_product",
-            "log<sub>10</sub> ∏<sub>k≤t</sub> max|φ′|·σ<sub>max</sub> (Pascanu bound on ‖∂h<sub>t</sub>/∂h<sub>0</sub>‖)"),
-    "lstm": ("log10_forget_path", "log<sub>10</sub> max<sub>j</sub> ∏<sub>k≤t</sub> f<sub>k</sub>[j] (forget path)"),
-    "gru": ("log10_update_path", "log<sub>10</sub> max<sub>j</sub> ∏<sub>k≤t</sub> z<sub>k</sub>[j] (update path)"),
+            "∏<sub>k≤t</sub> max|φ′|·σ<sub>max</sub> (bound on ‖∂h<sub>t</sub>/∂h<sub>0</sub>‖)"),
+    "lstm": ("log10_forget_path", "max<sub>j</sub> ∏<sub>k≤t</sub> f<sub>k</sub>[j] (forget path)"),
+    "gru": ("log10_update_path", "max<sub>j</sub> ∏<sub>k≤t</sub> z<sub>k</sub>[j] (update path)"),
 }
 TITLES = {"rnn": "Per-step factor of ‖∂h<sub>t</sub>/∂h<sub>t−1</sub>‖ (bound)",
           "lstm": "Forget gate f<sub>t</sub> per step",
@@ -44,10 +44,9 @@ class StepFactorsView(PlotView):
         self.control_row.addStretch(1)
         self.controls.hide()
         st = self.styler
-        self.upper = st.plot(pg.PlotItem(), "Per-step factor", "step t", "factor (×)",
-                             corner="bottom-right")
-        self.lower = st.plot(pg.PlotItem(), "Running product from step 0", "step t",
-                             "log<sub>10</sub> product", corner="bottom-left")
+        self.upper = st.plot(Plot(), "Per-step factor", "step t", "factor (×)")
+        self.lower = st.plot(Plot(), "Running product from step 0", "step t",
+                             "log<sub>10</sub> product")
         for p in (self.upper, self.lower):
             p.disableAutoRange()
         self.lower.setXLink(self.upper)

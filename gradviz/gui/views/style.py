@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PyQt6.QtCore import Qt
-from PyQt6.QtGui import QFont
-from PyQt6.QtWidgets import QHBoxLayout, QVBoxLayout, QWidget
+from PyQt6.QtCore import QSizeF, Qt
+from PyQt6.QtGui import QFont, QFontMetricsF
+from PyQt6.QtWidgets import QGraphicsItem, QHBoxLayout, QSizePolicy, QVBoxLayout, QWidget
 
 from .base import Appearance, View
 
@@ -56,6 +56,224 @@ def unit_colors(n: int, appearance: Appearance) -> list:
     return [cmap.map(p, mode="qcolor") for p in pos]
 
 
+class Title(pg.LabelItem):
+    """A plot title that never widens the layout: text too wide for the plot is scaled down
+    (to at most ``MIN_SCALE``; beyond that it is cut rather than squeezing the plot)."""
+
+    MIN_SCALE = 0.7
+
+    def updateMin(self):
+        super().updateMin()
+        self.setMinimumWidth(0)
+        self._sizeHint[Qt.SizeHint.MinimumSize] = (0.0, self._sizeHint[Qt.SizeHint.MinimumSize][1])
+
+    def resizeEvent(self, ev):
+        natural = self.item.boundingRect().width()
+        width = self.rect().width()
+        scale = min(1.0, width / natural) if natural > 0 and width > 0 else 1.0
+        self.item.setScale(max(scale, self.MIN_SCALE))
+        super().resizeEvent(ev)
+
+
+class FitAxis(pg.AxisItem):
+    """An axis whose label is scaled down (to at most 0.6) when it is longer than the axis."""
+
+    def resizeEvent(self, ev=None):
+        super().resizeEvent(ev)
+        if self.label is None:
+            return
+        br = self.label.boundingRect()
+        vertical = self.orientation in ("left", "right")
+        length = self.size().height() if vertical else self.size().width()
+        scale = max(0.6, min(1.0, length / br.width())) if br.width() > 0 and length > 0 else 1.0
+        self.label.setScale(scale)
+        p = self.label.pos()
+        if vertical:
+            p.setY(int(self.size().height() / 2 + scale * br.width() / 2))
+        else:
+            p.setX(int(self.size().width() / 2 - scale * br.width() / 2))
+            p.setY(int(self.size().height() - scale * br.height() + 5))
+        self.label.setPos(p)
+
+    def _updateLabel(self):
+        super()._updateLabel()
+        self.resizeEvent()
+
+
+class Plot(pg.PlotItem):
+    """A PlotItem whose title row fits the font (``title_height``), with long titles and axis
+    labels scaled down to fit, and room for a :class:`Legend` or :func:`caption` row."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("axisItems", {"left": FitAxis("left"), "bottom": FitAxis("bottom")})
+        super().__init__(**kwargs)
+        old = self.titleLabel
+        self.layout.removeItem(old)
+        old.setParentItem(None)
+        old.deleteLater()
+        self.titleLabel = Title("", size="11pt", parent=self)
+        self.layout.addItem(self.titleLabel, 0, 1)
+        self.title_height = 30
+        self.setTitle(None)
+
+    def setTitle(self, title=None, **args):
+        super().setTitle(title, **args)
+        if title is not None:
+            self.titleLabel.setMaximumHeight(self.title_height)
+            self.layout.setRowFixedHeight(0, self.title_height)
+
+    def resizeEvent(self, ev):
+        super().resizeEvent(ev)
+        self.fit_legend()
+
+    def fit_legend(self) -> None:
+        """Hide the legend when showing it would leave the data too little height."""
+        lg = getattr(self, "legend", None)
+        if not isinstance(lg, Legend) or self.size().height() <= 0:
+            return
+        left = self.getAxis("left")
+        lg.fit(self.size().width() - (left.width() if left.isVisible() else 0) - 4)
+        title = self.title_height if self.titleLabel.isVisible() else 0
+        bottom = self.getAxis("bottom")
+        data = self.size().height() - title - (bottom.height() if bottom.isVisible() else 0)
+        need = lg.natural_height()
+        lg.set_room(data - need >= max(60.0, 1.5 * need))
+
+
+def attach_bar(plot: pg.PlotItem, bar: pg.ColorBarItem) -> None:
+    """Put a colour bar right of the plot's data, exactly as tall as the data (not the title)."""
+    plot.layout.addItem(bar, 2, 3)
+    plot.layout.setColumnSpacing(2, 6)
+
+
+def caption(plot: pg.PlotItem) -> Title:
+    """A one-line text between a plot's title and its data (where a legend would sit)."""
+    label = Title("", justify="left", parent=plot)
+    label.setFlag(QGraphicsItem.GraphicsItemFlag.ItemClipsChildrenToShape)
+    top = plot.getAxis("top")
+    plot.layout.removeItem(top)
+    top.hide()
+    plot.layout.addItem(label, 1, 1)
+    plot.layout.setRowStretchFactor(1, 0)
+    return label
+
+
+class Legend(pg.LegendItem):
+    """A legend in its own row between a plot's title and its data, so it never hides a curve.
+
+    It takes the place of the (unused) top axis; its entries flow into as many columns as the
+    plot's width allows, and it takes no height when hidden or empty.
+    """
+
+    SPACING = 12
+
+    def __init__(self, plot: pg.PlotItem):
+        super().__init__(offset=None, horSpacing=self.SPACING, verSpacing=-4, frame=False)
+        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations, False)
+        self.setParentItem(plot)
+        top = plot.getAxis("top")
+        plot.layout.removeItem(top)
+        top.hide()
+        plot.layout.addItem(self, 1, 1)
+        plot.layout.setRowStretchFactor(1, 0)
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        self.setMinimumWidth(0)
+        self.layout.setContentsMargins(4, 0, 4, 2)
+        self._fitted_width = 0.0
+        self.enabled = True    # the view wants the legend shown
+        self.room = True       # the plot has height to spare for it
+
+    def setVisible(self, visible: bool) -> None:
+        """The view's choice; the legend still hides while the plot is too short for it."""
+        self.enabled = bool(visible)
+        self._update_visible()
+
+    def set_room(self, room: bool) -> None:
+        if room != self.room:
+            self.room = room
+            self._update_visible()
+
+    @property
+    def shown(self) -> bool:
+        return self.enabled and self.room
+
+    def _update_visible(self) -> None:
+        pg.LegendItem.setVisible(self, self.shown)
+        self.updateGeometry()
+
+    def natural_height(self) -> float:
+        if not self.items:
+            return 0.0
+        return pg.LegendItem.sizeHint(self, Qt.SizeHint.PreferredSize, QSizeF()).height()
+
+    # entries are placed row by row, ``columnCount`` per row ----------------------------------
+    def _addItemToLayout(self, sample, label):
+        k = len(self.layout_items())
+        c = max(1, self.columnCount)
+        self.layout.addItem(sample, k // c, 2 * (k % c), alignment=Qt.AlignmentFlag.AlignVCenter)
+        self.layout.addItem(label, k // c, 2 * (k % c) + 1)
+        self.rowCount = k // c + 1
+
+    def layout_items(self) -> list:
+        """The (sample, label) pairs currently in the internal layout."""
+        placed = {id(self.layout.itemAt(i)) for i in range(self.layout.count())}
+        return [(s, lb) for s, lb in self.items if id(s) in placed]
+
+    def setColumnCount(self, columnCount):
+        columnCount = max(1, int(columnCount))
+        if columnCount == self.columnCount:
+            return
+        self.columnCount = columnCount
+        for i in range(self.layout.count() - 1, -1, -1):
+            self.layout.removeAt(i)
+        for sample, label in self.items:
+            self._addItemToLayout(sample, label)
+        self.updateGeometry()
+
+    def columns_width(self, columns: int) -> float:
+        """Width the entries need in ``columns`` columns."""
+        widths = [(s.boundingRect().width(), lb.itemRect().width()) for s, lb in self.items]
+        total = 0.0
+        for k in range(columns):
+            col = widths[k::columns]
+            if col:
+                total += max(w for w, _ in col) + max(w for _, w in col) + self.SPACING
+        left, _, right, _ = self.layout.getContentsMargins()
+        return total + (columns - 1) * self.SPACING + left + right
+
+    def fit(self, width: float) -> None:
+        """As many columns as fit in ``width`` (at least one)."""
+        if width <= 0 or not self.items:
+            return
+        columns = next((c for c in range(len(self.items), 0, -1)
+                        if self.columns_width(c) <= width), 1)
+        self.setColumnCount(columns)
+        self._fitted_width = width
+
+    def updateSize(self):
+        self.fit(self.rect().width())
+        self.updateGeometry()
+
+    def resizeEvent(self, ev):
+        super().resizeEvent(ev)
+        if self.rect().width() != self._fitted_width:
+            self.fit(self.rect().width())
+
+    def sizeHint(self, which, constraint=QSizeF()):
+        if not self.items or not self.isVisible():
+            return QSizeF(0, 0)
+        return super().sizeHint(which, constraint)
+
+    def itemChange(self, change, value):
+        out = super().itemChange(change, value)
+        if change == QGraphicsItem.GraphicsItemChange.ItemVisibleHasChanged:
+            self.updateGeometry()
+        return out
+
+    def paint(self, p, *args):
+        pass
+
+
 class Styler:
     """Remembers plots, curves and texts of one view and restyles them on appearance changes."""
 
@@ -70,21 +288,18 @@ class Styler:
 
     # registration ---------------------------------------------------------------------------
     def plot(self, plot: pg.PlotItem, title: str, x_label: str, y_label: str,
-             legend: bool = True, grid: bool = True, corner: str = "top-left",
-             legend_columns: int = 1) -> pg.PlotItem:
-        """Register a plot; ``corner`` is where its legend sits (where the curves are not)."""
+             legend: bool = True, grid: bool = True) -> pg.PlotItem:
+        """Register a plot; its legend (if any) sits in a row above the data (``plot.legend``)."""
         plot.setMenuEnabled(False)
         plot.hideButtons()
         plot.setLabel("bottom", x_label)
         plot.setLabel("left", y_label)
         plot.showGrid(x=grid, y=grid, alpha=0.15)
         if legend:
-            dx = 8 if "left" in corner else -8
-            dy = 8 if "top" in corner else -8
-            lg = plot.addLegend(offset=(dx, dy), verSpacing=-4, colCount=legend_columns)
-            self._legends.append(lg)
+            plot.legend = Legend(plot)
+            self._legends.append(plot.legend)
         for name in ("left", "bottom"):
-            plot.getAxis(name).enableAutoSIPrefix(False)
+            plain_numbers(plot.getAxis(name))
             if grid:   # grid lines at major ticks only: minor levels cost ~10 ms per repaint
                 plot.getAxis(name).setStyle(maxTickLevel=0)
         self._plots.append((plot, title))
@@ -124,10 +339,17 @@ class Styler:
         self.widget.setBackground(c["bg"])
         tick_font = QFont()
         tick_font.setPointSizeF(pt)
+        title_font = QFont()
+        title_font.setPointSizeF(pt + 2)
+        title_font.setBold(True)
+        title_height = int(QFontMetricsF(title_font).height() * 1.2) + 6
         for plot, title in self._plots:
+            if isinstance(plot, Plot):
+                plot.title_height = title_height
             plot.setTitle(title, color=c["fg"], size=f"{pt + 2}pt", bold=True)
             for name in ("left", "bottom", "right", "top"):
                 axis = plot.getAxis(name)
+                plain_numbers(axis)
                 axis.setPen(pg.mkPen(c["fg"], width=1))
                 axis.setTextPen(pg.mkPen(c["fg"]))
                 axis.setTickFont(tick_font)
@@ -145,6 +367,7 @@ class Styler:
             lg.setLabelTextSize(f"{pt}pt")
             for sample, label in lg.items:
                 label.setText(label.text)
+            lg.updateSize()
         for item, color, style, width, symbol in self._curves:
             pen = self.pen(color, style, width)
             if isinstance(item, pg.InfiniteLine):
@@ -165,7 +388,7 @@ class Styler:
                     item.setSymbolBrush(pg.mkBrush(self.color(color)))
                     item.setSymbolSize(pt * 0.8 + 3)
         for bar, label in self._bars:
-            bar.axis.enableAutoSIPrefix(False)
+            plain_numbers(bar.axis)
             bar.axis.setPen(pg.mkPen(c["fg"], width=1))
             bar.axis.setTextPen(pg.mkPen(c["fg"]))
             bar.axis.setTickFont(tick_font)
@@ -176,6 +399,16 @@ class Styler:
             font.setPointSizeF(pt * size)
             item.setFont(font)
             item.setColor(self.color(color))
+
+
+def plain_numbers(axis: pg.AxisItem) -> None:
+    """Tick labels in the data's own numbers, never SI-scaled (0.2 must not read as 200).
+
+    pyqtgraph's ``enableAutoSIPrefix(False)`` still picks a scale when the axis label is
+    visible and the range lies within (0, 1); an empty set of enable ranges forces scale 1.
+    """
+    axis.setSIPrefixEnableRanges(())
+    axis.enableAutoSIPrefix(False)
 
 
 def label(html_name: str, unit: str | None = None) -> str:
@@ -267,6 +500,7 @@ class Heatmap:
                                    width=18, rounding=1e-6, colorMapMenu=False)
         self.bar.setImageItem(self.image)
         styler.bar(self.bar, bar_label)
+        attach_bar(plot, self.bar)
 
     def set_levels(self, lo: float, hi: float, diverging: bool) -> None:
         self.bar.setColorMap(diverging_cmap() if diverging else sequential_cmap())

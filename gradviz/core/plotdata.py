@@ -64,12 +64,20 @@ def gates(analysis, step: int | None = None) -> dict[str, np.ndarray]:
         values = source[name][:n]
         out[name] = values
         if n:
-            out[f"{name}_mean"] = values.mean(axis=1)
+            out[f"{name}_mean"] = _mean_over_units(values)
             out[f"{name}_min"] = values.min(axis=1)
             out[f"{name}_max"] = values.max(axis=1)
         else:
             out[f"{name}_mean"] = out[f"{name}_min"] = out[f"{name}_max"] = np.zeros(0)
     return out
+
+
+def _mean_over_units(values: np.ndarray) -> np.ndarray:
+    """Row means that cannot overflow: a relu state near the float64 limit (1e307 in several
+    units) has a finite mean, but the plain sum of its units does not."""
+    scale = np.abs(values).max(axis=1, keepdims=True)
+    scale = np.where(scale > 0, scale, 1.0)
+    return (values / scale).mean(axis=1) * scale[:, 0]
 
 
 def _from_log10(values: np.ndarray) -> np.ndarray:

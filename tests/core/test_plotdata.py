@@ -183,3 +183,19 @@ def test_finite_extent_ignores_nan_and_zero_marker():
     m = np.array([[0.0, np.nan], [LOG10_ZERO, -3.0]])
     assert plotdata.finite_extent(m, None) == (-3.0, 0.0)
     assert plotdata.finite_extent(np.array([np.nan])) is None
+
+
+def test_gate_means_of_a_state_near_the_float64_limit_stay_finite():
+    """A relu RNN that overflows at step 518 keeps states up to ~8e307 before it: the plain
+    sum of 8 such units is inf, the mean over units is not."""
+    scene = Scene(nonlinearity="relu", wr_scale=4, steps=600, init="identity", input="step",
+                  hidden_size=8)
+    a = analyse(simulate(scene), exact=False, dtype=np.float32)
+    assert a.trace.overflow_step == 518
+    with np.errstate(over="raise"):
+        d = plotdata.gates(a)
+    a_t = a.trace.layer().preact["a"]
+    assert a_t.max() > 1e307
+    assert np.all(np.isfinite(d["a_mean"]))
+    np.testing.assert_allclose(d["a_mean"], np.mean(a_t / 1e300, axis=1) * 1e300, rtol=1e-12)
+    np.testing.assert_array_equal(d["a_max"], a_t.max(axis=1))

@@ -6,7 +6,9 @@ from PyQt6.QtGui import QPen
 from PyQt6.QtWidgets import QApplication
 
 from gradviz.core import plotdata
-from gradviz.core.jacobians import LOG10_ZERO
+from gradviz.core.cells import CellSpec, RecurrentNet
+from gradviz.core.dynamics import run
+from gradviz.core.jacobians import LOG10_ZERO, step_jacobians
 from gradviz.core.scene import Scene, analyse, simulate
 from gradviz.gui.views import (ALL_VIEWS, CompareView, GatesView, GradientFlowView,
                                JacobianMapView, JacobianStepView, StatesView, StepFactorsView)
@@ -396,3 +398,140 @@ def test_legend_moves_out_of_the_way_when_the_view_is_short(qtbot, runs):
     assert not lg.isVisible()                            # too short: the data wins
     shown(qtbot, v, (960, 600))
     assert lg.isVisible()
+
+
+def every_view(qtbot, scene, analysis, step, row=None):
+    views = {}
+    for cls in ALL_VIEWS:
+        v = make(qtbot, cls)
+        v.set_analysis(scene, analysis)
+        v.set_step(step, row)
+        views[cls] = v
+    return views
+
+
+def test_views_show_the_chosen_layer_and_direction(qtbot):
+    scene = Scene(num_layers=2, bidirectional=True, layer=1, direction=1, hidden_size=5, steps=20,
+                  seed=4)
+    trace = simulate(scene)
+    a = analyse(trace, scene.layer, scene.direction, exact=False, dtype=np.float32)
+    lt = trace.layer(1, 1)
+    assert not np.allclose(lt.h, trace.layer(0, 0).h)   # the choice matters
+    t = 12
+    v = every_view(qtbot, scene, a, t, a.row(t))
+    h = v[StatesView].panels["h"]
+    for j, c in enumerate(h.curves):
+        np.testing.assert_array_equal(xy(c)[1], lt.h[:t + 1, j])
+    g = v[GatesView]
+    np.testing.assert_array_equal(g.heatmap.image.image, lt.dphi[:t])
+    np.testing.assert_allclose(xy(g.means["a"])[1], lt.preact["a"][:t].mean(axis=1))
+    J = step_jacobians(trace, 1, 1)
+    np.testing.assert_allclose(v[JacobianStepView].heatmap.image.image, J[t - 1])
+    np.testing.assert_allclose(xy(v[GradientFlowView].main)[1], a.row(t).h[::-1])
+    np.testing.assert_array_equal(v[JacobianMapView].values, a.jac.h_fro)
+    np.testing.assert_allclose(xy(v[StepFactorsView].curves[0][1])[1],
+                               plotdata.step_factors(a)["step_factor"][:t])
+
+
+def test_views_on_a_projected_lstm_keep_h_and_c_sizes_apart(qtbot):
+    scene = Scene(cell="lstm", proj_size=3, hidden_size=8, steps=20, seed=1)
+    trace = simulate(scene)
+    a = analyse(trace, exact=False, dtype=np.float32)
+    lt = trace.layer()
+    assert lt.h.shape == (21, 3) and lt.c.shape == (21, 8) and a.h_size == 3
+    t = 15
+    v = every_view(qtbot, scene, a, t, a.row(t))
+    states = v[StatesView]
+    assert len(states.panels["h"].curves) == 3 and len(states.panels["c"].curves) == 8
+    np.testing.assert_array_equal(xy(states.panels["h"].curves[2])[1], lt.h[:t + 1, 2])
+    np.testing.assert_array_equal(xy(states.panels["c"].curves[7])[1], lt.c[:t + 1, 7])
+    gates = v[GatesView]
+    assert gates.heatmap.image.image.shape == (t, 8)          # gates have H units
+    np.testing.assert_array_equal(gates.heatmap.image.image, lt.gates["f"][:t])
+    step = v[JacobianStepView]
+    np.testing.assert_array_equal(step.heatmap.image.image, a.jacobians[t - 1][:3, :3])
+    assert xy(step.sv_curve)[1].size == 3                     # ∂h_t/∂h_{t-1} is P × P
+    flow = v[GradientFlowView]
+    np.testing.assert_allclose(xy(flow.main)[1], a.row(t).h[::-1])
+    np.testing.assert_allclose(flow.shown["log10_jac_c_2"], a.row(t).c[::-1])
+
+
+@pytest.fixture(scope="module")
+def overflow():
+    scene = Scene(nonlinearity="relu", wr_scale=4, steps=600, init="identity", input="step",
+                  hidden_size=8)
+    a = analyse(simulate(scene), exact=False, dtype=np.float32)
+    return scene, a
+
+
+def test_views_show_the_steps_before_an_overflow_and_say_why_the_run_stopped(qtbot, overflow):
+    scene, a = overflow
+    assert a.trace.overflow_step == 518 and a.steps == 517 < scene.steps
+    v = every_view(qtbot, scene, a, scene.steps)     # asking for step 600 shows the last one
+    for view in v.values():
+        assert view.step == 517
+        assert not view.notice.isHidden()
+        assert "overflowed float64 at step 518" in view.notice.text()
+        assert "t = 517" in view.notice.text()
+    h = v[StatesView].panels["h"]
+    states = a.trace.layer().h
+    k = int(np.floor(np.log10(states.max())))   # 1e307-sized states are drawn in units of 10^k
+    assert h.exponent == k == 307 and "×10<sup>307</sup>" in h.plot.getAxis("left").labelText
+    for j, c in enumerate(h.curves):
+        x, y = xy(c)
+        np.testing.assert_array_equal(x, np.arange(518))
+        np.testing.assert_allclose(y * 10.0 ** k, states[:, j], rtol=1e-12)
+    (_, _), (lo, hi) = h.plot.vb.viewRange()
+    assert lo < 0 and states.max() / 10.0 ** k <= hi < 1.1 * states.max() / 10.0 ** k
+    gates = v[GatesView]
+    assert np.all(np.isfinite(xy(gates.means["a"])[1]))    # the mean of 1e307s stays finite
+    flow = v[GradientFlowView]
+    assert xy(flow.main)[0].size == 518
+    (_, _), (lo, hi) = flow.plot.vb.viewRange()
+    assert hi >= a.jac.h_fro[517, 0] > 300
+    # a run that does not overflow has no notice
+    ok = Scene(hidden_size=4, steps=10)
+    view = v[StatesView]
+    view.set_analysis(ok, analyse(simulate(ok), exact=False))
+    assert view.notice.isHidden() and view.notes == {}
+
+
+def dying_relu():
+    """h_t = relu(0.7 h_{t-1} - 0.2) from h_0 in [0.5, 1.5]: every unit is off after 4 steps,
+    so φ' = 0 and every ∂h_t/∂h_i across those steps is exactly 0 (LOG10_ZERO)."""
+    H = 6
+    spec = CellSpec(kind="rnn", nonlinearity="relu", input_size=1, hidden_size=H)
+    net = RecurrentNet(spec, {"weight_ih_l0": np.ones((H, 1)), "weight_hh_l0": 0.7 * np.eye(H),
+                              "bias_ih_l0": np.full(H, -0.2), "bias_hh_l0": np.zeros(H)})
+    trace = run(net, np.zeros((40, 1)), h0=np.linspace(0.5, 1.5, H)[None])
+    return Scene(nonlinearity="relu", hidden_size=H, steps=40), analyse(trace, exact=False)
+
+
+def test_exact_zero_gradients_do_not_stretch_any_axis(qtbot):
+    scene, a = dying_relu()
+    assert np.all(a.trace.layer().h[10:] == 0) and np.all(a.trace.layer().dphi[10:] == 0)
+    assert np.sum(a.jac.h_fro == LOG10_ZERO) > 500 and np.any(a.step_factor == LOG10_ZERO)
+    v = every_view(qtbot, scene, a, 40, a.row(40))
+    flow = v[GradientFlowView]
+    (_, _), (lo, hi) = flow.plot.vb.viewRange()
+    assert -40 < lo < -1 and hi < 5
+    y = xy(flow.main)[1]
+    assert np.all(y >= lo - 1e-9) and np.sum(y == flow.floor) > 30   # zeros on the floor
+    assert "0 exactly from lag" in flow.notice.text() and not flow.notice.isHidden()
+    factors = v[StepFactorsView]
+    (_, _), (lo, hi) = factors.lower.vb.viewRange()
+    assert -40 < lo < 0 and hi < 5
+    assert np.all(xy(factors.product)[1] >= lo - 1e-9)
+    assert "exactly 0 from step" in factors.notice.text()
+    m = v[JacobianMapView]
+    assert m.level <= 2
+    zeros = a.jac.h_fro[:41] == LOG10_ZERO
+    assert np.all(m.image.image[zeros] == -m.level)          # drawn as the deepest blue ...
+    lo, hi = m._levels()
+    assert np.floor((-m.level - lo) * 256 / (hi - lo)) >= 1   # ... not as the background
+    step = v[JacobianStepView]
+    assert step.heatmap.bar.levels() == pytest.approx((-0.7, 0.7))
+    np.testing.assert_array_equal(step.heatmap.image.image, np.zeros((6, 6)))
+    states = v[StatesView]
+    (_, _), (lo, hi) = states.panels["h"].plot.vb.viewRange()
+    assert -0.2 < lo < 0 and 1.5 < hi < 1.7

@@ -11,7 +11,8 @@ from PyQt6.QtCore import QRectF
 from PyQt6.QtWidgets import QComboBox, QLabel
 
 from ...core import plotdata
-from .style import Plot, DASH, Heatmap, PlotView, all_finite, integer_ticks
+from .style import (Plot, DASH, Heatmap, PlotView, all_finite, display_exponent, integer_ticks,
+                    times_ten)
 
 #: legend text, colour key and heatmap levels (None: symmetric from the data) per quantity
 GATES = {
@@ -112,11 +113,16 @@ class GatesView(PlotView):
 
     def set_analysis(self, scene, analysis) -> None:
         self.scene, self.analysis = scene, analysis
+        self.note_run(analysis)
         kind = analysis.trace.net.spec.kind
         data = plotdata.gates(analysis)
         self.data = data
         self.finite = all_finite(*data.values())
         names = plotdata.GATE_NAMES[kind]
+        # mean/min/max as drawn: a relu pre-activation near the float64 limit in units of 10^k
+        stats = [f"{n}_{s}" for n in names for s in ("mean", "min", "max")]
+        k = display_exponent(*(data[s] for s in stats))
+        self.lines_data = {s: data[s] / 10.0 ** k if k else data[s] for s in stats}
         if names != self.names:
             self._make_items(names)
         if kind != self._kind:
@@ -125,6 +131,7 @@ class GatesView(PlotView):
         T = analysis.steps
         lo = min((data[f"{n}_min"].min() for n in names if data[f"{n}_min"].size), default=0.0)
         hi = max((data[f"{n}_max"].max() for n in names if data[f"{n}_max"].size), default=1.0)
+        lo, hi = lo / 10.0 ** k, hi / 10.0 ** k
         lo, hi = min(lo, 0.0), max(hi, 1.0)
         pad = 0.04 * (hi - lo)
         # the same x range in both plots (not linked: the heatmap's colour bar makes its data
@@ -132,7 +139,8 @@ class GatesView(PlotView):
         for p in (self.lines, self.grid):
             p.setXRange(0, max(T, 1), padding=0.01)
         self.lines.setYRange(lo - pad, hi + pad, padding=0)
-        self.lines.setLabel("left", "value (a<sub>t</sub>, φ′)" if kind == "rnn" else "gate value")
+        self.lines.setLabel("left", ("value (a<sub>t</sub>, φ′)" if kind == "rnn" else "gate value")
+                            + times_ten(k))
         self._set_heatmap_levels()
         self.set_step(self.step, None)
 
@@ -163,14 +171,14 @@ class GatesView(PlotView):
             return
         self.step, self.row = self._clamped(step), row
         n = self.step
-        d = self.data
+        d, drawn = self.data, self.lines_data
         t = d["t"][:n]
         skip = self.finite
         for name in self.names:
-            self.means[name].setData(t, d[f"{name}_mean"][:n], skipFiniteCheck=skip)
+            self.means[name].setData(t, drawn[f"{name}_mean"][:n], skipFiniteCheck=skip)
             lo, hi, _ = self.bands[name]
-            lo.setData(t, d[f"{name}_min"][:n], skipFiniteCheck=skip)
-            hi.setData(t, d[f"{name}_max"][:n], skipFiniteCheck=skip)
+            lo.setData(t, drawn[f"{name}_min"][:n], skipFiniteCheck=skip)
+            hi.setData(t, drawn[f"{name}_max"][:n], skipFiniteCheck=skip)
         v = d[self.heatmap_gate]
         # pixel k covers step k+1 (gates exist from step 1)
         self.heatmap.show(v[:n], QRectF(0.5, -0.5, n, v.shape[1]))

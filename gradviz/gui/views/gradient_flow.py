@@ -11,6 +11,7 @@ import pyqtgraph as pg
 from PyQt6.QtWidgets import QComboBox, QLabel
 
 from ...core import plotdata
+from ...core.jacobians import LOG10_ZERO
 from .style import Plot, RIGHT_LABEL, DASH, DOT, SOLID, PlotView, clip_floor, floor_for
 
 H_NORM = "‖∂h<sub>t</sub>/∂h<sub>i</sub>‖"
@@ -89,6 +90,7 @@ class GradientFlowView(PlotView):
 
     def set_analysis(self, scene, analysis) -> None:
         self.scene, self.analysis = scene, analysis
+        self.note_run(analysis)
         kind = analysis.trace.net.spec.kind
         if kind != self._kind:
             self._make_items(kind)
@@ -128,6 +130,7 @@ class GradientFlowView(PlotView):
         lag = d["lag"]
         shown = {"lag": lag, "main": d[key]}
         self.main.setData(lag, clip_floor(d[key], self.floor), skipFiniteCheck=True)
+        self._note_zeros(d[key])
         for k, c in self.overlays:
             if k == "log10_jac_c":
                 k = "log10_jac_c_2" if want_2 and "log10_jac_c_2" in d else "log10_jac_c_fro"
@@ -135,3 +138,13 @@ class GradientFlowView(PlotView):
             c.setData(lag, clip_floor(d[k], self.floor), skipFiniteCheck=True)
         self.shown = shown
         self.plot.setTitle(f"Gradient flow at t = {self.step}")
+
+    def _note_zeros(self, main: np.ndarray) -> None:
+        """Exact zeros (LOG10_ZERO) are drawn on the floor; say so, and from which lag."""
+        zero = main <= LOG10_ZERO
+        text = None
+        if zero.any():
+            why = " (φ′ = 0 in every unit at some step)" if self._kind == "rnn" else ""
+            text = (f"‖∂h<sub>t</sub>/∂h<sub>i</sub>‖ = 0 exactly from lag {int(np.argmax(zero))} "
+                    f"on{why}: no gradient reaches further back; drawn on the bottom edge.")
+        self.set_note("zero", text)

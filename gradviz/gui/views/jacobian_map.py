@@ -99,12 +99,17 @@ class JacobianMapView(PlotView):
         self.image.setLookupTable(lut)
 
     def _levels(self) -> tuple[float, float]:
-        """Levels that put index 0 (the sentinel colour) just below -level, 0 in the middle."""
+        """Levels that put index 0 (the sentinel colour) just below -level, 0 in the middle.
+
+        A value v lands on index floor((v - lo)·N/(L - lo)); -level (where exact zeros are
+        drawn) must land on 1, the deepest blue, with room to spare for rounding.
+        """
         L = self.level
-        return (-L * (_N_LUT + 1) / (_N_LUT - 1), L)
+        return (-L - 3.0 * L / (_N_LUT - 1), L)
 
     def set_analysis(self, scene, analysis) -> None:
         self.scene, self.analysis = scene, analysis
+        self.note_run(analysis)
         kind = analysis.trace.net.spec.kind
         if kind != self._kind:
             self.map_box.blockSignals(True)

@@ -73,8 +73,10 @@ class JacobianStepView(PlotView):
 
     def set_analysis(self, scene, analysis) -> None:
         self.scene, self.analysis = scene, analysis
+        self.note_run(analysis)
         H = analysis.h_size
-        m = max(plotdata.jacobian_extent(analysis), 1e-12)
+        m = plotdata.jacobian_extent(analysis)
+        m = m if m > 0 else 1.0     # every entry exactly 0 (all relu units off)
         self.heatmap.set_levels(-m, m, diverging=True)
         self.matrix.setXRange(-0.5, H - 0.5, padding=0)
         self.matrix.setYRange(-0.5, H - 0.5, padding=0)

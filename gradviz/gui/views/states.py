@@ -7,7 +7,8 @@ from PyQt6.QtCore import QRectF
 from PyQt6.QtWidgets import QCheckBox
 
 from ...core import plotdata
-from .style import Plot, DASH, Heatmap, PlotView, all_finite, integer_ticks, unit_colors
+from .style import (Plot, DASH, Heatmap, PlotView, all_finite, display_exponent, integer_ticks,
+                    times_ten, unit_colors)
 
 #: above this many units the view starts as a heatmap
 HEATMAP_ABOVE = 16
@@ -28,7 +29,8 @@ class _Panel:
         self.heatmap = Heatmap(self.plot, st, f"{name}<sub>t</sub>[j]")
         self.cursor = st.curve(pg.InfiniteLine(angle=90, movable=False), "cursor", DASH, 0.6)
         self.plot.addItem(self.cursor)
-        self.values = None
+        self.values = None      # what is drawn: the state, in units of 10^exponent
+        self.exponent = 0
         self.finite = True
 
     def set_units(self, n: int) -> None:
@@ -48,6 +50,10 @@ class _Panel:
             self.legend.addItem(self.curves[0], f"{sym}[j], one line per unit j = 0…{n - 1}")
 
     def set_values(self, values: np.ndarray, steps: int, heatmap: bool) -> None:
+        # a relu state near the float64 limit is drawn in units of 10^k (see style.BIG)
+        self.exponent = display_exponent(values)
+        if self.exponent:
+            values = values / 10.0 ** self.exponent
         self.values = values
         self.finite = all_finite(values)
         H = values.shape[1]
@@ -63,6 +69,8 @@ class _Panel:
         if heatmap:
             m = max(abs(lo), abs(hi), 1e-12)
             self.heatmap.set_levels(-m, m, diverging=True)
+            self.view.styler.relabel_bar(self.heatmap.bar,
+                                         f"{self.name}<sub>t</sub>[j]" + times_ten(self.exponent))
             self.plot.setXRange(-0.5, steps + 0.5, padding=0)
             self.plot.setYRange(-0.5, H - 0.5, padding=0)
             self.plot.showGrid(x=False, y=False)
@@ -74,7 +82,7 @@ class _Panel:
             self.plot.setXRange(0, max(steps, 1), padding=0.01)
             self.plot.setYRange(lo - pad, hi + pad, padding=0)
             self.plot.showGrid(x=True, y=True, alpha=0.15)
-            self.plot.setLabel("left", self.y_label)
+            self.plot.setLabel("left", self.y_label + times_ten(self.exponent))
             self.plot.getAxis("left").setTickSpacing()
             self.plot.setTitle(self.title)
 
@@ -140,6 +148,7 @@ class StatesView(PlotView):
 
     def set_analysis(self, scene, analysis) -> None:
         self.scene, self.analysis = scene, analysis
+        self.note_run(analysis)
         data = plotdata.states(analysis)
         names = ["h", "c"] if "c" in data else ["h"]
         self._layout(names)

@@ -10,6 +10,7 @@ import numpy as np
 import pyqtgraph as pg
 
 from ...core import plotdata
+from ...core.jacobians import LOG10_ZERO
 from .style import Plot, RIGHT_LABEL, DASH, DOT, PlotView, all_finite, clip_floor, floor_for
 
 #: curves of the upper (linear) plot per kind: (data key, legend, colour, pen style)
@@ -74,6 +75,7 @@ class StepFactorsView(PlotView):
         self._kind = None
         self.data = None
         self.floor = -1.0
+        self.zero_from = None
         st.apply(st.appearance)
 
     def _make_items(self, kind) -> None:
@@ -96,6 +98,7 @@ class StepFactorsView(PlotView):
 
     def set_analysis(self, scene, analysis) -> None:
         self.scene, self.analysis = scene, analysis
+        self.note_run(analysis)
         kind = analysis.trace.net.spec.kind
         if kind != self._kind:
             self._make_items(kind)
@@ -111,11 +114,14 @@ class StepFactorsView(PlotView):
         lo = min([1.0] + [float(d[k].min()) for k, _ in self.curves if d[k].size])
         # gates close to 1 are the story: zoom in unless the factors spread over [0, 1]
         lo = 0.0 if lo < 0.5 else np.floor(lo * 10) / 10 - 0.1
-        self.upper.setYRange(lo, lo + (hi - lo) * 1.08, padding=0)
+        # headroom above the top line for its σ_max label
+        self.upper.setYRange(lo, lo + (hi - lo) * 1.15, padding=0)
         key = LOWER[kind][0]
         lo, top = floor_for(plotdata.finite_extent(d[key]))
         self.floor = lo
         self.lower.setYRange(lo, top, padding=0)
+        dead = np.flatnonzero(d[key] <= LOG10_ZERO)
+        self.zero_from = int(d["t"][dead[0]]) if dead.size else None
         self.set_step(self.step, None)
 
     def set_step(self, step: int, row=None) -> None:
@@ -131,5 +137,10 @@ class StepFactorsView(PlotView):
         self.product.setData(t, clip_floor(product, self.floor), skipFiniteCheck=self.finite)
         for c in self.cursors:
             c.setPos(self.step)
+        z = self.zero_from
+        self.set_note("zero", None if z is None or self.step < z else
+                      f"The running product is exactly 0 from step {z} on"
+                      + (" (φ′ = 0 in every unit)" if self._kind == "rnn" else "")
+                      + ": drawn on the bottom edge.")
 
 

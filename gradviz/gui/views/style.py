@@ -10,7 +10,8 @@ import numpy as np
 import pyqtgraph as pg
 from PyQt6.QtCore import QSizeF, Qt
 from PyQt6.QtGui import QFont, QFontMetricsF
-from PyQt6.QtWidgets import QGraphicsItem, QHBoxLayout, QSizePolicy, QVBoxLayout, QWidget
+from PyQt6.QtWidgets import (QGraphicsItem, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout,
+                             QWidget)
 
 from .base import Appearance, View
 
@@ -320,6 +321,12 @@ class Styler:
         self._bars.append((bar, label))
         return bar
 
+    def relabel_bar(self, bar: pg.ColorBarItem, label: str) -> None:
+        """Change a colour bar's label (kept across appearance changes)."""
+        self._bars = [(b, label if b is bar else lb) for b, lb in self._bars]
+        c = colors(self.appearance)
+        bar.axis.setLabel(label, **{"color": c["fg"], "font-size": f"{self.appearance.font_pt + 1}pt"})
+
     def text(self, item: pg.TextItem, color="fg", size: float = 1.0):
         self._texts.append((item, color, size))
         return item
@@ -424,6 +431,13 @@ def scaffold(view: View) -> tuple[pg.GraphicsLayoutWidget, QHBoxLayout]:
     row = QHBoxLayout(view.controls)
     row.setContentsMargins(6, 2, 6, 0)
     outer.addWidget(view.controls)
+    # why the run looks the way it does (it stopped early, a gradient is exactly zero, ...)
+    view.notice = QLabel(view)
+    view.notice.setObjectName("notice")
+    view.notice.setWordWrap(True)
+    view.notice.setTextFormat(Qt.TextFormat.RichText)
+    view.notice.hide()
+    outer.addWidget(view.notice)
     glw = pg.GraphicsLayoutWidget(view)
     glw.ci.setContentsMargins(6, 6, 10, 6)
     outer.addWidget(glw, 1)
@@ -452,6 +466,22 @@ def integer_ticks(axis, count: int) -> None:
     axis.setTickSpacing(major=step, minor=max(1, step // 5))
 
 
+#: values this large are drawn in units of 10^k (pyqtgraph views end at ±1e307)
+BIG = 1e6
+
+
+def display_exponent(*arrays) -> int:
+    """k such that values / 10^k stay readable and drawable: 0 unless some |value| ≥ BIG."""
+    m = max((float(np.abs(a[np.isfinite(a)]).max()) for a in arrays
+             if a is not None and np.isfinite(a).any()), default=0.0)
+    return int(np.floor(np.log10(m))) if m >= BIG else 0
+
+
+def times_ten(k: int) -> str:
+    """The axis-label suffix for values drawn in units of 10^k."""
+    return f" (×10<sup>{k}</sup>)" if k else ""
+
+
 def all_finite(*arrays) -> bool:
     return all(a is None or bool(np.all(np.isfinite(a))) for a in arrays)
 
@@ -463,10 +493,12 @@ class PlotView(View):
         super().__init__(parent)
         self.graphics, self.control_row = scaffold(self)
         self.styler = Styler(self.graphics)
+        self._style_notice()
         self.scene = None
         self.analysis = None
         self.step = 0
         self.row = None
+        self.notes: dict[str, str] = {}
 
     @property
     def appearance(self) -> Appearance:
@@ -474,12 +506,38 @@ class PlotView(View):
 
     def set_appearance(self, appearance: Appearance) -> None:
         self.styler.apply(appearance)
+        self._style_notice()
         self._restyled()
         if self.analysis is not None:
             self.set_step(self.step, self.row)
 
     def _restyled(self) -> None:
         """Hook: re-colour things a Styler does not know (images, per-unit palettes)."""
+
+    # the notice line above the plots ---------------------------------------------------------
+    def set_note(self, key: str, text: str | None) -> None:
+        """Show (or with None, drop) one sentence of the notice line; cheap when unchanged."""
+        if self.notes.get(key) == text or (text is None and key not in self.notes):
+            return
+        if text is None:
+            del self.notes[key]
+        else:
+            self.notes[key] = text
+        self.notice.setText("<br>".join(self.notes.values()))
+        self.notice.setVisible(bool(self.notes))
+
+    def note_run(self, analysis) -> None:
+        """Say where and why a run stopped early (a relu state leaving float64)."""
+        step = analysis.trace.overflow_step
+        self.set_note("overflow", None if step is None else
+                      f"⚠ The state overflowed float64 at step {step} "
+                      f"(|h| &gt; 1.8·10<sup>308</sup>): the run stops at t = {analysis.steps}.")
+
+    def _style_notice(self) -> None:
+        c = colors(self.appearance)
+        self.notice.setStyleSheet(
+            f"QLabel#notice {{ background: {c['bg']}; color: {c['red']}; "
+            f"font-size: {self.appearance.font_pt}pt; font-weight: bold; padding: 2px 8px; }}")
 
     def _clamped(self, step: int) -> int:
         return max(0, min(int(step), self.analysis.steps))

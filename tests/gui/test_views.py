@@ -228,7 +228,8 @@ def test_step_factors(qtbot, runs, cell):
     np.testing.assert_array_equal(xy(v.product)[1], d[key][:22])
     assert v.one.value() == 1.0
     if cell == "rnn":
-        assert v.sigma.value() == pytest.approx(a.sigma_max) and v.sigma.isVisible()
+        assert np.all(xy(v.sigma)[1] == pytest.approx(a.sigma_max)) and v.sigma.isVisible()
+        assert f"= {a.sigma_max:.2f}" in v.upper.legend.items[-1][1].text
 
 
 @pytest.mark.parametrize("cell", CELLS)

@@ -57,10 +57,8 @@ class StepFactorsView(PlotView):
                                             labelOpts=RIGHT_LABEL), "grey", DASH, 0.6)
         self.zero = st.curve(pg.InfiniteLine(pos=0.0, angle=0, movable=False, label="10⁰ = 1",
                                              labelOpts=RIGHT_LABEL), "grey", DASH, 0.6)
-        self.sigma = st.curve(pg.InfiniteLine(pos=1.0, angle=0, movable=False,
-                                              label="σmax(Whh) = {value:.2f}",
-                                              labelOpts={"position": 0.5, "anchors": [(0.5, 1), (0.5, 1)]}),
-                              "purple", DOT, 0.8)
+        # σ_max(W_hh), the factor's ceiling: a line with its value in the legend (RNN only)
+        self.sigma = st.curve(pg.PlotDataItem(), "purple", DOT, 0.8)
         self.upper.addItem(self.one)
         self.upper.addItem(self.sigma)
         self.lower.addItem(self.zero)
@@ -89,6 +87,8 @@ class StepFactorsView(PlotView):
             self.upper.addItem(c)
             self.upper.legend.addItem(c, text)
             self.curves.append((key, c))
+        if kind == "rnn":
+            self.upper.legend.addItem(self.sigma, "σ<sub>max</sub>(W<sub>hh</sub>)")
         self.lower.legend.clear()
         self.lower.legend.addItem(self.product, LOWER[kind][1])
         self.upper.setTitle(TITLES[kind])
@@ -108,14 +108,17 @@ class StepFactorsView(PlotView):
         T = analysis.steps
         hi = max([1.0] + [float(d[k].max()) for k, _ in self.curves if d[k].size])
         if kind == "rnn":
-            self.sigma.setPos(analysis.sigma_max)
-            hi = max(hi, analysis.sigma_max)
+            s = analysis.sigma_max
+            self.sigma.setData([0.0, max(T, 1)], [s, s])
+            self.upper.legend.items[-1][1].setText(
+                f"σ<sub>max</sub>(W<sub>hh</sub>) = {s:.2f}")
+            self.upper.legend.updateSize()
+            hi = max(hi, s)
         self.upper.setXRange(0, max(T, 1), padding=0.01)
         lo = min([1.0] + [float(d[k].min()) for k, _ in self.curves if d[k].size])
         # gates close to 1 are the story: zoom in unless the factors spread over [0, 1]
         lo = 0.0 if lo < 0.5 else np.floor(lo * 10) / 10 - 0.1
-        # headroom above the top line for its σ_max label
-        self.upper.setYRange(lo, lo + (hi - lo) * 1.15, padding=0)
+        self.upper.setYRange(lo, lo + (hi - lo) * 1.08, padding=0)
         key = LOWER[kind][0]
         lo, top = floor_for(plotdata.finite_extent(d[key]))
         self.floor = lo

@@ -259,8 +259,8 @@ def plan_export(args: argparse.Namespace) -> ExportPlan:
                                f"it has {inputs.shape[0]} rows (the CSV sets T)")
         scene = scene.replace(steps=int(inputs.shape[0]))
         inputs = scene.amplitude * inputs
+    _check_layer(scene, scene.num_layers, 2 if scene.bidirectional else 1)   # names the option
     scene.validate()
-    _check_layer(scene, scene.num_layers, 2 if scene.bidirectional else 1)
     return ExportPlan(scene=scene, base=base, inputs=inputs, step=step)
 
 

@@ -329,7 +329,7 @@ def test_bad_options_are_usage_errors(tmp_path, no_png, capsys, args, words):
     (["--direction", "1"], ["--direction 1", "unidirectional"]),
     (["--num-layers", "2", "--layer", "2"], ["--layer 2", "2 layer"]),
     (["--proj-size", "2"], ["proj_size"]),
-    (["--cell", "lstm", "--proj-size", "16"], ["proj_size", "smaller"]),
+    (["--cell", "lstm", "--proj-size", "16"], ["proj", "hidden size"]),
     (["--forget-bias", "1"], ["--forget-bias", "LSTM only"]),
     (["--cell", "gru", "--forget-clamp", "0.5"], ["--forget-clamp", "LSTM only"]),
     (["--cell", "lstm", "--update-bias", "1"], ["--update-bias", "GRU only"]),

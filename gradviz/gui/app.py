@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import sys
 import traceback
+from pathlib import Path
 
 from ..core.scene import Scene
 
@@ -23,26 +24,43 @@ def _install_excepthook(window) -> None:
     sys.excepthook = hook
 
 
-def create_window(scene: Scene | None = None, settings=None, session=None):
+def create_window(scene: Scene | None = None, settings=None, session=None, preset=None,
+                  autosave: bool = True):
     """The controller and main window on ``scene`` (default: the last-used one, else Scene()).
 
-    A ``session`` (core.session.Session) brings its scene, embedded weights and inputs, step,
-    compare mode and dock layout. Nothing is computed until ``window.controller.start()``.
+    A ``session`` (core.session.Session, or a session file's path: then Save writes back to
+    it) brings its scene, embedded weights and inputs, step,
+    compare mode and dock layout; a ``preset`` (core.presets.Preset) its scene, step and
+    compare mode. The lecture kit (export, sessions, presets; ``window.lecture``) is installed.
+    Nothing is computed until ``window.controller.start()``.
     """
     from .controller import Controller
     from .settings import Settings
     from .window import MainWindow
 
     settings = settings if settings is not None else Settings()
+    session_path = None
+    if isinstance(session, (str, os.PathLike)):
+        from ..core.session import load_session
+        session_path, session = Path(session), load_session(session)
     if session is not None:
         scene = session.scene
+    elif preset is not None:
+        scene = preset.scene
     if scene is None:
         scene = settings.scene() or Scene()
     controller = Controller(scene)
     window = MainWindow(controller, settings)
     controller.setParent(window)
+    from .lecture import install_lecture_kit
+    from .session_actions import add_recent_session
+    kit = install_lecture_kit(window, autosave=autosave)
     if session is not None:
-        apply_session(window, session)
+        kit.sessions.apply(session, session_path)
+        if session_path is not None:
+            add_recent_session(settings, session_path)
+    elif preset is not None:
+        kit.sessions.open_preset(preset)
     return window
 
 
@@ -52,13 +70,17 @@ def apply_session(window, session) -> None:
 
     if session.view_layout:
         window.restore_layout_state(session.view_layout)
+    if session.step is None:
+        window.controller.follow_end = True
     window.controller.set_scene(session.scene, step=session.step,
                                 base=session_base_net(session), raw_inputs=session.inputs)
     window.controller.set_compare(session.compare)
 
 
-def run_app(argv=None, scene: Scene | None = None, session=None) -> int:
-    """Open the window (on ``scene`` or a loaded ``session``) and run until it closes."""
+def run_app(argv=None, scene: Scene | None = None, session=None, preset: str | None = None,
+            ) -> int:
+    """Open the window (on ``scene``, a loaded ``session`` or the preset called ``preset``)
+    and run until it closes. A bad preset name is a GradvizError before any window opens."""
     argv = list(sys.argv if argv is None else argv)
     if sys.platform.startswith("linux") and not os.environ.get("DISPLAY") \
             and not os.environ.get("WAYLAND_DISPLAY") and not os.environ.get("QT_QPA_PLATFORM"):
@@ -68,12 +90,19 @@ def run_app(argv=None, scene: Scene | None = None, session=None) -> int:
 
     from .window import use_fusion_style
 
+    chosen = None
+    if preset is not None:
+        from ..core.presets import load_preset
+        chosen = load_preset(preset)
+
     app = QApplication.instance() or QApplication(argv[:1] if argv else ["gradviz"])
     app.setOrganizationName("gradviz")
     app.setApplicationName("gradviz")
     use_fusion_style(app)
-    window = create_window(scene, session=session)
+    window = create_window(scene, session=session, preset=chosen)
     _install_excepthook(window)
     window.show()
     window.controller.start()
+    from PyQt6.QtCore import QTimer
+    QTimer.singleShot(300, window.lecture.sessions.offer_restore)   # after a crash
     return app.exec()

@@ -11,9 +11,10 @@ layout in a session file; :attr:`close_guards` may veto closing (unsaved changes
 from __future__ import annotations
 
 import base64
+import contextlib
 from typing import Callable
 
-from PyQt6.QtCore import QByteArray, Qt, QTimer
+from PyQt6.QtCore import QByteArray, Qt, QTimer, pyqtSignal
 from PyQt6.QtGui import QAction, QActionGroup, QColor, QFont, QKeySequence, QPalette
 from PyQt6.QtWidgets import (QApplication, QDockWidget, QFileDialog, QLabel, QMainWindow,
                              QMessageBox, QStyleFactory, QToolBar, QWidget)
@@ -60,6 +61,8 @@ def _default_views():
 
 class MainWindow(QMainWindow):
     """gradviz's window (see the module docstring for what it wires and the issue-4 hooks)."""
+
+    closed = pyqtSignal()   # the window accepted closing (after every close guard agreed)
 
     def __init__(self, controller: Controller | None = None, settings: Settings | None = None,
                  view_classes=None, compare_class=None, parent=None):
@@ -203,7 +206,7 @@ class MainWindow(QMainWindow):
         self.actions_ = {}
         a = self.actions_
         a["open_state_dict"] = self._action(file, "Open &state_dict…", self.open_state_dict,
-                                            QKeySequence.StandardKey.Open,
+                                            "Ctrl+Shift+O",
                                             "Load torch nn.RNN / LSTM / GRU weights")
         a["open_csv"] = self._action(file, "Open inputs &CSV…", self.open_inputs_csv, "Ctrl+I",
                                      "Drive the cell with a CSV of inputs x_t")
@@ -478,6 +481,20 @@ class MainWindow(QMainWindow):
             return False
         return self.restoreState(data)
 
+    @contextlib.contextmanager
+    def light_appearance(self, on: bool = True):
+        """Light theme while a figure is exported for slides; the screen's theme comes back."""
+        if not on or not self.dark:
+            yield
+            return
+        self.dark = False
+        self._apply_appearance()
+        try:
+            yield
+        finally:
+            self.dark = True
+            self._apply_appearance()
+
     def dashboard(self) -> QWidget:
         """The widget an export of the whole dashboard renders."""
         return self
@@ -513,6 +530,7 @@ class MainWindow(QMainWindow):
         self.save_settings()
         self.controller.wait(5_000)
         event.accept()
+        self.closed.emit()
 
     def show_about(self) -> None:
         QMessageBox.information(
@@ -522,7 +540,9 @@ class MainWindow(QMainWindow):
             "Space  play / pause        ← →  step back / forward\n"
             "Home / End  to start / end        F11  presentation mode\n"
             "F9  show / hide controls        Ctrl+M  compare RNN / LSTM / GRU\n"
-            "Ctrl + / Ctrl −  font size        Ctrl+O  open a state_dict")
+            "Ctrl + / Ctrl −  font size        Ctrl+Shift+O  open a state_dict\n"
+            "Ctrl+S / Ctrl+O  save / open a session        Ctrl+P  presets\n"
+            "Ctrl+E  export the current view (PNG 2×)        Ctrl+Shift+C  copy it")
 
 
 def use_fusion_style(app: QApplication) -> None:

@@ -464,7 +464,9 @@ def run_window(argv: list[str]) -> int:
     from .gui.app import run_app
     kwargs = {"scene": scene}
     if session is not None and _accepts(run_app, "session"):
-        kwargs["session"] = session
+        kwargs = {"session": session}      # embedded weights, step, compare mode, layout
+    elif args.preset and _accepts(run_app, "preset"):
+        kwargs = {"preset": args.preset}   # the preset's step and compare mode too
     return int(run_app([sys.argv[0] if sys.argv else PROG, *qt_args], **kwargs) or 0)
 
 

@@ -469,6 +469,23 @@ def test_gradviz_opens_the_window_with_the_scene(monkeypatch):
     assert scene.cell == "lstm" and argv[1:] == ["-style", "fusion"]
 
 
+def test_the_window_gets_the_preset_or_session_itself_when_it_takes_them(monkeypatch, tmp_path):
+    session_mod = pytest.importorskip("gradviz.core.session")
+    calls = []
+    app = types.ModuleType("gradviz.gui.app")
+    app.run_app = lambda argv, scene=None, session=None, preset=None: \
+        calls.append((scene, session, preset)) or 0
+    monkeypatch.setitem(sys.modules, "gradviz.gui.app", app)
+    monkeypatch.setitem(sys.modules, "gradviz.core.presets", fake_presets())
+    assert cli.main(["--preset", "tiny-lstm"]) == 0
+    assert calls[-1] == (None, None, "tiny-lstm")
+    path = tmp_path / "s.gradviz.json"
+    session_mod.save_session(path, session_mod.Session(scene=Scene(cell="gru", hidden_size=3)))
+    assert cli.main(["--session", str(path)]) == 0
+    scene, session, preset = calls[-1]
+    assert session.scene.cell == "gru" and preset is None
+
+
 def test_list_presets(monkeypatch, capsys):
     monkeypatch.setitem(sys.modules, "gradviz.core.presets", fake_presets())
     assert cli.main(["--list-presets"]) == 0

@@ -25,4 +25,7 @@ def install_lecture_kit(window, autosave: bool = True) -> LectureKit:
     kit = LectureKit(exporter=Exporter(window), sessions=sessions,
                      presets=PresetActions(window, sessions))
     window.lecture = kit
+    state = window.settings.window_state()
+    if state is not None:   # the remembered layout again, now that the export toolbar exists
+        window.restoreState(state)
     return kit

@@ -55,7 +55,7 @@ def scene_summary(preset: Preset) -> str:
 
 
 def preset_html(preset: Preset) -> str:
-    claims = [c.get("statement") for c in preset.claim if c.get("statement")]
+    claims = list(dict.fromkeys(c["statement"] for c in preset.claim if c.get("statement")))
     checked = ""
     if claims:
         items = "".join(f"<li>{formula_html(c)}</li>" for c in claims)
@@ -151,7 +151,7 @@ class PresetActions:
         menu.addAction(self.gallery_action)
         menu.addSeparator()
         for n, preset in enumerate(self.presets, start=1):
-            a = menu.addAction(f"&{n if n < 10 else chr(ord('a') + n - 10)}  {preset.title}")
+            a = menu.addAction(f"{'&' if n < 10 else ''}{n}  {preset.title}")
             a.setToolTip(preset.explanation)
             a.setStatusTip(preset.title)
             a.triggered.connect(lambda _=False, p=preset: self.open(p))

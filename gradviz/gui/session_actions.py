@@ -326,9 +326,9 @@ class SessionManager(QObject):
 
     def ask_unsaved(self) -> QMessageBox.StandardButton:
         """Save / Discard / Cancel for the unsaved changes (thin: tests answer the box)."""
-        name = self.path.name if self.path else "this scene"
         box = QMessageBox(QMessageBox.Icon.Question, "gradviz",
-                          f"Save the changes to {name}?",
+                          f"Save the changes to {self.path.name}?" if self.path
+                          else "Save this scene as a session first?",
                           QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard
                           | QMessageBox.StandardButton.Cancel, self.window)
         box.setInformativeText("The scene, step or compare mode changed since it was last "

@@ -105,4 +105,15 @@ def run_app(argv=None, scene: Scene | None = None, session=None, preset: str | N
     window.controller.start()
     from PyQt6.QtCore import QTimer
     QTimer.singleShot(300, window.lecture.sessions.offer_restore)   # after a crash
-    return app.exec()
+    code = app.exec()
+    _dispose(window)
+    return code
+
+
+def _dispose(window) -> None:
+    """Delete the window's widgets while the QApplication still exists (a widget outliving it
+    can crash the interpreter's exit)."""
+    from PyQt6 import sip
+    window.controller.wait(5_000)
+    if not sip.isdeleted(window):
+        sip.delete(window)

@@ -15,8 +15,8 @@ from gradviz.core.files import TargetExistsError
 from gradviz.core.scene import Scene, analyse, simulate
 from gradviz.core.tables import read_csv_table
 from gradviz.gui.app import create_window
-from gradviz.gui.export_actions import (DASHBOARD, export_csv, export_figure, frame_steps,
-                                        targets, view_columns)
+from gradviz.gui.animation_export import frame_steps
+from gradviz.gui.export_actions import DASHBOARD, export_csv, export_figure, targets, view_columns
 from gradviz.gui.exporting import image_to_array
 
 SMALL = Scene(hidden_size=4, steps=12)
@@ -289,6 +289,19 @@ def test_cancelled_animation_leaves_no_file(kit_window, qtbot, tmp_path):
     assert not job.written and job.cancelled
     assert list(out.iterdir()) == []
     assert window.controller.step == 12 and window.views["Gradient flow"].controls.isVisible()
+
+
+def test_quitting_during_an_animation_cancels_it(kit_window, qtbot, tmp_path):
+    window = kit_window()
+    out = tmp_path / "out"
+    out.mkdir()
+    job = window.lecture.exporter.start_animation(out / "flow.mp4", ["gradient_flow"],
+                                                  list(range(13)))
+    qtbot.waitUntil(lambda: job.rendered >= 2, timeout=5000)
+    window.close_guards.clear()
+    window.close()
+    qtbot.waitUntil(lambda: job.finished, timeout=10_000)
+    assert not job.written and list(out.iterdir()) == []
 
 
 # ---------------------------------------------------------------- sessions

@@ -314,8 +314,6 @@ def trace_arrays(analysis) -> dict:
     import numpy as np
 
     arrays = dict(analysis.arrays())
-    if analysis.jac.c_fro is not None:
-        arrays.setdefault("log10_jac_c_fro", analysis.jac.c_fro)
     out = {}
     for name, value in arrays.items():
         if value is None:
@@ -464,7 +462,8 @@ def run_window(argv: list[str]) -> int:
     from .gui.app import run_app
     kwargs = {"scene": scene}
     if session is not None and _accepts(run_app, "session"):
-        kwargs = {"session": session}      # embedded weights, step, compare mode, layout
+        # the path (loaded once above to fail early): Save writes back to it, Recent lists it
+        kwargs = {"session": args.session}
     elif args.preset and _accepts(run_app, "preset"):
         kwargs = {"preset": args.preset}   # the preset's step and compare mode too
     return int(run_app([sys.argv[0] if sys.argv else PROG, *qt_args], **kwargs) or 0)

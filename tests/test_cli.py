@@ -483,7 +483,8 @@ def test_the_window_gets_the_preset_or_session_itself_when_it_takes_them(monkeyp
     session_mod.save_session(path, session_mod.Session(scene=Scene(cell="gru", hidden_size=3)))
     assert cli.main(["--session", str(path)]) == 0
     scene, session, preset = calls[-1]
-    assert session.scene.cell == "gru" and preset is None
+    assert session == str(path) and preset is None   # the path: Save writes back to it
+    assert cli.main(["--session", str(tmp_path / "missing.gradviz.json")]) == 1
 
 
 def test_list_presets(monkeypatch, capsys):

@@ -232,6 +232,7 @@ class Analysis:
             out["log10_jac_h"] = jac.h
         if kind == "lstm":
             out["log10_jac_c"] = jac.c if jac.c is not None else jac.c_fro
+            out["log10_jac_c_fro"] = jac.c_fro
             out["log10_forget_path"] = self.forget_path
         elif kind == "gru":
             out["log10_update_path"] = self.update_path

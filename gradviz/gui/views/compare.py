@@ -5,8 +5,8 @@ import numpy as np
 import pyqtgraph as pg
 
 from ...core import plotdata
-from .gradient_flow import H_NORM
-from .style import Plot, RIGHT_LABEL, DASH, DASHDOT, DOT, SOLID, PlotView, clip_floor, floor_for
+from .gradient_flow import lag_plot
+from .style import DASH, DASHDOT, DOT, SOLID, PlotView, clip_floor, floor_for
 
 #: colour and pen style per cell name (the same cell always looks the same)
 STYLES = {"rnn": ("blue", SOLID), "rnn-relu": ("sky", DASHDOT), "rnn-sigmoid": ("purple", DOT),
@@ -26,13 +26,7 @@ class CompareView(PlotView):
         self.control_row.addStretch(1)
         self.controls.hide()
         st = self.styler
-        self.plot = st.plot(Plot(), "Compare", "lag t − i (steps back in time)",
-                            f"log<sub>10</sub> {H_NORM}")
-        self.plot.disableAutoRange()
-        self.graphics.ci.addItem(self.plot, row=0, col=0)
-        self.one = st.curve(pg.InfiniteLine(pos=0.0, angle=0, movable=False, label="10⁰ = 1",
-                                            labelOpts=RIGHT_LABEL), "grey", DASH, 0.6)
-        self.plot.addItem(self.one)
+        self.plot, self.one = lag_plot(self, "Compare")
         self.curves: dict[str, pg.PlotDataItem] = {}
         self.results: dict = {}
         self.shown: dict[str, np.ndarray] = {}

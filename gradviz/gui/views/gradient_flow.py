@@ -27,6 +27,18 @@ OVERLAYS = {
 NORMS = {"2": ("2-norm", "<sub>2</sub>"), "fro": ("Frobenius", "<sub>F</sub>")}
 
 
+
+def lag_plot(view, title: str):
+    """A log10-norm-against-lag plot with the 10^0 line, placed in ``view``'s graphics."""
+    st = view.styler
+    plot = st.plot(Plot(), title, "lag t − i (steps back in time)", f"log<sub>10</sub> {H_NORM}")
+    plot.disableAutoRange()
+    view.graphics.ci.addItem(plot, row=0, col=0)
+    one = st.curve(pg.InfiniteLine(pos=0.0, angle=0, movable=False, label="10⁰ = 1",
+                                   labelOpts=RIGHT_LABEL), "grey", DASH, 0.6)
+    plot.addItem(one)
+    return plot, one
+
 class GradientFlowView(PlotView):
     """One curve per quantity against the lag; the x range is the whole run, fixed."""
 
@@ -46,13 +58,7 @@ class GradientFlowView(PlotView):
         self.control_row.addWidget(self.norm_box)
         self.control_row.addStretch(1)
         st = self.styler
-        self.plot = st.plot(Plot(), "Gradient flow", "lag t − i (steps back in time)",
-                            f"log<sub>10</sub> {H_NORM}")
-        self.plot.disableAutoRange()
-        self.graphics.ci.addItem(self.plot, row=0, col=0)
-        self.one = st.curve(pg.InfiniteLine(pos=0.0, angle=0, movable=False, label="10⁰ = 1",
-                                            labelOpts=RIGHT_LABEL), "grey", DASH, 0.6)
-        self.plot.addItem(self.one)
+        self.plot, self.one = lag_plot(self, "Gradient flow")
         self.main = st.curve(pg.PlotDataItem(), "blue", SOLID, 1.25)
         self.plot.addItem(self.main)
         self.overlays: list[tuple[str, pg.PlotDataItem]] = []

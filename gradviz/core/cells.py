@@ -306,7 +306,7 @@ def load_state_dict_file(path, nonlinearity: str = "tanh") -> RecurrentNet:
                                "(it could run code); save model.state_dict() instead") from None
         raise GradvizError(f"{path}: not a torch checkpoint") from None
     except (RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError, AttributeError,
-            TypeError, KeyError, IndexError, UnicodeDecodeError) as exc:
+            TypeError, KeyError, IndexError, UnicodeDecodeError):
         raise GradvizError(f"{path}: not a torch checkpoint") from None
     if hasattr(obj, "state_dict") and not isinstance(obj, dict):
         obj = obj.state_dict()

@@ -105,3 +105,14 @@ def atomic_write_bytes(path, data: bytes, overwrite: bool = False) -> Path:
 def atomic_write_text(path, text: str, overwrite: bool = False, encoding: str = "utf-8") -> Path:
     """Write ``text`` to ``path`` atomically (UTF-8, newlines as given); returns the path."""
     return atomic_write_bytes(path, text.encode(encoding), overwrite=overwrite)
+
+
+def read_user_text(path, what: str, encoding: str = "utf-8") -> str:
+    """The text of a file the user chose; a missing or unreadable one is a GradvizError."""
+    path = Path(path)
+    if not path.is_file():
+        raise GradvizError(f"{path}: no such file")
+    try:
+        return path.read_text(encoding=encoding)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise GradvizError(f"{path}: cannot be read as {what} ({type(exc).__name__})") from None

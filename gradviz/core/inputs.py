@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import GradvizError
+from .files import read_user_text
 
 SIGNALS = ("zeros", "impulse", "step", "sine", "noise", "airline")
 ASSETS = Path(__file__).resolve().parents[2] / "assets"
@@ -63,12 +64,7 @@ def read_csv(path, expected_width: int | None = None, skip_columns: int = 0) -> 
     ``expected_width``. ``skip_columns`` drops leading label columns (e.g. a date).
     """
     path = Path(path)
-    if not path.is_file():
-        raise GradvizError(f"{path}: no such file")
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise GradvizError(f"{path}: cannot be read as a text CSV ({type(exc).__name__})") from None
+    text = read_user_text(path, "a text CSV", encoding="utf-8-sig")
     rows = [(n, r) for n, r in enumerate(csv.reader(text.splitlines()), start=1)
             if r and any(c.strip() for c in r)]
     if not rows:

@@ -35,7 +35,7 @@ import numpy as np
 
 from .cells import RecurrentNet, load_state_dict_file, net_from_state_dict
 from .errors import GradvizError
-from .files import atomic_write_text
+from .files import atomic_write_text, read_user_text
 from .inputs import read_csv
 from .scene import Scene
 
@@ -264,12 +264,7 @@ def _describe(spec) -> str:
 def load_session(path) -> Session:
     """Read a session file; a malformed or foreign file is a :class:`GradvizError`."""
     path = Path(path)
-    if not path.is_file():
-        raise GradvizError(f"{path}: no such file")
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise GradvizError(f"{path.name}: cannot be read as text ({type(exc).__name__})") from None
+    text = read_user_text(path, "text")
     try:
         data = json.loads(text, parse_constant=_reject_constant)
     except json.JSONDecodeError as exc:

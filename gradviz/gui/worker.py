@@ -34,7 +34,9 @@ class _Relay(QObject):
 class _Job(QRunnable):
     def __init__(self, generation: int, fn, args, relay: _Relay):
         super().__init__()
-        self.setAutoDelete(True)
+        # Python keeps the job (LatestRunner._job) until it reports: a runnable that Qt deletes
+        # while its Python wrapper is collected can abort the process (pure virtual call).
+        self.setAutoDelete(False)
         self.generation, self.fn, self.args, self.relay = generation, fn, args, relay
 
     def run(self) -> None:
@@ -67,6 +69,7 @@ class LatestRunner(QObject):
         self._relay = _Relay(self)
         self._relay.done.connect(self._on_done)
         self._pending = None
+        self._job = None
         self._running = False
         self.latest = 0
 
@@ -96,7 +99,8 @@ class LatestRunner(QObject):
         first = not self._running
         self._running = True
         generation, fn, args = job
-        self._pool.start(_Job(generation, fn, args, self._relay))
+        self._job = _Job(generation, fn, args, self._relay)
+        self._pool.start(self._job)
         if first:
             self.busy_changed.emit(True)
 
@@ -105,7 +109,8 @@ class LatestRunner(QObject):
         pending, self._pending = self._pending, None
         if pending is not None:
             generation_next, fn, args = pending
-            self._pool.start(_Job(generation_next, fn, args, self._relay))
+            self._job = _Job(generation_next, fn, args, self._relay)
+            self._pool.start(self._job)
         else:
             self._running = False
         if ok:

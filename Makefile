@@ -21,7 +21,8 @@ run: $(STAMP) system-deps
 	$(BIN)/gradviz
 
 test: $(STAMP) system-deps
-	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest --ignore=tests/gui
+	sh scripts/gui-tests.sh $(BIN)/python
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_jacobians.py

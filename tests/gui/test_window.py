@@ -277,6 +277,7 @@ def test_settings_round_trip(make_window, qtbot, wait_idle):
     window.controller.update(cell="gru", hidden_size=3, update_bias=1.5)
     settle(qtbot, window, wait_idle, lambda s: s.cell == "gru")
     window.close()
+    window.controller.wait()
     stored = Settings()
     assert stored.dark and stored.font_pt == 14 and stored.speed == 50
     assert stored.scene() == window.controller.shown_scene

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 from PyQt6.QtCore import QEvent, QObject, Qt, pyqtSignal
-from PyQt6.QtGui import QAction, QActionGroup, QImage, QKeySequence
+from PyQt6.QtGui import QAction, QActionGroup, QImage
 from PyQt6.QtWidgets import (QApplication, QComboBox, QDialog, QLabel, QMenu, QProgressDialog,
                              QToolBar, QWidget)
 
@@ -25,6 +25,7 @@ from ..core.files import TargetExistsError, atomic_path
 from ..core.tables import write_csv
 from .exporting import copy_to_clipboard, export_widget
 from .file_dialogs import ask_save_path, show_problem, write_or_ask
+from .window import make_action
 from .worker import LatestRunner
 
 DASHBOARD = "dashboard"
@@ -307,14 +308,7 @@ class Exporter(QObject):
     # -- building
 
     def _act(self, text, slot, shortcut=None, tip=None) -> QAction:
-        a = QAction(text, self.window)
-        if shortcut:
-            a.setShortcut(QKeySequence(shortcut))
-            a.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
-        if tip:
-            a.setToolTip(tip)
-            a.setStatusTip(tip)
-        a.triggered.connect(slot)
+        a = make_action(self.window, text, slot, shortcut, tip)
         self.window.addAction(a)
         return a
 

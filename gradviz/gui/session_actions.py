@@ -13,7 +13,7 @@ import json
 import os
 from pathlib import Path
 
-from PyQt6.QtCore import QObject, Qt, QTimer, pyqtSignal
+from PyQt6.QtCore import QObject, QTimer, pyqtSignal
 from PyQt6.QtGui import QAction, QKeySequence
 from PyQt6.QtWidgets import QMenu, QMessageBox
 
@@ -21,6 +21,7 @@ from ..core import session as core_session
 from ..core.errors import GradvizError
 from ..core.session import Session, load_session, save_session
 from .file_dialogs import ask_open_path, ask_save_path, show_problem, write_or_ask
+from .window import make_action
 
 RECENT_KEY = "sessions/recent"
 RECENT_MAX = 8
@@ -139,15 +140,7 @@ class SessionManager(QObject):
     # -- actions
 
     def _act(self, text, slot, shortcut=None, tip=None) -> QAction:
-        a = QAction(text, self.window)
-        if shortcut is not None:
-            a.setShortcut(QKeySequence(shortcut))
-            a.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
-        if tip:
-            a.setToolTip(tip)
-            a.setStatusTip(tip)
-        a.triggered.connect(lambda _=False: slot())
-        return a
+        return make_action(self.window, text, lambda _=False: slot(), shortcut, tip)
 
     def _build_actions(self) -> None:
         w = self.window

@@ -59,6 +59,21 @@ def _default_views():
     return list(ALL_VIEWS), CompareView
 
 
+
+def make_action(parent, text: str, slot, shortcut=None, tip: str | None = None,
+                checkable: bool = False) -> QAction:
+    """A window-wide action: shortcut, tooltip and status tip, ``slot`` on trigger/toggle."""
+    action = QAction(text, parent)
+    if shortcut:
+        action.setShortcut(QKeySequence(shortcut))
+        action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+    if tip:
+        action.setStatusTip(tip)
+        action.setToolTip(tip)
+    action.setCheckable(checkable)
+    (action.toggled if checkable else action.triggered).connect(slot)
+    return action
+
 class MainWindow(QMainWindow):
     """gradviz's window (see the module docstring for what it wires and the issue-4 hooks)."""
 
@@ -186,15 +201,7 @@ class MainWindow(QMainWindow):
 
     def _action(self, menu, text: str, slot, shortcut=None, tip: str | None = None,
                 checkable: bool = False) -> QAction:
-        action = QAction(text, self)
-        if shortcut is not None:
-            action.setShortcut(QKeySequence(shortcut))
-            action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
-        if tip:
-            action.setStatusTip(tip)
-            action.setToolTip(tip)
-        action.setCheckable(checkable)
-        (action.toggled if checkable else action.triggered).connect(slot)
+        action = make_action(self, text, slot, shortcut, tip, checkable)
         menu.addAction(action)
         self.addAction(action)   # shortcuts work in full screen with the menu bar hidden
         return action

@@ -479,14 +479,25 @@ def _accepts(func, name: str) -> bool:
 
 # ---------------------------------------------------------------- entry point
 
+#: headless subcommands: name -> module whose ``run(argv) -> int`` handles it (``export`` is here)
+SUBCOMMANDS = {"export": None}
+
+
+def _run_subcommand(command: str, argv: list[str]) -> int:
+    if SUBCOMMANDS[command] is None:
+        return run_export(argv)
+    import importlib
+    return int(importlib.import_module(SUBCOMMANDS[command]).run(argv) or 0)
+
+
 def main(argv: list[str] | None = None) -> int:
     """``gradviz`` and ``python -m gradviz``: returns the exit status."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    command = "export" if argv[:1] == ["export"] else None
-    name = f"{PROG} export" if command else PROG
+    command = argv[0] if argv[:1] and argv[0] in SUBCOMMANDS else None
+    name = f"{PROG} {command}" if command else PROG
     try:
         if command:
-            return run_export(argv[1:])
+            return _run_subcommand(command, argv[1:])
         return run_window(argv)
     except _UsageError as exc:
         print(str(exc), file=sys.stderr)

@@ -1,0 +1,1 @@
+"""Headless subcommands of ``gradviz`` (``train``, ``phase``): each module has ``run(argv) -> int``."""

@@ -309,26 +309,14 @@ def compute(plan: ExportPlan):
     return analyse(trace, plan.scene.layer, plan.scene.direction, exact=True, dtype=np.float64)
 
 
-def trace_arrays(analysis) -> dict:
-    """The arrays of ``trace.npz``: ``Analysis.arrays()`` with every float array in float64."""
-    import numpy as np
-
-    arrays = dict(analysis.arrays())
-    out = {}
-    for name, value in arrays.items():
-        if value is None:
-            continue
-        a = np.asarray(value)
-        out[name] = a.astype(np.float64) if a.dtype.kind == "f" else a
-    return out
-
-
 def write_export(plan: ExportPlan, analysis, out_dir, scale: int = 1) -> list[Path]:
     """Write trace.npz and the PNGs into a temp folder beside ``out_dir``, then move them in.
 
     Nothing appears under ``out_dir`` unless every file was written. Returns the final paths.
     """
     import numpy as np
+
+    from .core.scene import trace_arrays
 
     out = Path(out_dir)
     _check_out(out)

@@ -269,3 +269,15 @@ def analyse(trace: Trace, layer: int = 0, direction: int = 0, exact: bool = True
         a.update_path = theory.gate_path(lt.gates["z"])
         a.gate_stats = {"z_mean": lt.gates["z"].mean(axis=1)}
     return a
+
+
+def trace_arrays(analysis) -> dict:
+    """The arrays of ``trace.npz``: ``Analysis.arrays()`` with every float array in float64."""
+    arrays = dict(analysis.arrays())
+    out = {}
+    for name, value in arrays.items():
+        if value is None:
+            continue
+        a = np.asarray(value)
+        out[name] = a.astype(np.float64) if a.dtype.kind == "f" else a
+    return out

@@ -21,7 +21,7 @@ from PyQt6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QF
 from ..core.animation import write_animation
 from ..core.errors import GradvizError
 from ..core.files import TargetExistsError
-from .export_actions import DASHBOARD, _light, _settle_layouts, figure_mode, target_widget, targets
+from .export_targets import DASHBOARD, figure_mode, light, settle_layouts, target_widget, targets
 from .exporting import image_to_array, render_image
 from .worker import error_message
 
@@ -82,7 +82,7 @@ class AnimationJob(QObject):
         if transport is not None:
             transport.pause()
         self._light = contextlib.ExitStack()
-        self._light.enter_context(_light(self.window, self.white))
+        self._light.enter_context(light(self.window, self.white))
         if not self.dashboard:
             self._light.enter_context(figure_mode(self.widgets))
         self._thread = threading.Thread(target=self._encode, name="gradviz-animation", daemon=True)
@@ -145,7 +145,7 @@ class AnimationJob(QObject):
             view.set_step(t, row)
         if c.compare and self.window.compare_view is not None:
             self.window.compare_view.set_step(t, None)
-        _settle_layouts()
+        settle_layouts()
         images = [render_image(w, self.scale, white=self.white) for w in self.widgets]
         image = images[0] if len(images) == 1 else _tile(images)
         if self._size is None:

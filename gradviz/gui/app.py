@@ -64,19 +64,6 @@ def create_window(scene: Scene | None = None, settings=None, session=None, prese
     return window
 
 
-def apply_session(window, session) -> None:
-    """Show a loaded session: its scene on its embedded data, step, compare mode, layout."""
-    from ..core.session import session_base_net
-
-    if session.view_layout:
-        window.restore_layout_state(session.view_layout)
-    if session.step is None:
-        window.controller.follow_end = True
-    window.controller.set_scene(session.scene, step=session.step,
-                                base=session_base_net(session), raw_inputs=session.inputs)
-    window.controller.set_compare(session.compare)
-
-
 def run_app(argv=None, scene: Scene | None = None, session=None, preset: str | None = None,
             ) -> int:
     """Open the window (on ``scene``, a loaded ``session`` or the preset called ``preset``)

@@ -25,10 +25,11 @@ from ..core.files import TargetExistsError, atomic_path
 from ..core.tables import write_csv
 from .exporting import copy_to_clipboard, export_widget
 from .file_dialogs import ask_save_path, show_problem, write_or_ask
-from .window import make_action
+from .actions import make_action
+from .animation_export import AnimationDialog, AnimationJob
+from .export_targets import DASHBOARD, figure_mode, light, target_widget, targets
 from .worker import LatestRunner
 
-DASHBOARD = "dashboard"
 #: figure formats offered: key -> (menu text, file suffix, scale)
 FIGURE_FORMATS = {"png1": ("PNG 1×", "png", 1), "png2": ("PNG 2×", "png", 2),
                   "png3": ("PNG 3×", "png", 3), "svg": ("SVG (vector)", "svg", 1),
@@ -83,8 +84,7 @@ def view_columns(stem: str, analysis, step: int, row=None, compare_results=None)
 
 def trace_npz_arrays(trace, layer: int, direction: int) -> dict:
     """The arrays of ``gradviz export``'s trace.npz: float64, exact 2-norms of every pair."""
-    from ..cli import trace_arrays
-    from ..core.scene import analyse
+    from ..core.scene import analyse, trace_arrays
 
     return trace_arrays(analyse(trace, layer, direction, exact=True, dtype=np.float64))
 
@@ -99,72 +99,11 @@ def write_trace_npz(trace, layer: int, direction: int, path, overwrite: bool = F
     return path
 
 
-# ---------------------------------------------------------------- targets in the window
-
-def targets(window) -> dict[str, tuple[str, QWidget]]:
-    """Export targets: view file stem -> (title, widget), then the whole dashboard."""
-    out = {}
-    for title, view in window.views.items():
-        stem = getattr(type(view), "file_stem", None) or title.lower().replace(" ", "_")
-        out[stem] = (title, view)
-    if window.compare_view is not None:
-        out["compare"] = (type(window.compare_view).title, window.compare_view)
-    out[DASHBOARD] = ("Whole dashboard", window.dashboard())
-    return out
-
-
-def target_widget(window, target: str) -> QWidget:
-    found = targets(window).get(target)
-    if found is None:
-        raise GradvizError(f"no view called {target!r}")
-    title, widget = found
-    if target == "compare" and not window.controller.compare:
-        raise GradvizError("the compare view is shown in compare mode only (Compare ▸ Ctrl+M)")
-    if target != DASHBOARD and not widget.isVisible():
-        raise GradvizError(f"the {title} view is hidden: show it first (View ▸ Views)")
-    return widget
-
-
-@contextlib.contextmanager
-def _light(window, white: bool):
-    with (window.light_appearance(white) if hasattr(window, "light_appearance")
-          else contextlib.nullcontext()):
-        yield
-
-
-@contextlib.contextmanager
-def figure_mode(widgets):
-    """Views without their row of buttons (a figure shows plots, not the window's controls)."""
-    hidden = []
-    for w in widgets:
-        controls = getattr(w, "controls", None)
-        if isinstance(controls, QWidget) and controls.isVisible() and w.layout() is not None:
-            controls.hide()
-            w.layout().activate()
-            hidden.append(w)
-    if hidden:
-        _settle_layouts()
-    try:
-        yield
-    finally:
-        for w in hidden:
-            w.controls.show()
-            w.layout().activate()
-        if hidden:
-            _settle_layouts()
-
-
-def _settle_layouts() -> None:
-    """Let resized plots re-lay out their titles and legends before they are painted."""
-    for _ in range(3):
-        QApplication.sendPostedEvents(None, QEvent.Type.LayoutRequest)
-
-
 def export_figure(window, target: str, path, fmt: str | None = None, scale: float = 2,
                   white: bool = True, overwrite: bool = False) -> Path:
     """One view (or the dashboard) as PNG at ``scale``, SVG or PDF; light plots if ``white``."""
     widget = target_widget(window, target)
-    with _light(window, white), figure_mode([] if target == DASHBOARD else [widget]):
+    with light(window, white), figure_mode([] if target == DASHBOARD else [widget]):
         return export_widget(widget, path, fmt, scale=scale, white=white, overwrite=overwrite,
                              title=f"gradviz — {targets(window)[target][0]}")
 
@@ -182,7 +121,7 @@ def export_csv(window, target: str, path, overwrite: bool = False) -> Path:
 
 def copy_view(window, target: str, scale: float = 2, white: bool = True) -> QImage:
     widget = target_widget(window, target)
-    with _light(window, white), figure_mode([] if target == DASHBOARD else [widget]):
+    with light(window, white), figure_mode([] if target == DASHBOARD else [widget]):
         return copy_to_clipboard(widget, scale=scale, white=white)
 
 
@@ -456,8 +395,6 @@ class Exporter(QObject):
             self.window.statusBar().showMessage("computing exact 2-norms for trace.npz…", 5000)
 
     def ask_animation(self):
-        from .animation_export import AnimationDialog
-
         if self.animation is not None and not self.animation.finished:
             show_problem(self.window, "an animation is already being made", "")
             return None
@@ -483,7 +420,6 @@ class Exporter(QObject):
                         scale: float = 1, white: bool = True, overwrite: bool = False):
         """Start an :class:`~gradviz.gui.animation_export.AnimationJob` with a progress dialog
         (Cancel stops it and leaves no file)."""
-        from .animation_export import AnimationJob
         job = AnimationJob(self.window, path, names, steps, fps, scale, white, overwrite)
         what = ", ".join(targets(self.window)[n][0] for n in names)
         dialog = QProgressDialog(f"Rendering {len(job.steps)} frames of {what}…",

@@ -19,9 +19,9 @@ from PyQt6.QtWidgets import QMenu, QMessageBox
 
 from ..core import session as core_session
 from ..core.errors import GradvizError
-from ..core.session import Session, load_session, save_session
+from ..core.session import Session, load_session, save_session, session_base_net
 from .file_dialogs import ask_open_path, ask_save_path, show_problem, write_or_ask
-from .window import make_action
+from .actions import make_action
 
 RECENT_KEY = "sessions/recent"
 RECENT_MAX = 8
@@ -98,6 +98,17 @@ def remove_marker() -> None:
             path.unlink()
     except (OSError, IndexError):
         pass
+
+
+def apply_session(window, session) -> None:
+    """Show a loaded session: its scene on its embedded data, step, compare mode, layout."""
+    if session.view_layout:
+        window.restore_layout_state(session.view_layout)
+    if session.step is None:
+        window.controller.follow_end = True
+    window.controller.set_scene(session.scene, step=session.step,
+                                base=session_base_net(session), raw_inputs=session.inputs)
+    window.controller.set_compare(session.compare)
 
 
 # ---------------------------------------------------------------- the manager
@@ -267,8 +278,6 @@ class SessionManager(QObject):
         return session
 
     def apply(self, session: Session, path: Path | None, dirty: bool = False) -> None:
-        from .app import apply_session
-
         apply_session(self.window, session)
         self.path = path
         self.preset = session.preset

@@ -20,6 +20,7 @@ from PyQt6.QtWidgets import (QApplication, QDockWidget, QFileDialog, QLabel, QMa
                              QMessageBox, QStyleFactory, QToolBar, QWidget)
 
 from .controller import Controller, format_numbers, format_numbers_html
+from .actions import make_action
 from .controls import ControlPanel
 from .settings import FONT_RANGE, Settings
 from .transport import TransportBar
@@ -59,20 +60,6 @@ def _default_views():
     return list(ALL_VIEWS), CompareView
 
 
-
-def make_action(parent, text: str, slot, shortcut=None, tip: str | None = None,
-                checkable: bool = False) -> QAction:
-    """A window-wide action: shortcut, tooltip and status tip, ``slot`` on trigger/toggle."""
-    action = QAction(text, parent)
-    if shortcut:
-        action.setShortcut(QKeySequence(shortcut))
-        action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
-    if tip:
-        action.setStatusTip(tip)
-        action.setToolTip(tip)
-    action.setCheckable(checkable)
-    (action.toggled if checkable else action.triggered).connect(slot)
-    return action
 
 class MainWindow(QMainWindow):
     """gradviz's window (see the module docstring for what it wires and the issue-4 hooks)."""

@@ -23,10 +23,6 @@ from .core.errors import GradvizError
 PROG = "gradviz"
 EXIT_ERROR, EXIT_USAGE, EXIT_INTERNAL, EXIT_INTERRUPTED = 1, 2, 3, 130
 
-#: ``--cell`` names, as in core.scene.CELLS (kept here so ``--help`` needs no numpy)
-CELL_NAMES = ("rnn", "rnn-relu", "rnn-sigmoid", "lstm", "gru")
-SIGNAL_NAMES = ("zeros", "impulse", "step", "sine", "noise", "airline")
-INIT_NAMES = ("default", "gaussian", "orthogonal", "identity")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -106,6 +102,10 @@ def _window_parser() -> _Parser:
 
 def export_parser() -> _Parser:
     """The options of ``gradviz export`` (each default None: "not given")."""
+    from .core.cells import INITS
+    from .core.inputs import SIGNALS
+    from .core.kinds import CELL_NAMES
+
     p = _Parser(prog=f"{PROG} export",
                 description="Simulate a cell headlessly and write DIR/trace.npz (float64: states, "
                 "gates, log10 Jacobian-product maps) plus one PNG per view.",
@@ -120,7 +120,7 @@ def export_parser() -> _Parser:
     src = p.add_mutually_exclusive_group()
     src.add_argument("--preset", metavar="NAME", help="start from a preset scene")
     src.add_argument("--session", metavar="FILE", help="start from a saved session")
-    p.add_argument("--cell", choices=CELL_NAMES, help="cell and nonlinearity (default rnn = tanh RNN)")
+    p.add_argument("--cell", choices=list(CELL_NAMES), help="cell and nonlinearity (default rnn = tanh RNN)")
     p.add_argument("--hidden", type=_positive_int, metavar="N", help="hidden size H (default 16)")
     p.add_argument("--input-size", type=_positive_int, metavar="N", help="input size (default 1)")
     p.add_argument("--num-layers", type=_positive_int, metavar="N", help="stacked layers (default 1)")
@@ -129,7 +129,7 @@ def export_parser() -> _Parser:
     p.add_argument("--proj-size", type=_count, metavar="P", help="LSTM projection size (default 0)")
     p.add_argument("--steps", type=_positive_int, metavar="T", help="number of steps T (default 100)")
     p.add_argument("--seed", type=_int, metavar="S", help="seed of the weights and the noise input")
-    p.add_argument("--init", choices=INIT_NAMES, help="init scheme of the weights (default: torch's)")
+    p.add_argument("--init", choices=INITS, help="init scheme of the weights (default: torch's)")
     p.add_argument("--wr-scale", type=_sigma_or_none, metavar="X",
                    help="scale W_hh to largest singular value X (H = 1: w = X); 'none' keeps it")
     p.add_argument("--forget-bias", type=_finite, metavar="B",
@@ -137,7 +137,7 @@ def export_parser() -> _Parser:
     p.add_argument("--forget-clamp", type=_unit_interval, metavar="F",
                    help="LSTM: force every forget gate f_t to F")
     p.add_argument("--update-bias", type=_finite, metavar="B", help="GRU effective update-gate bias")
-    p.add_argument("--input", choices=SIGNAL_NAMES, help="input signal (default sine)")
+    p.add_argument("--input", choices=SIGNALS, help="input signal (default sine)")
     p.add_argument("--amplitude", type=_finite, metavar="A", help="input amplitude (default 1)")
     p.add_argument("--h0", type=_finite, metavar="V", help="initial state value of every unit")
     p.add_argument("--state-dict", metavar="FILE", help="torch state_dict of an nn.RNN/LSTM/GRU")
@@ -152,17 +152,6 @@ def export_parser() -> _Parser:
 
 
 # ---------------------------------------------------------------- building the scene
-
-def _optional(module: str, what: str):
-    """Import a part of gradviz that may not exist in this build."""
-    import importlib
-    try:
-        return importlib.import_module(module)
-    except ModuleNotFoundError as exc:
-        if exc.name and (exc.name == module or module.startswith(exc.name + ".")):
-            raise GradvizError(f"{what} are not available yet in this version of gradviz") from None
-        raise
-
 
 @dataclass
 class ExportPlan:
@@ -184,15 +173,15 @@ _SIZE_FLAGS = (("hidden", "hidden_size", "--hidden"), ("input_size", "input_size
 def plan_export(args: argparse.Namespace) -> ExportPlan:
     """Turn parsed options into a scene plus loaded files; every contradiction is an error."""
     from .core.cells import load_state_dict_file
-    from .core.inputs import read_csv
-    from .core.scene import CELLS, Scene, scene_from_net
+    from .core.kinds import CELL_NAMES
+    from .core.scene import Scene, resolve
 
     base = inputs = step = None
     if args.session:
-        session_mod = _optional("gradviz.core.session", "sessions")
-        session = session_mod.load_session(args.session)
+        from .core.session import load_session, session_base_net
+        session = load_session(args.session)
         scene, step = session.scene, session.step
-        base = session_mod.session_base_net(session)
+        base = session_base_net(session)
         inputs = session.inputs            # before the amplitude; scaled below
     elif args.preset:
         scene, step = _preset_scene(args.preset)
@@ -201,7 +190,8 @@ def plan_export(args: argparse.Namespace) -> ExportPlan:
 
     changes = {}
     if args.cell:
-        changes["cell"], changes["nonlinearity"] = CELLS[args.cell]
+        changes["cell"] = CELL_NAMES[args.cell].kind
+        changes["nonlinearity"] = CELL_NAMES[args.cell].nonlinearity
     for flag, name, _ in _SIZE_FLAGS:
         if getattr(args, flag) is not None:
             changes[name] = getattr(args, flag)
@@ -236,38 +226,35 @@ def plan_export(args: argparse.Namespace) -> ExportPlan:
     if base is not None:
         spec = base.spec
         source = scene.state_dict_path or "the session's weights"
-        if args.cell and CELLS[args.cell][0] != spec.kind:
+        if args.cell and CELL_NAMES[args.cell].kind != spec.kind:
             raise GradvizError(f"--cell {args.cell} contradicts {source}: it holds "
-                               f"{_a(spec.kind)}")
+                               f"{spec.cell_kind.a_label}")
         for flag, name, option in _SIZE_FLAGS:
             given = getattr(args, flag)
             if given is not None and given != getattr(spec, name):
                 raise GradvizError(f"{option} {given} contradicts {source}: its "
                                    f"{name.replace('_', ' ')} is {getattr(spec, name)}")
         _check_layer(scene, spec.num_layers, spec.directions)
-        scene = scene_from_net(scene, base)
+    if base is None:
+        _check_layer(scene, scene.num_layers, 2 if scene.bidirectional else 1)
+        scene.validate()   # before any weights are built from it
+    resolved = resolve(scene, base=base, raw_inputs=inputs,
+                       csv_sets_input_size=args.input_size is None)
+    scene = resolved.scene
     _check_cell_options(args, scene)
-
-    if scene.inputs_path and inputs is None:
-        fixed = base is not None or args.input_size is not None
-        inputs = read_csv(scene.inputs_path, expected_width=scene.input_size if fixed else None)
-        if not fixed:
-            scene = scene.replace(input_size=inputs.shape[1])
-    if inputs is not None:
-        if args.steps is not None and args.steps != inputs.shape[0]:
-            raise GradvizError(f"--steps {args.steps} contradicts {scene.inputs_path or 'the inputs'}: "
-                               f"it has {inputs.shape[0]} rows (the CSV sets T)")
-        scene = scene.replace(steps=int(inputs.shape[0]))
-        inputs = scene.amplitude * inputs
+    if resolved.raw_inputs is not None and args.steps is not None and args.steps != scene.steps:
+        raise GradvizError(f"--steps {args.steps} contradicts {scene.inputs_path or 'the inputs'}: "
+                           f"it has {scene.steps} rows (the CSV sets T)")
     _check_layer(scene, scene.num_layers, 2 if scene.bidirectional else 1)   # names the option
     scene.validate()
-    return ExportPlan(scene=scene, base=base, inputs=inputs, step=step)
+    return ExportPlan(scene=scene, base=resolved.base, inputs=resolved.inputs, step=step)
 
 
 def _preset_scene(name: str):
     """(scene, selected step or None) of a preset."""
-    preset = _optional("gradviz.core.presets", "presets").load_preset(name)
-    return getattr(preset, "scene", preset), getattr(preset, "step", None)
+    from .core.presets import load_preset
+    preset = load_preset(name)
+    return preset.scene, preset.step
 
 
 def _check_layer(scene, num_layers: int, directions: int) -> None:
@@ -281,17 +268,18 @@ def _check_layer(scene, num_layers: int, directions: int) -> None:
 
 def _check_cell_options(args, scene) -> None:
     """Slider options that do not apply to the chosen cell are an error, not ignored."""
-    for flag, option, kind in (("forget_bias", "--forget-bias", "lstm"),
-                               ("forget_clamp", "--forget-clamp", "lstm"),
-                               ("update_bias", "--update-bias", "gru")):
-        if getattr(args, flag) is not None and scene.cell != kind:
-            raise GradvizError(f"{option} applies to {_a(kind)} only (the cell is "
+    from .core.kinds import KINDS
+
+    def owner(test):
+        return next(k for k in KINDS.values() if test(k))
+
+    for flag, option, kind in (
+            ("forget_bias", "--forget-bias", owner(lambda k: k.bias_field == "forget_bias")),
+            ("forget_clamp", "--forget-clamp", owner(lambda k: k.has_cell)),
+            ("update_bias", "--update-bias", owner(lambda k: k.bias_field == "update_bias"))):
+        if getattr(args, flag) is not None and scene.cell != kind.name:
+            raise GradvizError(f"{option} applies to {kind.a_label} only (the cell is "
                                f"{scene.cell_name})")
-
-
-def _a(kind: str) -> str:
-    """'an RNN', 'an LSTM', 'a GRU'."""
-    return ("a " if kind == "gru" else "an ") + kind.upper()
 
 
 # ---------------------------------------------------------------- export
@@ -437,32 +425,19 @@ def run_window(argv: list[str]) -> int:
         raise _UsageError(f"{PROG}: error: unrecognized argument {unknown[0]} "
                           "(did you mean `gradviz export ...`?)")
     if args.list_presets:
-        presets = _optional("gradviz.core.presets", "presets")
-        for preset in presets.list_presets():
+        from .core.presets import list_presets
+        for preset in list_presets():
             print(f"{preset.name:<24} {preset.title}")
         return 0
-    scene = session = None
+    kwargs = {}
     if args.preset:
-        scene, _ = _preset_scene(args.preset)
+        kwargs["preset"] = args.preset   # its step and compare mode too
     elif args.session:
-        session = _optional("gradviz.core.session", "sessions").load_session(args.session)
-        scene = session.scene
+        from .core.session import load_session
+        load_session(args.session)       # fails early, before any window opens
+        kwargs["session"] = args.session  # the path: Save writes back to it, Recent lists it
     from .gui.app import run_app
-    kwargs = {"scene": scene}
-    if session is not None and _accepts(run_app, "session"):
-        # the path (loaded once above to fail early): Save writes back to it, Recent lists it
-        kwargs = {"session": args.session}
-    elif args.preset and _accepts(run_app, "preset"):
-        kwargs = {"preset": args.preset}   # the preset's step and compare mode too
     return int(run_app([sys.argv[0] if sys.argv else PROG, *qt_args], **kwargs) or 0)
-
-
-def _accepts(func, name: str) -> bool:
-    import inspect
-    try:
-        return name in inspect.signature(func).parameters
-    except (TypeError, ValueError):
-        return False
 
 
 # ---------------------------------------------------------------- entry point

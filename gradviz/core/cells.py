@@ -24,12 +24,9 @@ from pathlib import Path
 import numpy as np
 
 from .errors import GradvizError
+from .kinds import KINDS, NONLINEARITIES, CellKind
 
-KINDS = ("rnn", "lstm", "gru")
-NONLINEARITIES = ("tanh", "relu", "sigmoid")
 INITS = ("default", "gaussian", "orthogonal", "identity")
-GATES = {"rnn": (), "lstm": ("i", "f", "g", "o"), "gru": ("r", "z", "n")}
-_GATE_COUNT = {"rnn": 1, "lstm": 4, "gru": 3}
 
 
 @dataclass(frozen=True)
@@ -57,7 +54,7 @@ class CellSpec:
             value = getattr(self, name)
             if not isinstance(value, (int, np.integer)) or value <= 0:
                 raise GradvizError(f"{name.replace('_', ' ')} must be a positive integer, got {value}")
-        if self.proj_size < 0 or (self.proj_size and self.kind != "lstm"):
+        if self.proj_size < 0 or (self.proj_size and not KINDS[self.kind].supports_proj):
             raise GradvizError("proj_size must be 0, or positive for an LSTM only")
         if self.proj_size >= self.hidden_size and self.proj_size:
             raise GradvizError("proj_size must be smaller than hidden_size (as in torch)")
@@ -65,12 +62,17 @@ class CellSpec:
             raise GradvizError(f"dropout must lie in [0, 1], got {self.dropout}")
 
     @property
+    def cell_kind(self) -> CellKind:
+        """This kind's entry in the registry (:mod:`gradviz.core.kinds`)."""
+        return KINDS[self.kind]
+
+    @property
     def gate_count(self) -> int:
-        return _GATE_COUNT[self.kind]
+        return self.cell_kind.gate_count
 
     @property
     def gates(self) -> tuple[str, ...]:
-        return GATES[self.kind]
+        return self.cell_kind.gates
 
     @property
     def directions(self) -> int:
@@ -84,7 +86,7 @@ class CellSpec:
     @property
     def jacobian_size(self) -> int:
         """Size of the recurrent state whose Jacobians are multiplied: [h; c] for LSTM."""
-        return self.state_size + (self.hidden_size if self.kind == "lstm" else 0)
+        return self.state_size + (self.hidden_size if self.cell_kind.has_cell else 0)
 
     def layer_input_size(self, layer: int) -> int:
         return self.input_size if layer == 0 else self.directions * self.state_size
@@ -119,10 +121,7 @@ class CellSpec:
         kw = dict(input_size=self.input_size, hidden_size=self.hidden_size,
                   num_layers=self.num_layers, bias=self.bias, batch_first=self.batch_first,
                   dropout=self.dropout, bidirectional=self.bidirectional)
-        if self.kind == "rnn":
-            kw["nonlinearity"] = "relu" if self.nonlinearity == "relu" else "tanh"
-        if self.kind == "lstm":
-            kw["proj_size"] = self.proj_size
+        kw.update(self.cell_kind.extra_torch_kwargs(self))
         return kw
 
 
@@ -170,7 +169,7 @@ class RecurrentNet:
     def to_torch(self):
         """An equivalent ``torch.nn`` module (float64, eval mode) for parity checks."""
         import torch
-        cls = {"rnn": torch.nn.RNN, "lstm": torch.nn.LSTM, "gru": torch.nn.GRU}[self.spec.kind]
+        cls = getattr(torch.nn, self.spec.cell_kind.torch_class)
         module = cls(**self.spec.torch_kwargs()).double()
         module.load_state_dict(self.state_dict())
         return module.eval()
@@ -245,26 +244,29 @@ def spec_from_state_dict(sd: dict, nonlinearity: str = "tanh", source: str = "st
         raise GradvizError(f"{source}: weight_hh_l0 and weight_ih_l0 must be matrices")
     rows, hh = int(w_hh.shape[0]), int(w_hh.shape[1])
     proj = int(sd["weight_hr_l0"].shape[0]) if "weight_hr_l0" in sd else 0
+    # the kind is the one whose gate blocks stack to weight_hh's rows
     if proj:
-        kind, hidden = "lstm", rows // 4
-        if rows % 4:
-            raise GradvizError(f"{source}: weight_hh_l0 has {rows} rows, not a multiple of 4")
-    elif rows == hh:
-        kind, hidden = "rnn", hh
-    elif rows == 4 * hh:
-        kind, hidden = "lstm", hh
-    elif rows == 3 * hh:
-        kind, hidden = "gru", hh
+        found = next(k for k in KINDS.values() if k.supports_proj)
+        if rows % found.gate_count:
+            raise GradvizError(f"{source}: weight_hh_l0 has {rows} rows, not a multiple of "
+                               f"{found.gate_count}")
     else:
-        raise GradvizError(f"{source}: weight_hh_l0 has shape {tuple(w_hh.shape)}: rows must be "
-                           "1, 3 or 4 times its columns (RNN, GRU, LSTM)")
+        found = next((k for k in KINDS.values() if rows == k.gate_count * hh), None)
+        if found is None:
+            by_count = sorted(KINDS.values(), key=lambda k: k.gate_count)
+            counts = [str(k.gate_count) for k in by_count]
+            raise GradvizError(f"{source}: weight_hh_l0 has shape {tuple(w_hh.shape)}: rows must be "
+                               f"{', '.join(counts[:-1])} or {counts[-1]} times its columns "
+                               f"({', '.join(k.label for k in by_count)})")
+    kind, hidden = found.name, rows // found.gate_count
     spec = CellSpec(kind=kind, input_size=int(w_ih.shape[1]), hidden_size=hidden,
-                    num_layers=len(layers), nonlinearity=nonlinearity if kind == "rnn" else "tanh",
+                    num_layers=len(layers),
+                    nonlinearity=nonlinearity if not KINDS[kind].gates else "tanh",
                     bias="bias_ih_l0" in sd, bidirectional=bidirectional, proj_size=proj)
     expected = spec.param_shapes()
     extra = sorted(set(sd) - set(expected))
     if extra:
-        raise GradvizError(f"{source}: unexpected key {extra[0]!r} for a {kind.upper()} "
+        raise GradvizError(f"{source}: unexpected key {extra[0]!r} for {KINDS[kind].a_label} "
                            f"with {len(layers)} layer(s)")
     return spec
 
@@ -345,13 +347,23 @@ def scale_recurrent(net: RecurrentNet, target: float) -> RecurrentNet:
     return out
 
 
-def _set_gate_bias(net: RecurrentNet, gate: int, value: float) -> RecurrentNet:
-    out = net.copy()
+def set_gate_bias(net: RecurrentNet, field: str, value: float) -> RecurrentNet:
+    """Make the *effective* bias of the gate a kind's slider ``field`` sets equal ``value`` (a copy).
+
+    torch adds ``bias_ih`` and ``bias_hh``; gradviz puts ``value`` in ``bias_ih`` and 0 in
+    ``bias_hh`` of that gate's rows, so a forget bias of 1 means b_if + b_hf = 1, not 2.
+    """
     spec = net.spec
+    kind = spec.cell_kind
+    if kind.bias_field != field:
+        owner = next((k for k in KINDS.values() if k.bias_field == field), None)
+        raise GradvizError(f"the {field.replace('_', ' ')} applies to "
+                           f"{owner.a_label if owner else 'no cell'} only")
     if not spec.bias:
         raise GradvizError("this cell has no biases (bias=False): a gate bias cannot be set")
+    out = net.copy()
     H = spec.hidden_size
-    rows = slice(gate * H, (gate + 1) * H)
+    rows = slice(kind.bias_gate * H, (kind.bias_gate + 1) * H)
     for layer in range(spec.num_layers):
         for d in range(spec.directions):
             names = spec.param_names(layer, d)
@@ -361,18 +373,10 @@ def _set_gate_bias(net: RecurrentNet, gate: int, value: float) -> RecurrentNet:
 
 
 def set_forget_bias(net: RecurrentNet, value: float) -> RecurrentNet:
-    """Make the LSTM's *effective* forget-gate bias ``value`` (a copy).
-
-    torch adds ``bias_ih`` and ``bias_hh``; gradviz puts ``value`` in ``bias_ih[H:2H]`` and 0 in
-    ``bias_hh[H:2H]``, so a forget bias of 1 means b_if + b_hf = 1, not 2.
-    """
-    if net.spec.kind != "lstm":
-        raise GradvizError("the forget-gate bias applies to an LSTM only")
-    return _set_gate_bias(net, 1, value)
+    """The LSTM's effective forget-gate bias b_if + b_hf = ``value`` (b_hf = 0)."""
+    return set_gate_bias(net, "forget_bias", value)
 
 
 def set_update_bias(net: RecurrentNet, value: float) -> RecurrentNet:
-    """Make the GRU's effective update-gate (z) bias ``value``: b_iz = value, b_hz = 0."""
-    if net.spec.kind != "gru":
-        raise GradvizError("the update-gate bias applies to a GRU only")
-    return _set_gate_bias(net, 1, value)
+    """The GRU's effective update-gate (z) bias b_iz + b_hz = ``value`` (b_hz = 0)."""
+    return set_gate_bias(net, "update_bias", value)

@@ -15,40 +15,13 @@ module returns (time order, last layer, directions concatenated).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
 from .cells import RecurrentNet
 from .errors import GradvizError
-
-
-def _sigmoid(x):
-    # exp of a negative argument only: no overflow warnings for large |x|
-    e = np.exp(-np.abs(x))
-    return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
-
-
-_PHI = {
-    "tanh": (np.tanh, lambda a, h: 1.0 - h * h),
-    "relu": (lambda a: np.maximum(a, 0.0), lambda a, h: (a > 0).astype(np.float64)),
-    "sigmoid": (_sigmoid, lambda a, h: h * (1.0 - h)),
-}
-
-
-@dataclass
-class LayerTrace:
-    """What one layer and direction did, step by step (see module docstring for shapes)."""
-
-    h: np.ndarray
-    c: np.ndarray | None
-    gates: dict[str, np.ndarray] = field(default_factory=dict)
-    preact: dict[str, np.ndarray] = field(default_factory=dict)
-    dphi: np.ndarray | None = None   # RNN: φ'(a_t), (T, H)
-
-    @property
-    def steps(self) -> int:
-        return self.h.shape[0] - 1
+from .kinds import KINDS, LayerTrace
 
 
 @dataclass
@@ -87,78 +60,6 @@ def _initial(value, n: int, what: str) -> np.ndarray:
     return arr.copy()
 
 
-def _run_direction(net, layer, direction, x, h0, c0, forget_clamp):
-    """One layer, one direction over x (T, in) already in processing order."""
-    spec = net.spec
-    p = net.layer_params(layer, direction)
-    T, H, Hh = x.shape[0], spec.hidden_size, spec.state_size
-    w_ih, w_hh = p["w_ih"], p["w_hh"]
-    h = np.zeros((T + 1, Hh))
-    h[0] = h0
-    lt = LayerTrace(h=h, c=None)
-    stop = T
-    with np.errstate(over="ignore", invalid="ignore"):
-        xin = x @ w_ih.T + p["b_ih"]          # input part of every pre-activation, (T, G*H)
-        if spec.kind == "rnn":
-            phi, dphi = _PHI[spec.nonlinearity]
-            a_all = np.zeros((T, H))
-            d_all = np.zeros((T, H))
-            for t in range(T):
-                a = xin[t] + p["b_hh"] + w_hh @ h[t]
-                ht = phi(a)
-                if not (np.all(np.isfinite(a)) and np.all(np.isfinite(ht))):
-                    stop = t
-                    break
-                a_all[t], h[t + 1], d_all[t] = a, ht, dphi(a, ht)
-            lt.preact = {"a": a_all[:stop]}
-            lt.dphi = d_all[:stop]
-        elif spec.kind == "lstm":
-            c = np.zeros((T + 1, H))
-            c[0] = c0
-            pre = np.zeros((T, 4 * H))
-            gates = np.zeros((T, 4 * H))
-            w_hr = p.get("w_hr")
-            for t in range(T):
-                a = xin[t] + p["b_hh"] + w_hh @ h[t]
-                i, f, o = _sigmoid(a[:H]), _sigmoid(a[H:2 * H]), _sigmoid(a[3 * H:])
-                if forget_clamp is not None:
-                    f = np.full(H, float(forget_clamp))
-                g = np.tanh(a[2 * H:3 * H])
-                ct = f * c[t] + i * g
-                m = o * np.tanh(ct)
-                ht = w_hr @ m if w_hr is not None else m
-                if not (np.all(np.isfinite(ct)) and np.all(np.isfinite(ht))):
-                    stop = t
-                    break
-                pre[t], c[t + 1], h[t + 1] = a, ct, ht
-                gates[t] = np.concatenate([i, f, g, o])
-            lt.c = c[:stop + 1]
-            for k, name in enumerate("ifgo"):
-                lt.gates[name] = gates[:stop, k * H:(k + 1) * H]
-                lt.preact[name] = pre[:stop, k * H:(k + 1) * H]
-        else:  # gru
-            pre = np.zeros((T, 3 * H))
-            gates = np.zeros((T, 3 * H))
-            for t in range(T):
-                hh = w_hh @ h[t] + p["b_hh"]
-                r = _sigmoid(xin[t, :H] + hh[:H])
-                z = _sigmoid(xin[t, H:2 * H] + hh[H:2 * H])
-                an = xin[t, 2 * H:] + r * hh[2 * H:]
-                n = np.tanh(an)
-                ht = (1.0 - z) * n + z * h[t]
-                if not np.all(np.isfinite(ht)):
-                    stop = t
-                    break
-                pre[t] = np.concatenate([xin[t, :2 * H] + hh[:2 * H], an])
-                gates[t] = np.concatenate([r, z, n])
-                h[t + 1] = ht
-            for k, name in enumerate("rzn"):
-                lt.gates[name] = gates[:stop, k * H:(k + 1) * H]
-                lt.preact[name] = pre[:stop, k * H:(k + 1) * H]
-    lt.h = h[:stop + 1]
-    return lt, stop
-
-
 def run(net: RecurrentNet, inputs, h0=None, c0=None, forget_clamp: float | None = None) -> Trace:
     """Drive ``net`` over one sequence ``inputs`` (T, input_size) and record every step.
 
@@ -179,7 +80,7 @@ def run(net: RecurrentNet, inputs, h0=None, c0=None, forget_clamp: float | None 
     if not np.all(np.isfinite(x)):
         raise GradvizError("inputs contain NaN or inf")
     if forget_clamp is not None:
-        if spec.kind != "lstm":
+        if KINDS[spec.kind].bias_field != "forget_bias":
             raise GradvizError("the forget-gate clamp applies to an LSTM only")
         if not 0.0 <= forget_clamp <= 1.0:
             raise GradvizError(f"the forget-gate clamp must lie in [0, 1], got {forget_clamp}")
@@ -217,13 +118,14 @@ def _run_layers(net, x, h0s, c0s, forget_clamp):
     spec = net.spec
     D = spec.directions
     T = x.shape[0]
+    run_direction = KINDS[spec.kind].run_direction
     layers, layer_in, stop = [], x, T
     for layer in range(spec.num_layers):
         traces = []
         for d in range(D):
             xd = layer_in if d == 0 else layer_in[::-1]
-            lt, s = _run_direction(net, layer, d, xd, h0s[layer * D + d], c0s[layer * D + d],
-                                   forget_clamp)
+            lt, s = run_direction(net, layer, d, xd, h0s[layer * D + d], c0s[layer * D + d],
+                                  forget_clamp)
             traces.append(lt)
             stop = min(stop, s)
         layers.append(traces)

@@ -15,57 +15,16 @@ from dataclasses import dataclass
 import numpy as np
 
 from .dynamics import Trace
+from .kinds import KINDS
 
 #: log10 of an exactly zero norm: no gradient flows at all (shown, never -inf).
 LOG10_ZERO = -999.0
 
 
 def step_jacobians(trace: Trace, layer: int = 0, direction: int = 0) -> np.ndarray:
-    """J[t-1] = ∂s_t/∂s_{t-1} for t = 1..T, float64, shape (T, n, n)."""
-    spec = trace.net.spec
-    lt = trace.layer(layer, direction)
-    p = trace.net.layer_params(layer, direction)
-    H, Hh = spec.hidden_size, spec.state_size
-    w_hh = p["w_hh"]
-    T = lt.steps
-    if spec.kind == "rnn":
-        return lt.dphi[:, :, None] * w_hh[None]
-    if spec.kind == "gru":
-        r, z, n = lt.gates["r"], lt.gates["z"], lt.gates["n"]
-        h_prev = lt.h[:-1]
-        w_r, w_z, w_n = w_hh[:H], w_hh[H:2 * H], w_hh[2 * H:]
-        hn = h_prev @ w_n.T + p["b_hh"][2 * H:]
-        dr = (r * (1 - r))[:, :, None] * w_r[None]
-        dz = (z * (1 - z))[:, :, None] * w_z[None]
-        dn = (1 - n * n)[:, :, None] * (hn[:, :, None] * dr + r[:, :, None] * w_n[None])
-        J = (h_prev - n)[:, :, None] * dz + (1 - z)[:, :, None] * dn
-        J[:, np.arange(H), np.arange(H)] += z
-        return J
-    # LSTM, state [h; c]
-    i, f, g, o = (lt.gates[k] for k in "ifgo")
-    c_prev, c_new = lt.c[:-1], lt.c[1:]
-    w_i, w_f, w_g, w_o = (w_hh[k * H:(k + 1) * H] for k in range(4))
-    di = (i * (1 - i))[:, :, None] * w_i[None]
-    dg = (1 - g * g)[:, :, None] * w_g[None]
-    do = (o * (1 - o))[:, :, None] * w_o[None]
-    dc_dh = g[:, :, None] * di + i[:, :, None] * dg
-    if trace.forget_clamp is None:   # a clamped f does not depend on h
-        dc_dh += c_prev[:, :, None] * ((f * (1 - f))[:, :, None] * w_f[None])
-    tc = np.tanh(c_new)
-    u = o * (1 - tc * tc)
-    dm_dh = tc[:, :, None] * do + u[:, :, None] * dc_dh
-    dm_dc = np.zeros((T, H, H))
-    dm_dc[:, np.arange(H), np.arange(H)] = u * f
-    w_hr = p.get("w_hr")
-    if w_hr is not None:
-        dm_dh = np.einsum("ph,thk->tpk", w_hr, dm_dh)
-        dm_dc = np.einsum("ph,thk->tpk", w_hr, dm_dc)
-    J = np.zeros((T, Hh + H, Hh + H))
-    J[:, :Hh, :Hh] = dm_dh
-    J[:, :Hh, Hh:] = dm_dc
-    J[:, Hh:, :Hh] = dc_dh
-    J[:, Hh + np.arange(H), Hh + np.arange(H)] = f
-    return J
+    """J[t-1] = ∂s_t/∂s_{t-1} for t = 1..T, float64, shape (T, n, n) (the kind's own formula)."""
+    trace.layer(layer, direction)   # a missing layer or direction is a GradvizError
+    return KINDS[trace.net.spec.kind].step_jacobians(trace, layer, direction)
 
 
 def _log10(values: np.ndarray) -> np.ndarray:

@@ -16,17 +16,18 @@ import numpy as np
 
 from . import theory
 from .jacobians import LOG10_ZERO
+from .kinds import KINDS
 
-#: display names of per-unit quantities by cell kind, in drawing order
-GATE_NAMES = {"lstm": ("i", "f", "g", "o"), "gru": ("r", "z", "n"), "rnn": ("a", "dphi")}
+#: per-unit quantities by cell kind, in drawing order (the registry's ``per_unit``)
+GATE_NAMES = {name: kind.per_unit for name, kind in KINDS.items()}
 
 
 def _layer(analysis):
     return analysis.trace.layer(analysis.layer, analysis.direction)
 
 
-def _kind(analysis) -> str:
-    return analysis.trace.net.spec.kind
+def _kind(analysis):
+    return analysis.trace.net.spec.cell_kind
 
 
 def _w_hh(analysis) -> np.ndarray:
@@ -58,9 +59,10 @@ def gates(analysis, step: int | None = None) -> dict[str, np.ndarray]:
     """
     lt = _layer(analysis)
     n = _last(analysis, step)
-    source = {"a": lt.preact.get("a"), "dphi": lt.dphi} if _kind(analysis) == "rnn" else lt.gates
+    kind = _kind(analysis)
+    source = lt.gates if kind.gates else {"a": lt.preact.get("a"), "dphi": lt.dphi}
     out = {"t": np.arange(1, n + 1, dtype=np.float64)}
-    for name in GATE_NAMES[_kind(analysis)]:
+    for name in kind.per_unit:
         values = source[name][:n]
         out[name] = values
         if n:
@@ -97,20 +99,16 @@ def step_factors(analysis, step: int | None = None) -> dict[str, np.ndarray]:
     kind = _kind(analysis)
     n = _last(analysis, step)
     out = {"t": np.arange(1, n + 1, dtype=np.float64)}
-    if kind == "rnn":
+    gate = kind.path_gate
+    if gate is None:
         logs = analysis.step_factor[:n]
         out["step_factor"] = _from_log10(logs)
         out["log10_step_factor"] = logs
         out["log10_running_product"] = theory.running_sum(analysis.step_factor)[1:n + 1]
-    elif kind == "lstm":
-        out["f_mean"] = analysis.gate_stats["f_mean"][:n]
-        out["f_max"] = analysis.gate_stats["f_max"][:n]
-        out["log10_forget_path"] = analysis.forget_path[1:n + 1, 0]
     else:
-        z = _layer(analysis).gates["z"][:n]
-        out["z_mean"] = analysis.gate_stats["z_mean"][:n]
-        out["z_max"] = z.max(axis=1) if n else np.zeros(0)
-        out["log10_update_path"] = analysis.update_path[1:n + 1, 0]
+        out[f"{gate}_mean"] = analysis.gate_stats[f"{gate}_mean"][:n]
+        out[f"{gate}_max"] = analysis.gate_stats[f"{gate}_max"][:n]
+        out[kind.path_array] = analysis.gate_path[1:n + 1, 0]
     return out
 
 
@@ -124,8 +122,8 @@ def gradient_flow(analysis, step: int, row=None) -> dict[str, np.ndarray]:
 
     ``row`` (a :class:`~gradviz.core.jacobians.RowNorms` for this t) gives exact 2-norms; without
     it the analysis' own maps are used (2-norms when the map was computed exactly, else only
-    Frobenius). Keys: 'lag'; 'log10_jac_h_2' (when known), 'log10_jac_h_fro'; LSTM
-    'log10_jac_c_2' (when known), 'log10_jac_c_fro', 'log10_forget_path'; GRU
+    Frobenius). Keys: 'lag'; 'log10_jac_h' (when known), 'log10_jac_h_fro'; LSTM
+    'log10_jac_c' (when known), 'log10_jac_c_fro', 'log10_forget_path'; GRU
     'log10_update_path'; RNN 'log10_bound_h' (Pascanu) and 'log10_sigma_power' ((t-i)·log10 σ_max).
     """
     t = _last(analysis, step)
@@ -134,24 +132,23 @@ def gradient_flow(analysis, step: int, row=None) -> dict[str, np.ndarray]:
         raise ValueError(f"row is for step {row.t}, not {t}")
     out = {"lag": np.arange(t + 1, dtype=np.float64)}
     if row is not None:
-        out["log10_jac_h_2"] = _by_lag(row.h)
+        out["log10_jac_h"] = _by_lag(row.h)
         out["log10_jac_h_fro"] = _by_lag(row.h_fro)
     else:
         if jac.h is not None:
-            out["log10_jac_h_2"] = _by_lag(jac.h[t, :t + 1])
+            out["log10_jac_h"] = _by_lag(jac.h[t, :t + 1])
         out["log10_jac_h_fro"] = _by_lag(jac.h_fro[t, :t + 1])
     kind = _kind(analysis)
-    if kind == "lstm":
+    if kind.has_cell:
         if row is not None and row.c is not None:
-            out["log10_jac_c_2"] = _by_lag(row.c)
+            out["log10_jac_c"] = _by_lag(row.c)
             out["log10_jac_c_fro"] = _by_lag(row.c_fro)
         else:
             if jac.c is not None:
-                out["log10_jac_c_2"] = _by_lag(jac.c[t, :t + 1])
+                out["log10_jac_c"] = _by_lag(jac.c[t, :t + 1])
             out["log10_jac_c_fro"] = _by_lag(jac.c_fro[t, :t + 1])
-        out["log10_forget_path"] = _by_lag(analysis.forget_path[t, :t + 1])
-    elif kind == "gru":
-        out["log10_update_path"] = _by_lag(analysis.update_path[t, :t + 1])
+    if kind.path_gate:
+        out[kind.path_array] = _by_lag(analysis.gate_path[t, :t + 1])
     else:
         out["log10_bound_h"] = _by_lag(analysis.bound_h[t, :t + 1])
         out["log10_sigma_power"] = theory.sigma_power(_w_hh(analysis), t)
@@ -195,21 +192,20 @@ def jacobian_extent(analysis) -> float:
 def jacobian_map(analysis) -> dict[str, np.ndarray]:
     """The (T+1, T+1) maps [t, i] (NaN above the diagonal) a map view can show.
 
-    'log10_jac_h_fro' always, 'log10_jac_h_2' when exact; LSTM 'log10_jac_c_fro'
-    (and 'log10_jac_c_2'), 'log10_forget_path'; GRU 'log10_update_path'; RNN 'log10_bound_h'.
+    'log10_jac_h_fro' always, 'log10_jac_h' when exact; LSTM 'log10_jac_c_fro'
+    (and 'log10_jac_c'), 'log10_forget_path'; GRU 'log10_update_path'; RNN 'log10_bound_h'.
     """
     jac = analysis.jac
     out = {"log10_jac_h_fro": jac.h_fro}
     if jac.h is not None:
-        out["log10_jac_h_2"] = jac.h
+        out["log10_jac_h"] = jac.h
     kind = _kind(analysis)
-    if kind == "lstm":
+    if kind.has_cell:
         out["log10_jac_c_fro"] = jac.c_fro
         if jac.c is not None:
-            out["log10_jac_c_2"] = jac.c
-        out["log10_forget_path"] = analysis.forget_path
-    elif kind == "gru":
-        out["log10_update_path"] = analysis.update_path
+            out["log10_jac_c"] = jac.c
+    if kind.path_gate:
+        out[kind.path_array] = analysis.gate_path
     else:
         out["log10_bound_h"] = analysis.bound_h
     return out

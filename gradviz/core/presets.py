@@ -291,7 +291,7 @@ class _Measure:
         m = {"log10_jac_h_fro": a.jac.h_fro, "log10_bound_h": a.bound_h,
              "log10_forget_path": a.forget_path, "log10_update_path": a.update_path}[q]
         if m is None:
-            raise GradvizError(f"claim {q} does not apply to a {a.trace.net.spec.kind.upper()}")
+            raise GradvizError(f"claim {q} does not apply to {a.kind.a_label}")
         return float(m[t, i])
 
     def values(self, cond: dict) -> np.ndarray:
@@ -306,8 +306,7 @@ class _Measure:
             series = {"log10_step_factor": a.step_factor, "f_mean": a.gate_stats.get("f_mean"),
                       "z_mean": a.gate_stats.get("z_mean")}[q]
             if series is None:
-                raise GradvizError(f"claim {q} does not apply to a "
-                                   f"{a.trace.net.spec.kind.upper()}")
+                raise GradvizError(f"claim {q} does not apply to {a.kind.a_label}")
             vals = [float(series[k - 1]) for k in steps]
         else:
             w_hh = a.trace.net.layer_params(a.layer, a.direction)["w_hh"]

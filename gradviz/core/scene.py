@@ -8,21 +8,20 @@ window and the export call these same functions.
 from __future__ import annotations
 
 import math
+import types
+import typing
 from dataclasses import asdict, dataclass, field, fields, replace
 
 import numpy as np
 
 from . import theory
 from .cells import INITS, CellSpec, RecurrentNet, init_net, load_state_dict_file, scale_recurrent
-from .cells import set_forget_bias, set_update_bias, sigma_max
+from .cells import set_gate_bias, sigma_max
 from .dynamics import Trace, run
 from .errors import GradvizError
 from .inputs import SIGNALS, make_signal, read_csv
 from .jacobians import JacobianMap, RowNorms, jacobian_map, row_norms, step_jacobians
-
-#: the names ``--cell`` accepts: (kind, nonlinearity)
-CELLS = {"rnn": ("rnn", "tanh"), "rnn-relu": ("rnn", "relu"), "rnn-sigmoid": ("rnn", "sigmoid"),
-         "lstm": ("lstm", "tanh"), "gru": ("gru", "tanh")}
+from .kinds import CELL_NAMES, cell_name
 
 
 @dataclass
@@ -54,9 +53,14 @@ class Scene:
     @property
     def cell_name(self) -> str:
         """The ``--cell`` name: rnn, rnn-relu, rnn-sigmoid, lstm or gru."""
-        if self.cell == "rnn" and self.nonlinearity != "tanh":
-            return f"rnn-{self.nonlinearity}"
-        return self.cell
+        return cell_name(self.cell, self.nonlinearity)
+
+    def with_cell(self, name: str) -> "Scene":
+        """The scene with the cell a ``--cell`` name (e.g. ``rnn-relu``) or a kind names."""
+        if name in CELL_NAMES:
+            c = CELL_NAMES[name]
+            return self.replace(cell=c.kind, nonlinearity=c.nonlinearity)
+        return self.replace(cell=name)
 
     def spec(self) -> CellSpec:
         return CellSpec(kind=self.cell, input_size=self.input_size, hidden_size=self.hidden_size,
@@ -79,10 +83,11 @@ class Scene:
         if unknown:
             raise GradvizError(f"{source}: unknown setting {unknown[0]!r}")
         values = {}
+        types_, optional = _field_types()
         for name, value in data.items():
-            kind = _FIELD_TYPES[name]
+            kind = types_[name]
             if value is None:
-                if name not in _OPTIONAL:
+                if name not in optional:
                     raise GradvizError(f"{source}: {name} must be set, got null")
             elif kind is bool and not isinstance(value, bool):
                 raise GradvizError(f"{source}: {name} must be true or false, got {value!r}")
@@ -127,14 +132,19 @@ class Scene:
 
 #: upper limits that keep a scene computable on a laptop (the map is (T+1)² pairs)
 _LIMITS = {"hidden_size": 1024, "input_size": 1024, "num_layers": 16, "steps": 20_000}
-_FIELD_TYPES = {"cell": str, "nonlinearity": str, "hidden_size": int, "input_size": int,
-                "num_layers": int, "bidirectional": bool, "proj_size": int, "steps": int,
-                "seed": int, "init": str, "wr_scale": float, "forget_bias": float,
-                "forget_clamp": float, "update_bias": float, "input": str, "amplitude": float,
-                "h0": float, "layer": int, "direction": int, "state_dict_path": str,
-                "inputs_path": str}
-_OPTIONAL = {"wr_scale", "forget_bias", "forget_clamp", "update_bias", "state_dict_path",
-             "inputs_path"}
+
+
+def _field_types() -> tuple[dict[str, type], set[str]]:
+    """Each Scene field's type (int, float, bool, str) and the fields that may be None, read
+    from the dataclass annotations themselves."""
+    hints = typing.get_type_hints(Scene)
+    types_, optional = {}, set()
+    for name, hint in hints.items():
+        args = typing.get_args(hint) if isinstance(hint, types.UnionType) else (hint,)
+        if type(None) in args:
+            optional.add(name)
+        types_[name] = next(a for a in args if a is not type(None))
+    return types_, optional
 
 
 def load_base_net(scene: Scene) -> RecurrentNet:
@@ -156,33 +166,72 @@ def scene_from_net(scene: Scene, net: RecurrentNet) -> Scene:
 
 def apply_sliders(net: RecurrentNet, scene: Scene) -> RecurrentNet:
     """The slider settings on top of the base weights (each a copy, torch layout kept)."""
-    if net.spec.kind == "rnn" and net.spec.nonlinearity != scene.nonlinearity:
+    kind = net.spec.cell_kind
+    if not kind.gates and net.spec.nonlinearity != scene.nonlinearity:   # an RNN's φ
         net = net.with_spec(nonlinearity=scene.nonlinearity)
     if scene.wr_scale is not None:
         net = scale_recurrent(net, scene.wr_scale)
-    if scene.forget_bias is not None and net.spec.kind == "lstm":
-        net = set_forget_bias(net, scene.forget_bias)
-    if scene.update_bias is not None and net.spec.kind == "gru":
-        net = set_update_bias(net, scene.update_bias)
+    if kind.bias_field and getattr(scene, kind.bias_field) is not None:
+        net = set_gate_bias(net, kind.bias_field, getattr(scene, kind.bias_field))
     return net
 
 
-def scene_inputs(scene: Scene) -> np.ndarray:
-    """x (T, input_size): A times the CSV file if one is set (it decides T), else A times the
-    chosen signal (A = amplitude)."""
-    if scene.inputs_path:
-        return scene.amplitude * read_csv(scene.inputs_path, expected_width=scene.input_size)
-    return make_signal(scene.input, scene.steps, scene.input_size, scene.amplitude, scene.seed)
+@dataclass
+class Resolved:
+    """A scene made to agree with its files, and what it runs on.
+
+    One rule, used by the window, the export and sessions: a state_dict decides the kind and
+    sizes; a CSV of inputs decides T (and the input size when nothing else fixes it).
+    """
+
+    scene: Scene
+    base: RecurrentNet              # the weights before the sliders
+    raw_inputs: np.ndarray | None   # the CSV's numbers before the amplitude (None: a signal)
+    inputs: np.ndarray              # (T, input_size): what drives the cell
+
+
+def resolve(scene: Scene, base: RecurrentNet | None = None, raw_inputs: np.ndarray | None = None,
+            csv_sets_input_size: bool = False) -> Resolved:
+    """Read (or take) the scene's weights and inputs and make the scene agree with them.
+
+    ``base``/``raw_inputs`` skip reading ``state_dict_path``/``inputs_path`` (a cache, or the
+    copies embedded in a session). With ``csv_sets_input_size`` (no weights file, no input size
+    given) the CSV's width becomes the input size instead of having to match it.
+    """
+    if base is None and scene.state_dict_path:
+        base = load_base_net(scene)
+    if scene.state_dict_path:
+        scene = scene_from_net(scene, base)
+    free = csv_sets_input_size and base is None
+    scene, raw_inputs, inputs = _inputs(scene, raw_inputs, free)
+    if base is None:   # built after the CSV, which may have set the input size
+        base = load_base_net(scene)
+    return Resolved(scene=scene, base=base, raw_inputs=raw_inputs, inputs=inputs)
+
+
+def _inputs(scene: Scene, raw: np.ndarray | None, free_width: bool):
+    """(scene with T from the CSV, the CSV's numbers or None, amplitude × CSV or the signal)."""
+    if not scene.inputs_path:
+        return scene, None, make_signal(scene.input, scene.steps, scene.input_size,
+                                        scene.amplitude, scene.seed)
+    if raw is None:
+        raw = read_csv(scene.inputs_path, expected_width=None if free_width else scene.input_size)
+    raw = np.asarray(raw, dtype=np.float64)
+    scene = scene.replace(steps=int(raw.shape[0]), input_size=int(raw.shape[1]))
+    return scene, raw, scene.amplitude * raw
 
 
 def simulate(scene: Scene, base: RecurrentNet | None = None, inputs: np.ndarray | None = None) -> Trace:
     """Run the scene's cell over its inputs. ``base``/``inputs`` skip reloading files."""
     scene.validate()
-    base = base if base is not None else load_base_net(scene)
+    if base is None:
+        base = load_base_net(scene)
+    if inputs is None:
+        sized = scene_from_net(scene, base) if scene.state_dict_path else scene
+        inputs = _inputs(sized, None, False)[2]
     net = apply_sliders(base, scene)
-    x = inputs if inputs is not None else scene_inputs(scene)
-    clamp = scene.forget_clamp if net.spec.kind == "lstm" else None
-    return run(net, x, h0=scene.h0, forget_clamp=clamp)
+    clamp = scene.forget_clamp if net.spec.cell_kind.has_cell else None
+    return run(net, inputs, h0=scene.h0, forget_clamp=clamp)
 
 
 @dataclass
@@ -195,11 +244,25 @@ class Analysis:
     jacobians: np.ndarray            # (T, n, n): J[t-1] = ∂s_t/∂s_{t-1}, s = h or [h; c]
     jac: JacobianMap                 # ∂h_t/∂h_i (and ∂c_t/∂c_i) for every pair
     sigma_max: float                 # σ_max(W_hh) of this layer and direction
-    bound_h: np.ndarray | None = None        # RNN: Pascanu bound map
+    bound_h: np.ndarray | None = None        # no path gate (RNN): Pascanu bound map
     step_factor: np.ndarray | None = None    # RNN: log10 max|φ'(a_k)|·σ_max, (T,)
-    forget_path: np.ndarray | None = None    # LSTM: log10 max_j ∏ f_k[j] map
-    update_path: np.ndarray | None = None    # GRU: log10 max_j ∏ z_k[j] map
+    gate_path: np.ndarray | None = None      # the kind's path gate: log10 max_j ∏ gate_k[j] map
     gate_stats: dict[str, np.ndarray] = field(default_factory=dict)  # per-step means / maxima
+
+    @property
+    def kind(self):
+        """The cell kind's registry entry (:class:`~gradviz.core.kinds.CellKind`)."""
+        return self.trace.net.spec.cell_kind
+
+    @property
+    def forget_path(self) -> np.ndarray | None:
+        """LSTM: log10 max_j ∏ f_k[j] for every pair (None for other kinds)."""
+        return self.gate_path if self.kind.path_gate == "f" else None
+
+    @property
+    def update_path(self) -> np.ndarray | None:
+        """GRU: log10 max_j ∏ z_k[j] for every pair (None for other kinds)."""
+        return self.gate_path if self.kind.path_gate == "z" else None
 
     @property
     def steps(self) -> int:
@@ -216,7 +279,7 @@ class Analysis:
     def arrays(self) -> dict[str, np.ndarray]:
         """The arrays of ``trace.npz`` (see README): states, output, gates, log10 maps."""
         lt = self.trace.layer(self.layer, self.direction)
-        kind = self.trace.net.spec.kind
+        kind = self.kind
         out = {"h": lt.h, "output": self.trace.output, "inputs": self.trace.inputs}
         if lt.c is not None:
             out["c"] = lt.c
@@ -230,12 +293,11 @@ class Analysis:
         out["log10_jac_h_fro"] = jac.h_fro
         if jac.h is not None:
             out["log10_jac_h"] = jac.h
-        if kind == "lstm":
+        if kind.has_cell:
             out["log10_jac_c"] = jac.c if jac.c is not None else jac.c_fro
             out["log10_jac_c_fro"] = jac.c_fro
-            out["log10_forget_path"] = self.forget_path
-        elif kind == "gru":
-            out["log10_update_path"] = self.update_path
+        if kind.path_gate:
+            out[kind.path_array] = self.gate_path
         else:
             out["log10_bound_h"] = self.bound_h
             out["log10_step_factor"] = self.step_factor
@@ -253,21 +315,21 @@ def analyse(trace: Trace, layer: int = 0, direction: int = 0, exact: bool = True
     float32 there).
     """
     spec = trace.net.spec
+    kind = spec.cell_kind
     lt = trace.layer(layer, direction)
     J = step_jacobians(trace, layer, direction)
     w_hh = trace.net.layer_params(layer, direction)["w_hh"]
     a = Analysis(trace=trace, layer=layer, direction=direction, jacobians=J,
                  jac=jacobian_map(J, spec.state_size, exact=exact, dtype=dtype),
                  sigma_max=sigma_max(w_hh))
-    if spec.kind == "rnn":
+    if kind.path_gate is None:
         a.step_factor = theory.rnn_step_factor(lt.dphi, w_hh)
         a.bound_h = theory.rnn_bound(lt.dphi, w_hh)
-    elif spec.kind == "lstm":
-        a.forget_path = theory.gate_path(lt.gates["f"])
-        a.gate_stats = {"f_mean": lt.gates["f"].mean(axis=1), "f_max": lt.gates["f"].max(axis=1)}
     else:
-        a.update_path = theory.gate_path(lt.gates["z"])
-        a.gate_stats = {"z_mean": lt.gates["z"].mean(axis=1)}
+        gate = lt.gates[kind.path_gate]
+        a.gate_path = theory.gate_path(gate)
+        name = kind.path_gate
+        a.gate_stats = {f"{name}_mean": gate.mean(axis=1), f"{name}_max": gate.max(axis=1)}
     return a
 
 

@@ -255,7 +255,7 @@ def session_from_dict(data, name: str = "session") -> Session:
 
 
 def _describe(spec) -> str:
-    return (f"{spec.kind.upper()} with input size {spec.input_size}, hidden size "
+    return (f"{spec.cell_kind.label} with input size {spec.input_size}, hidden size "
             f"{spec.hidden_size}, {spec.num_layers} layer(s)"
             + (", bidirectional" if spec.bidirectional else "")
             + (f", proj_size {spec.proj_size}" if spec.proj_size else ""))

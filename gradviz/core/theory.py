@@ -11,8 +11,9 @@ import numpy as np
 
 from .cells import sigma_max
 from .jacobians import LOG10_ZERO, _log10
+from .kinds import GAMMA
 
-GAMMA = {"tanh": 1.0, "relu": 1.0, "sigmoid": 0.25}
+__all__ = ["GAMMA", "gate_path", "rnn_bound", "rnn_step_factor", "running_sum", "sigma_power"]
 
 
 def _pair_map(step_logs: np.ndarray) -> np.ndarray:

@@ -46,7 +46,7 @@ def test_seed_scene_reopens_bit_for_bit(tmp_path):
 
 
 def test_files_are_embedded_and_not_needed_after(tmp_path):
-    torch = pytest.importorskip("torch")
+    import torch
     spec_scene = Scene(cell="rnn", hidden_size=6, input_size=2)
     net = init_net(spec_scene.spec(), seed=5, init="gaussian")
     sd_path = tmp_path / "rnn.pt"

@@ -126,7 +126,7 @@ def test_bad_state_dict_leaves_the_scene(qtbot, controller, wait_idle, tmp_path)
 
 
 def test_state_dict_sets_the_sizes(qtbot, controller, wait_idle, tmp_path):
-    torch = pytest.importorskip("torch")
+    import torch
     torch.manual_seed(0)
     lstm = torch.nn.LSTM(input_size=2, hidden_size=5)
     path = tmp_path / "lstm.pt"

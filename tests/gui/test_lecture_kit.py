@@ -209,7 +209,7 @@ def test_csv_of_every_view_reads_back_as_the_plotted_data(kit_window, tmp_path, 
         assert list(table) == list(view_columns(stem, window.controller.analysis, 9,
                                                 window.controller.row(9)))
     header = (tmp_path / "gradient_flow.csv").read_text().splitlines()[0]
-    assert header.startswith("lag,log10_jac_h_2,log10_jac_h_fro")
+    assert header.startswith("lag,log10_jac_h,log10_jac_h_fro")
     if cell == "lstm":
         assert "log10_forget_path" in header
         assert "f_0" in (tmp_path / "gates.csv").read_text().splitlines()[0]

@@ -147,7 +147,7 @@ def test_gradient_flow_exact_row_and_overlays(qtbot, runs, cell):
                 "lstm": ["log10_jac_c", "log10_forget_path"], "gru": ["log10_update_path"]}[cell]
     assert [k for k, _ in v.overlays] == expected
     for key, c in v.overlays:
-        key = "log10_jac_c_2" if key == "log10_jac_c" else key
+        key = "log10_jac_c" if key == "log10_jac_c" else key
         np.testing.assert_allclose(xy(c)[1], d[key])
     v.norm_box.setCurrentIndex(1)   # Frobenius
     np.testing.assert_allclose(xy(v.main)[1], row.h_fro[::-1])
@@ -187,7 +187,7 @@ def test_jacobian_map_image_and_click(qtbot, runs, cell):
     assert lo == -hi == -v.level
     # exact maps are preferred when there are
     v.set_analysis(scene, exact)
-    assert v.key == "log10_jac_h_2"
+    assert v.key == "log10_jac_h"
     qtbot.waitExposed(v) if v.isVisible() else (v.show(), qtbot.waitExposed(v))
     v.set_step(T, None)
     vb = v.plot.vb
@@ -454,7 +454,7 @@ def test_views_on_a_projected_lstm_keep_h_and_c_sizes_apart(qtbot):
     assert xy(step.sv_curve)[1].size == 3                     # ∂h_t/∂h_{t-1} is P × P
     flow = v[GradientFlowView]
     np.testing.assert_allclose(xy(flow.main)[1], a.row(t).h[::-1])
-    np.testing.assert_allclose(flow.shown["log10_jac_c_2"], a.row(t).c[::-1])
+    np.testing.assert_allclose(flow.shown["log10_jac_c"], a.row(t).c[::-1])
 
 
 @pytest.fixture(scope="module")

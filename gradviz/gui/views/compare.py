@@ -75,7 +75,7 @@ class CompareView(PlotView):
         for name, a in self.results.items():
             t = min(self.step, a.steps)
             d = plotdata.gradient_flow(a, t)
-            key = "log10_jac_h_2" if "log10_jac_h_2" in d else "log10_jac_h_fro"
+            key = "log10_jac_h" if "log10_jac_h" in d else "log10_jac_h_fro"
             self.shown[name] = d[key]
             self.curves[name].setData(d["lag"], clip_floor(d[key], self.floor), skipFiniteCheck=True)
         norms = {("2-norm" if a.jac.h is not None else "Frobenius") for a in self.results.values()}

@@ -128,7 +128,7 @@ class GradientFlowView(PlotView):
             return
         d = plotdata.gradient_flow(self.analysis, self.step, self.row)
         want_2 = self.norm == "2"
-        key = "log10_jac_h_2" if want_2 and "log10_jac_h_2" in d else "log10_jac_h_fro"
+        key = "log10_jac_h" if want_2 and "log10_jac_h" in d else "log10_jac_h_fro"
         fallback = want_2 and key == "log10_jac_h_fro"
         if fallback != getattr(self, "_fallback", None) or want_2 != getattr(self, "_want_2", None):
             self._want_2 = want_2
@@ -139,7 +139,7 @@ class GradientFlowView(PlotView):
         self._note_zeros(d[key])
         for k, c in self.overlays:
             if k == "log10_jac_c":
-                k = "log10_jac_c_2" if want_2 and "log10_jac_c_2" in d else "log10_jac_c_fro"
+                k = "log10_jac_c" if want_2 and "log10_jac_c" in d else "log10_jac_c_fro"
             shown[k] = d[k]
             c.setData(lag, clip_floor(d[k], self.floor), skipFiniteCheck=True)
         self.shown = shown

@@ -1,0 +1,85 @@
+"""What every cell kind provides (:class:`CellKind`), and what one layer's run records (:class:`LayerTrace`)."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass
+class LayerTrace:
+    """What one layer and direction did, step by step.
+
+    ``h`` (T+1, Hh) with row 0 = h0; ``c`` (T+1, H) for a kind with a cell state; ``gates``
+    name -> (T, H); ``preact`` name -> (T, H); ``dphi`` (T, H) = φ'(a_t) for an RNN.
+    """
+
+    h: np.ndarray
+    c: np.ndarray | None
+    gates: dict[str, np.ndarray] = field(default_factory=dict)
+    preact: dict[str, np.ndarray] = field(default_factory=dict)
+    dphi: np.ndarray | None = None
+
+    @property
+    def steps(self) -> int:
+        return self.h.shape[0] - 1
+
+
+@dataclass(frozen=True)
+class CellKind:
+    """Everything gradviz knows about one kind of recurrent cell; the rest of gradviz asks this.
+
+    ``gates``: the gate blocks stacked in torch's ``weight_ih``/``weight_hh`` rows, in order
+    (an RNN has one unnamed block). ``per_unit``: the per-unit series the Gates view and
+    ``plotdata.gates`` show. ``path_gate``: the gate whose product ∏ diag(gate_k) is the kind's
+    theory path (LSTM f: the forget-gate path; GRU z: the update-gate path); None means the
+    Pascanu bound ∏ max|φ'|·σ_max applies instead. ``bias_field``: the Scene field of the slider
+    that sets the effective bias of gate block ``bias_gate``.
+    ``run_direction(net, layer, direction, x, h0, c0, forget_clamp) -> (LayerTrace, steps done)``
+    runs one layer and direction; ``step_jacobians(trace, layer, direction) -> (T, n, n)`` gives
+    J[t-1] = ∂s_t/∂s_{t-1} (s = [h; c] when ``has_cell``).
+    """
+
+    name: str
+    label: str
+    article: str                      # "an" LSTM, "a" GRU (messages)
+    torch_class: str                  # the class in torch.nn
+    gates: tuple[str, ...]
+    per_unit: tuple[str, ...]
+    has_cell: bool
+    supports_proj: bool
+    path_gate: str | None
+    path_array: str | None            # its log10 map in trace.npz and plotdata
+    path_label: str | None            # e.g. "forget-gate path"
+    bias_field: str | None
+    bias_gate: int | None
+    factor_label: str                 # the status line's per-step factor
+    run_direction: Callable = field(repr=False, compare=False)
+    step_jacobians: Callable = field(repr=False, compare=False)
+    extra_torch_kwargs: Callable = field(repr=False, compare=False, default=lambda spec: {})
+
+    @property
+    def gate_count(self) -> int:
+        return max(1, len(self.gates))
+
+    @property
+    def a_label(self) -> str:
+        """'an LSTM', 'a GRU' (for messages)."""
+        return f"{self.article} {self.label}"
+
+
+@dataclass(frozen=True)
+class CellName:
+    """A name ``--cell`` accepts and the cell box lists: a kind and (RNN) its nonlinearity."""
+
+    name: str
+    kind: str
+    nonlinearity: str
+    label: str
+
+
+def sigmoid(x):
+    """The logistic function; exp of a negative argument only, so large |x| never overflows."""
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))

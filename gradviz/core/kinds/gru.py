@@ -1,0 +1,72 @@
+r"""GRU (``torch.nn.GRU``), gate order in the stacked weights r, z, n.
+
+    [r z] = σ(W_i[rz] x_t + b_i[rz] + W_h[rz] h_{t-1} + b_h[rz])
+    n = tanh(W_in x_t + b_in + r ⊙ (W_hn h_{t-1} + b_hn)),   h_t = (1 - z) ⊙ n + z ⊙ h_{t-1}
+
+torch's z is the fraction of the OLD state kept (textbooks' z is 1 − z). The theory path is the
+update-gate path ∏ diag(z_k).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..i18n import N_
+from .base import CellKind, LayerTrace, sigmoid
+
+
+def run_direction(net, layer, direction, x, h0, c0, forget_clamp):
+    """One layer and direction over x (T, in) in processing order: (trace, steps completed)."""
+    p = net.layer_params(layer, direction)
+    T, H = x.shape[0], net.spec.hidden_size
+    w_hh = p["w_hh"]
+    h = np.zeros((T + 1, H))
+    h[0] = h0
+    pre = np.zeros((T, 3 * H))
+    gates = np.zeros((T, 3 * H))
+    stop = T
+    with np.errstate(over="ignore", invalid="ignore"):
+        xin = x @ p["w_ih"].T + p["b_ih"]
+        for t in range(T):
+            hh = w_hh @ h[t] + p["b_hh"]
+            r = sigmoid(xin[t, :H] + hh[:H])
+            z = sigmoid(xin[t, H:2 * H] + hh[H:2 * H])
+            an = xin[t, 2 * H:] + r * hh[2 * H:]
+            n = np.tanh(an)
+            ht = (1.0 - z) * n + z * h[t]
+            if not np.all(np.isfinite(ht)):
+                stop = t
+                break
+            pre[t] = np.concatenate([xin[t, :2 * H] + hh[:2 * H], an])
+            gates[t] = np.concatenate([r, z, n])
+            h[t + 1] = ht
+    lt = LayerTrace(h=h[:stop + 1], c=None)
+    for k, name in enumerate("rzn"):
+        lt.gates[name] = gates[:stop, k * H:(k + 1) * H]
+        lt.preact[name] = pre[:stop, k * H:(k + 1) * H]
+    return lt, stop
+
+
+def step_jacobians(trace, layer, direction):
+    """J[t-1] = diag(z) + diag(h - n) dz + diag(1 - z) ∂n/∂h, shape (T, H, H)."""
+    lt = trace.layer(layer, direction)
+    p = trace.net.layer_params(layer, direction)
+    H = trace.net.spec.hidden_size
+    w_hh = p["w_hh"]
+    r, z, n = lt.gates["r"], lt.gates["z"], lt.gates["n"]
+    h_prev = lt.h[:-1]
+    w_r, w_z, w_n = w_hh[:H], w_hh[H:2 * H], w_hh[2 * H:]
+    hn = h_prev @ w_n.T + p["b_hh"][2 * H:]
+    dr = (r * (1 - r))[:, :, None] * w_r[None]
+    dz = (z * (1 - z))[:, :, None] * w_z[None]
+    dn = (1 - n * n)[:, :, None] * (hn[:, :, None] * dr + r[:, :, None] * w_n[None])
+    J = (h_prev - n)[:, :, None] * dz + (1 - z)[:, :, None] * dn
+    J[:, np.arange(H), np.arange(H)] += z
+    return J
+
+
+KIND = CellKind(
+    name="gru", label="GRU", article="a", torch_class="GRU", gates=("r", "z", "n"),
+    per_unit=("r", "z", "n"), has_cell=False, supports_proj=False, path_gate="z",
+    path_array="log10_update_path", path_label=N_("update-gate path"), bias_field="update_bias",
+    bias_gate=1, factor_label=N_("mean z_t"), run_direction=run_direction,
+    step_jacobians=step_jacobians)

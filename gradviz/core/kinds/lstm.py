@@ -1,0 +1,91 @@
+r"""LSTM (``torch.nn.LSTM``), gate order in the stacked weights i, f, g, o; optional projection.
+
+    [i f g o] = [σ σ tanh σ](W_ih x_t + b_ih + W_hh h_{t-1} + b_hh)
+    c_t = f ⊙ c_{t-1} + i ⊙ g,   m_t = o ⊙ tanh(c_t),   h_t = m_t  or  W_hr m_t
+
+The state is s = [h; c]; its one-step Jacobian blocks are in ``docs``/cell-math. The theory path
+is the forget-gate path ∏ diag(f_k) (∂c_t/∂c_{t-1} = diag(f_t)).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..i18n import N_
+from .base import CellKind, LayerTrace, sigmoid
+
+
+def run_direction(net, layer, direction, x, h0, c0, forget_clamp):
+    """One layer and direction over x (T, in) in processing order: (trace, steps completed)."""
+    spec = net.spec
+    p = net.layer_params(layer, direction)
+    T, H, Hh = x.shape[0], spec.hidden_size, spec.state_size
+    w_hh, w_hr = p["w_hh"], p.get("w_hr")
+    h = np.zeros((T + 1, Hh))
+    h[0] = h0
+    c = np.zeros((T + 1, H))
+    c[0] = c0
+    pre = np.zeros((T, 4 * H))
+    gates = np.zeros((T, 4 * H))
+    stop = T
+    with np.errstate(over="ignore", invalid="ignore"):
+        xin = x @ p["w_ih"].T + p["b_ih"]   # input part of every pre-activation
+        for t in range(T):
+            a = xin[t] + p["b_hh"] + w_hh @ h[t]
+            i, f, o = sigmoid(a[:H]), sigmoid(a[H:2 * H]), sigmoid(a[3 * H:])
+            if forget_clamp is not None:
+                f = np.full(H, float(forget_clamp))
+            g = np.tanh(a[2 * H:3 * H])
+            ct = f * c[t] + i * g
+            m = o * np.tanh(ct)
+            ht = w_hr @ m if w_hr is not None else m
+            if not (np.all(np.isfinite(ct)) and np.all(np.isfinite(ht))):
+                stop = t
+                break
+            pre[t], c[t + 1], h[t + 1] = a, ct, ht
+            gates[t] = np.concatenate([i, f, g, o])
+    lt = LayerTrace(h=h[:stop + 1], c=c[:stop + 1])
+    for k, name in enumerate("ifgo"):
+        lt.gates[name] = gates[:stop, k * H:(k + 1) * H]
+        lt.preact[name] = pre[:stop, k * H:(k + 1) * H]
+    return lt, stop
+
+
+def step_jacobians(trace, layer, direction):
+    """J[t-1] = ∂[h_t; c_t]/∂[h_{t-1}; c_{t-1}], shape (T, Hh+H, Hh+H)."""
+    spec = trace.net.spec
+    lt = trace.layer(layer, direction)
+    p = trace.net.layer_params(layer, direction)
+    H, Hh, T = spec.hidden_size, spec.state_size, lt.steps
+    w_hh = p["w_hh"]
+    i, f, g, o = (lt.gates[k] for k in "ifgo")
+    c_prev, c_new = lt.c[:-1], lt.c[1:]
+    w_i, w_f, w_g, w_o = (w_hh[k * H:(k + 1) * H] for k in range(4))
+    di = (i * (1 - i))[:, :, None] * w_i[None]
+    dg = (1 - g * g)[:, :, None] * w_g[None]
+    do = (o * (1 - o))[:, :, None] * w_o[None]
+    dc_dh = g[:, :, None] * di + i[:, :, None] * dg
+    if trace.forget_clamp is None:   # a clamped f does not depend on h
+        dc_dh += c_prev[:, :, None] * ((f * (1 - f))[:, :, None] * w_f[None])
+    tc = np.tanh(c_new)
+    u = o * (1 - tc * tc)
+    dm_dh = tc[:, :, None] * do + u[:, :, None] * dc_dh
+    dm_dc = np.zeros((T, H, H))
+    dm_dc[:, np.arange(H), np.arange(H)] = u * f
+    w_hr = p.get("w_hr")
+    if w_hr is not None:
+        dm_dh = np.einsum("ph,thk->tpk", w_hr, dm_dh)
+        dm_dc = np.einsum("ph,thk->tpk", w_hr, dm_dc)
+    J = np.zeros((T, Hh + H, Hh + H))
+    J[:, :Hh, :Hh] = dm_dh
+    J[:, :Hh, Hh:] = dm_dc
+    J[:, Hh:, :Hh] = dc_dh
+    J[:, Hh + np.arange(H), Hh + np.arange(H)] = f
+    return J
+
+
+KIND = CellKind(
+    name="lstm", label="LSTM", article="an", torch_class="LSTM", gates=("i", "f", "g", "o"),
+    per_unit=("i", "f", "g", "o"), has_cell=True, supports_proj=True, path_gate="f",
+    path_array="log10_forget_path", path_label=N_("forget-gate path"), bias_field="forget_bias",
+    bias_gate=1, factor_label=N_("mean f_t"), run_direction=run_direction,
+    step_jacobians=step_jacobians, extra_torch_kwargs=lambda spec: {"proj_size": spec.proj_size})

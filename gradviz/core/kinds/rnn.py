@@ -1,0 +1,63 @@
+r"""Elman RNN (``torch.nn.RNN``), φ ∈ {tanh, relu, sigmoid}.
+
+    a_t = W_ih x_t + b_ih + W_hh h_{t-1} + b_hh,   h_t = φ(a_t)
+    J_t = ∂h_t/∂h_{t-1} = diag(φ'(a_t)) W_hh
+
+Theory: the Pascanu bound ‖∂h_t/∂h_i‖₂ ≤ ∏ max_j|φ'(a_k)_j|·σ_max(W_hh). torch has no sigmoid
+RNN; gradviz adds it for the γ = 1/4 comparison (its weights load into a torch RNN, which
+applies tanh).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..i18n import N_
+from .base import CellKind, LayerTrace, sigmoid
+
+PHI = {
+    "tanh": (np.tanh, lambda a, h: 1.0 - h * h),
+    "relu": (lambda a: np.maximum(a, 0.0), lambda a, h: (a > 0).astype(np.float64)),
+    "sigmoid": (sigmoid, lambda a, h: h * (1.0 - h)),
+}
+#: γ = max φ': σ_max(W_hh) < 1/γ is sufficient for vanishing
+GAMMA = {"tanh": 1.0, "relu": 1.0, "sigmoid": 0.25}
+
+
+def run_direction(net, layer, direction, x, h0, c0, forget_clamp):
+    """One layer and direction over x (T, in) in processing order: (trace, steps completed)."""
+    p = net.layer_params(layer, direction)
+    T, H = x.shape[0], net.spec.hidden_size
+    w_hh = p["w_hh"]
+    h = np.zeros((T + 1, H))
+    h[0] = h0
+    phi, dphi = PHI[net.spec.nonlinearity]
+    a_all, d_all = np.zeros((T, H)), np.zeros((T, H))
+    stop = T
+    with np.errstate(over="ignore", invalid="ignore"):
+        xin = x @ p["w_ih"].T + p["b_ih"]   # input part of every pre-activation
+        for t in range(T):
+            a = xin[t] + p["b_hh"] + w_hh @ h[t]
+            ht = phi(a)
+            if not (np.all(np.isfinite(a)) and np.all(np.isfinite(ht))):
+                stop = t
+                break
+            a_all[t], h[t + 1], d_all[t] = a, ht, dphi(a, ht)
+    return LayerTrace(h=h[:stop + 1], c=None, preact={"a": a_all[:stop]}, dphi=d_all[:stop]), stop
+
+
+def step_jacobians(trace, layer, direction):
+    """J[t-1] = diag(φ'(a_t)) W_hh, shape (T, H, H)."""
+    lt = trace.layer(layer, direction)
+    w_hh = trace.net.layer_params(layer, direction)["w_hh"]
+    return lt.dphi[:, :, None] * w_hh[None]
+
+
+def _torch_kwargs(spec):
+    return {"nonlinearity": "relu" if spec.nonlinearity == "relu" else "tanh"}
+
+
+KIND = CellKind(
+    name="rnn", label="RNN", article="an", torch_class="RNN", gates=(), per_unit=("a", "dphi"),
+    has_cell=False, supports_proj=False, path_gate=None, path_array=None, path_label=None,
+    bias_field=None, bias_gate=None, factor_label=N_("max|φ′(a_t)|·σ_max"),
+    run_direction=run_direction, step_jacobians=step_jacobians, extra_torch_kwargs=_torch_kwargs)

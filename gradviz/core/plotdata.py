@@ -248,3 +248,38 @@ def pair_table(maps: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     for name, values in maps.items():
         out[name] = values[t, i]
     return out
+
+
+# ---------------------------------------------------------------- what a plot's axes show
+
+#: the floor (in decades below the lowest real value) where exact zeros (LOG10_ZERO) are drawn
+ZERO_MARGIN = 1.0
+
+
+def floor_for(extent: tuple[float, float] | None, default: tuple[float, float] = (-1.0, 1.0)):
+    """y-range (lo, hi) for log10 curves with a floor one margin below the lowest real value."""
+    lo, hi = extent if extent is not None else default
+    lo, hi = min(lo, 0.0), max(hi, 0.0)
+    span = max(hi - lo, 1.0)
+    pad = 0.06 * span
+    return lo - ZERO_MARGIN * max(pad, 0.5), hi + pad
+
+
+def clip_floor(values: np.ndarray, floor: float) -> np.ndarray:
+    """Display copy with exact zeros (LOG10_ZERO) and anything below ``floor`` drawn at it."""
+    return np.maximum(values, floor)
+
+
+#: values this large are drawn in units of 10^k (pyqtgraph views end at ±1e307)
+BIG = 1e6
+
+
+def display_exponent(*arrays) -> int:
+    """k such that values / 10^k stay readable and drawable: 0 unless some |value| ≥ BIG."""
+    m = max((float(np.abs(a[np.isfinite(a)]).max()) for a in arrays
+             if a is not None and np.isfinite(a).any()), default=0.0)
+    return int(np.floor(np.log10(m))) if m >= BIG else 0
+
+
+def all_finite(*arrays) -> bool:
+    return all(a is None or bool(np.all(np.isfinite(a))) for a in arrays)

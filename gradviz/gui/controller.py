@@ -17,12 +17,12 @@ from dataclasses import dataclass
 import numpy as np
 from PyQt6.QtCore import QObject, pyqtSignal
 
-from ..core.cells import KINDS, RecurrentNet
+from ..core.cells import RecurrentNet
 from ..core.errors import GradvizError
-from ..core.inputs import read_csv
+from ..core.i18n import _
 from ..core.jacobians import LOG10_ZERO, RowNorms
-from ..core.scene import CELLS, Analysis, Scene, analyse, load_base_net, scene_from_net
-from ..core.scene import scene_inputs, simulate
+from ..core.kinds import CELL_NAMES, KINDS
+from ..core.scene import Analysis, Scene, analyse, resolve, simulate
 from .worker import LatestRunner
 
 #: scene settings that decide the base weights (a change drops a loaded state_dict)
@@ -30,8 +30,8 @@ STRUCTURE_KEYS = ("cell", "hidden_size", "input_size", "num_layers", "bidirectio
                   "proj_size", "seed", "init")
 #: scene settings that decide the input signal (a change drops a loaded CSV)
 SIGNAL_KEYS = ("input", "steps", "input_size")
-#: cells of compare mode, in plotting order
-COMPARE_CELLS = ("rnn", "lstm", "gru")
+#: cells of compare mode, in plotting order: every kind of the registry
+COMPARE_CELLS = tuple(KINDS)
 #: a row is computed on the GUI thread when its cost t·n³ stays below this (about a millisecond)
 SYNC_ROW_COST = 2_000_000
 
@@ -63,21 +63,19 @@ class StepNumbers:
 
 def step_numbers(analysis: Analysis, step: int, row: RowNorms | None) -> StepNumbers:
     """The status-line numbers, read from the core's results (no new math)."""
-    kind = analysis.trace.net.spec.kind
+    kind = analysis.kind
     t = max(0, min(step, analysis.steps))
     nan = float("nan")
     factor, name, f_mean = nan, "", nan
     if t >= 1:
-        if kind == "rnn":
+        name = _(kind.factor_label)
+        if kind.path_gate is None:
             log_factor = float(analysis.step_factor[t - 1])
             factor = 0.0 if log_factor <= LOG10_ZERO else 10.0 ** log_factor
-            name = "max|φ′(a_t)|·σ_max"
-        elif kind == "lstm":
-            factor = f_mean = float(analysis.gate_stats["f_mean"][t - 1])
-            name = "mean f_t"
         else:
-            factor = float(analysis.gate_stats["z_mean"][t - 1])
-            name = "mean z_t"
+            factor = float(analysis.gate_stats[f"{kind.path_gate}_mean"][t - 1])
+            if kind.path_gate == "f":
+                f_mean = factor
     if row is not None and row.t == t:
         log_norm, exact = float(row.h[0]), True
     elif analysis.jac.h is not None:
@@ -91,10 +89,11 @@ def step_numbers(analysis: Analysis, step: int, row: RowNorms | None) -> StepNum
 
 def compare_scene(scene: Scene, cell: str) -> Scene:
     """The scene run with another cell kind: same input, seed, sizes and W_R scale."""
-    kind, nonlinearity = CELLS[cell]
-    if scene.cell == "rnn" and kind == "rnn":
+    name = CELL_NAMES[cell]
+    nonlinearity = name.nonlinearity
+    if scene.cell == name.kind:          # the scene's own RNN keeps its nonlinearity
         nonlinearity = scene.nonlinearity
-    return scene.replace(cell=kind, nonlinearity=nonlinearity, state_dict_path=None,
+    return scene.replace(cell=name.kind, nonlinearity=nonlinearity, state_dict_path=None,
                          num_layers=1, bidirectional=False, proj_size=0, layer=0, direction=0)
 
 
@@ -156,9 +155,9 @@ class Controller(QObject):
         Changing the structure (cell, sizes, seed, init) drops a loaded state_dict; changing the
         signal, steps or input size drops a loaded inputs CSV.
         """
-        if changes.get("cell") in CELLS and changes["cell"] not in KINDS:   # e.g. "rnn-relu"
-            kind, nonlinearity = CELLS[changes["cell"]]
-            changes = {**changes, "cell": kind, "nonlinearity": nonlinearity}
+        if changes.get("cell") in CELL_NAMES and changes["cell"] not in KINDS:   # e.g. "rnn-relu"
+            name = CELL_NAMES[changes["cell"]]
+            changes = {**changes, "cell": name.kind, "nonlinearity": name.nonlinearity}
         current = self.scene
         if current.state_dict_path and "state_dict_path" not in changes and any(
                 k in changes and changes[k] != getattr(current, k) for k in STRUCTURE_KEYS):
@@ -270,25 +269,12 @@ class Controller(QObject):
 
     def _compute(self, scene: Scene, step: int, follow_end: bool, bases: dict, csv: dict) -> _Result:
         """Runs on the worker thread: files (cached), forward run, float32 map, cursor row."""
-        key = self._base_key(scene)
-        base = bases.get(key)
-        if base is None:
-            base = load_base_net(scene)
-        if scene.state_dict_path:
-            scene = scene_from_net(scene, base)
-        raw = None
-        if scene.inputs_path:
-            raw = csv.get(self._csv_key(scene))
-            if raw is None:
-                raw = read_csv(scene.inputs_path, expected_width=scene.input_size)
-            inputs = scene.amplitude * raw
-            scene = scene.replace(steps=int(raw.shape[0]))
-        else:
-            inputs = scene_inputs(scene)
-        trace = simulate(scene, base=base, inputs=inputs)
-        analysis = analyse(trace, scene.layer, scene.direction, exact=False, dtype=np.float32)
+        r = resolve(scene, base=bases.get(self._base_key(scene)),
+                    raw_inputs=csv.get(self._csv_key(scene)) if scene.inputs_path else None)
+        trace = simulate(r.scene, base=r.base, inputs=r.inputs)
+        analysis = analyse(trace, r.scene.layer, r.scene.direction, exact=False, dtype=np.float32)
         t = analysis.steps if follow_end else min(step, analysis.steps)
-        return _Result(scene, analysis, base, raw, t, analysis.row(t))
+        return _Result(r.scene, analysis, r.base, r.raw_inputs, t, analysis.row(t))
 
     def _request(self, scene: Scene) -> None:
         self.scene = scene
@@ -376,10 +362,8 @@ def _compare_job(scene: Scene, csv: dict) -> dict[str, Analysis]:
     results = {}
     for cell in COMPARE_CELLS:
         s = compare_scene(scene, cell)   # keyed by cell name: rnn (or rnn-relu, ...), lstm, gru
-        inputs = None
-        if s.inputs_path and (s.inputs_path, s.input_size) in csv:
-            inputs = s.amplitude * csv[(s.inputs_path, s.input_size)]
-        trace = simulate(s, inputs=inputs)
+        r = resolve(s, raw_inputs=csv.get((s.inputs_path, s.input_size)) if s.inputs_path else None)
+        trace = simulate(r.scene, base=r.base, inputs=r.inputs)
         results[s.cell_name] = analyse(trace, exact=False, dtype=np.float32)
     return results
 

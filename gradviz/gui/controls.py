@@ -18,12 +18,10 @@ from PyQt6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, 
                              QWidget)
 
 from ..core.cells import INITS
+from ..core.i18n import _
 from ..core.inputs import SIGNALS
+from ..core.kinds import CELL_NAMES, KINDS
 from ..core.scene import Scene
-
-#: (label in the cell box, cell name as ``--cell`` spells it)
-CELL_CHOICES = (("RNN  tanh", "rnn"), ("RNN  relu", "rnn-relu"), ("RNN  sigmoid", "rnn-sigmoid"),
-                ("LSTM", "lstm"), ("GRU", "gru"))
 WR_RANGE = (0.1, 4.0)        # target σ_max(W_hh), logarithmic
 W_SCALAR_RANGE = (-4.0, 4.0)  # H = 1: the weight w itself
 BIAS_RANGE = (-6.0, 6.0)
@@ -202,8 +200,8 @@ class ControlPanel(QWidget):
         self.sigma_shown: float | None = None
 
         self.cell = QComboBox()
-        for label, name in CELL_CHOICES:
-            self.cell.addItem(label, name)
+        for name, cell in CELL_NAMES.items():
+            self.cell.addItem(_(cell.label), name)
         self.hidden_size = _int_spin(1, 256)
         self.input_size = _int_spin(1, 64)
         self.steps = _int_spin(1, 2000)
@@ -410,7 +408,7 @@ class ControlPanel(QWidget):
         return Path(path).name if path else fallback
 
     def _show_wr(self, scene: Scene) -> None:
-        scalar = scene.hidden_size == 1 and scene.cell == "rnn"
+        scalar = scene.hidden_size == 1 and not KINDS[scene.cell].gates
         value = scene.wr_scale
         if value is None:
             value = self.sigma_shown if self.sigma_shown is not None else 1.0
@@ -422,17 +420,18 @@ class ControlPanel(QWidget):
 
     def _show_relevant(self, scene: Scene) -> None:
         """Only the controls that act on this cell are shown."""
-        scalar = scene.hidden_size == 1 and scene.cell == "rnn"
+        scalar = scene.hidden_size == 1 and not KINDS[scene.cell].gates
         weights = self.forms["Recurrent weights W_hh"]
         weights.setRowVisible(self.wr_scale, not scalar)
         weights.setRowVisible(self.w_scalar, scalar)
         gates = self.forms["Gates"]
-        lstm, gru = scene.cell == "lstm", scene.cell == "gru"
-        gates.parentWidget().setVisible(lstm or gru)
-        for i in range(2):
-            gates.setRowVisible(i, lstm)
-        for i in range(2, 4):
-            gates.setRowVisible(i, gru)
+        kind = KINDS[scene.cell]
+        forget, update = kind.bias_field == "forget_bias", kind.bias_field == "update_bias"
+        gates.parentWidget().setVisible(kind.bias_field is not None or kind.has_cell)
+        for i in range(2):   # forget bias, clamp f_t = c
+            gates.setRowVisible(i, forget)
+        for i in range(2, 4):   # update bias, the z note
+            gates.setRowVisible(i, update)
         cell = self.forms["Cell"]
         cell.setRowVisible(self.layer, scene.num_layers > 1)
         cell.setRowVisible(self.direction, scene.bidirectional)

@@ -15,11 +15,11 @@ from PyQt6.QtWidgets import (QDialog, QDialogButtonBox, QHBoxLayout, QListWidget
                              QMenu, QSplitter, QTextBrowser, QVBoxLayout)
 
 from ..core.errors import GradvizError
+from ..core.i18n import _
+from ..core.kinds import CELL_NAMES, KINDS
 from ..core.presets import Preset, list_presets, load_preset
 from .file_dialogs import show_problem
 
-CELL_NAMES = {"rnn": "RNN (tanh)", "rnn-relu": "RNN (relu)", "rnn-sigmoid": "RNN (sigmoid)",
-              "lstm": "LSTM", "gru": "GRU"}
 _SUB = re.compile(r"(?<![\w])([A-Za-zα-ωΑ-Ω∏∑)′']|max|min)_(\{[^}]*\}|[A-Za-z0-9]+)")
 _SUP = re.compile(r"\^(\([^)]*\)|[A-Za-z0-9]+)")
 
@@ -35,7 +35,7 @@ def formula_html(text: str) -> str:
 def scene_summary(preset: Preset) -> str:
     """One line: cell, sizes, input and the sliders that matter."""
     s = preset.scene
-    parts = [CELL_NAMES.get(s.cell_name, s.cell_name.upper())]
+    parts = [_(CELL_NAMES[s.cell_name].label)]
     parts.append(f"H = {s.hidden_size}")
     parts.append(f"T = {s.steps}")
     if s.wr_scale is not None:
@@ -43,12 +43,11 @@ def scene_summary(preset: Preset) -> str:
     if s.state_dict_path:
         parts.append("weights from a file")
     parts.append(f"input {'from a CSV' if s.inputs_path else s.input} (amplitude {s.amplitude:g})")
-    if s.cell == "lstm" and s.forget_bias is not None:
-        parts.append(f"forget bias {s.forget_bias:g}")
-    if s.cell == "lstm" and s.forget_clamp is not None:
+    kind = KINDS[s.cell]
+    if kind.bias_field and getattr(s, kind.bias_field) is not None:
+        parts.append(f"{kind.bias_field.replace('_', ' ')} {getattr(s, kind.bias_field):g}")
+    if kind.has_cell and s.forget_clamp is not None:
         parts.append(f"f clamped at {s.forget_clamp:g}")
-    if s.cell == "gru" and s.update_bias is not None:
-        parts.append(f"update bias {s.update_bias:g}")
     if preset.compare:
         parts.append("compare mode (RNN, LSTM, GRU)")
     return " · ".join(parts)

@@ -280,10 +280,16 @@ class MainWindow(QMainWindow):
         return list(self.views.values())
 
     def _analysis_ready(self, scene, analysis) -> None:
-        self._delivered = None
+        """New numbers: every view draws them once, at the cursor step (the step_changed and
+        row_ready that follow for the same step and row are then nothing new)."""
         self._file_pending = False
+        c = self.controller
+        step, row = c.step, c.row(c.step)
         for view in self._all_views():
-            view.set_analysis(scene, analysis)
+            view.set_analysis(scene, analysis, step, row)
+        self._delivered = (step, id(row) if row is not None else None, id(analysis))
+        if self.compare_view is not None and c.compare:
+            self.compare_view.set_step(step, None)
         self.clear_error()
         self._show_numbers()
 

@@ -25,8 +25,10 @@ class RecordingView(View):
         self.step = None
         self.calls = []
 
-    def set_analysis(self, scene, analysis):
+    def set_analysis(self, scene, analysis, step=None, row=None):
         self.scene, self.analysis = scene, analysis
+        if step is not None:
+            self.step, self.row = step, row
         self.calls.append("analysis")
 
     def set_step(self, step, row):

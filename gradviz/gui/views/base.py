@@ -1,50 +1,190 @@
-"""The contract between the window (controller) and every view.
+"""The contract between the window and every view, and the base class that keeps it.
 
 A view is a QWidget that plots arrays the core computed; it never computes dynamics itself.
-The controller calls, in this order of frequency:
+The window calls, in this order of frequency:
 
-- ``set_analysis(scene, analysis)`` when new numbers for the whole run exist (after a slider
-  move: recomputed off the GUI thread, Frobenius map in float32, see core.scene.analyse);
+- ``set_analysis(scene, analysis, step, row)`` when new numbers for the whole run exist (after a
+  slider move: recomputed off the GUI thread), with the cursor step and its row if known;
 - ``set_step(step, row)`` when the cursor moves (play, scrub, arrow keys): the view shows the
   run up to ``step`` (plots "grow" while playing) and a cursor at ``step``; ``row`` holds the
   exact 2-norms of ∂h_step/∂h_i (i = 0..step), or None while they are being computed;
 - ``set_appearance(appearance)`` on theme / font / presentation-mode changes.
 
-Views emit ``pair_selected(t, i)`` when the user picks a cell of a map (the controller then
-moves the cursor to t).
+:class:`PlotView` turns that into one template: ``kind_changed`` (the cell kind is new: make
+the per-kind items), ``analysis_changed`` (once per analysis: ranges, levels) and ``draw`` (the
+step): each analysis is drawn once, each step once. Views emit ``pair_selected(t, i)`` when
+the user picks a cell of a map (the window then moves the cursor to t).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+import numpy as np
+import pyqtgraph as pg
+from PyQt6.QtCore import Qt, pyqtSignal
+from PyQt6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
-from PyQt6.QtCore import pyqtSignal
-from PyQt6.QtWidgets import QWidget
+from .style import Appearance, Styler, colors, diverging_cmap, sequential_cmap
 
-
-@dataclass(frozen=True)
-class Appearance:
-    """How plots look: light theme for projectors, dark for screens; presentation = big."""
-
-    dark: bool = False
-    font_pt: int = 11
-    line_width: float = 2.0
-
-    @classmethod
-    def presentation(cls, dark: bool = False) -> "Appearance":
-        return cls(dark=dark, font_pt=18, line_width=4.0)
+__all__ = ["Appearance", "Heatmap", "PlotView", "View", "scaffold"]
 
 
 class View(QWidget):
-    """Base class of every dockable view (see module docstring for the call contract)."""
+    """Base class of every dockable view (see the module docstring for the call contract)."""
 
     title: str = "View"
     pair_selected = pyqtSignal(int, int)
 
-    def set_analysis(self, scene, analysis) -> None:
+    def set_analysis(self, scene, analysis, step: int | None = None, row=None) -> None:
         raise NotImplementedError
 
-    def set_step(self, step: int, row) -> None:
+    def set_step(self, step: int, row=None) -> None:
         raise NotImplementedError
 
     def set_appearance(self, appearance: Appearance) -> None:
         pass
+
+
+def scaffold(view: View) -> tuple[pg.GraphicsLayoutWidget, QHBoxLayout]:
+    """The standard layout of a view: a row of controls above a graphics layout."""
+    outer = QVBoxLayout(view)
+    outer.setContentsMargins(0, 0, 0, 0)
+    outer.setSpacing(2)
+    view.controls = QWidget(view)
+    row = QHBoxLayout(view.controls)
+    row.setContentsMargins(6, 2, 6, 0)
+    outer.addWidget(view.controls)
+    # why the run looks the way it does (it stopped early, a gradient is exactly zero, ...)
+    view.notice = QLabel(view)
+    view.notice.setObjectName("notice")
+    view.notice.setWordWrap(True)
+    view.notice.setTextFormat(Qt.TextFormat.RichText)
+    view.notice.hide()
+    outer.addWidget(view.notice)
+    glw = pg.GraphicsLayoutWidget(view)
+    glw.ci.setContentsMargins(6, 6, 10, 6)
+    outer.addWidget(glw, 1)
+    view.graphics = glw
+    return glw, row
+
+
+class PlotView(View):
+    """A view made of pyqtgraph plots under a row of controls, restyled by a :class:`Styler`.
+
+    Subclasses implement :meth:`draw` and, where they need them, :meth:`kind_changed` and
+    :meth:`analysis_changed`; :meth:`set_analysis` and :meth:`set_step` call them.
+    """
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.graphics, self.control_row = scaffold(self)
+        self.styler = Styler(self.graphics)
+        self._style_notice()
+        self.scene = None
+        self.analysis = None
+        self.kind = None
+        self.step = 0
+        self.row = None
+        self.notes: dict[str, str] = {}
+
+    # the template ------------------------------------------------------------------------------
+    def set_analysis(self, scene, analysis, step: int | None = None, row=None) -> None:
+        """New numbers: per-kind items if the kind changed, ranges once, then one draw."""
+        self.scene, self.analysis = scene, analysis
+        kind = analysis.kind
+        if kind != self.kind:
+            self.kind = kind
+            self.kind_changed(kind)
+        self.note_run(analysis)
+        self.analysis_changed()
+        self.set_step(self.step if step is None else step, row)
+
+    def set_step(self, step: int, row=None) -> None:
+        """The cursor moved: remember it (and the row if it is this step's) and draw."""
+        if self.analysis is None:
+            return
+        self.step = max(0, min(int(step), self.analysis.steps))
+        self.row = row if row is not None and row.t == self.step else None
+        self.draw()
+
+    def kind_changed(self, kind) -> None:
+        """Hook: the cell kind (a :class:`~gradviz.core.kinds.CellKind`) differs from the last."""
+
+    def analysis_changed(self) -> None:
+        """Hook: once per analysis, before the draw (axis ranges, colour levels)."""
+
+    def draw(self) -> None:
+        """Show ``self.analysis`` up to ``self.step`` (with ``self.row`` when not None)."""
+        raise NotImplementedError
+
+    def redraw(self) -> None:
+        """Draw again (a view option changed)."""
+        if self.analysis is not None:
+            self.draw()
+
+    # appearance ----------------------------------------------------------------------------
+    @property
+    def appearance(self) -> Appearance:
+        return self.styler.appearance
+
+    def set_appearance(self, appearance: Appearance) -> None:
+        self.styler.apply(appearance)
+        self._style_notice()
+        self._restyled()
+        self.redraw()
+
+    def _restyled(self) -> None:
+        """Hook: re-colour things a Styler does not know (images, per-unit palettes)."""
+
+    # the notice line above the plots ---------------------------------------------------------
+    def set_note(self, key: str, text: str | None) -> None:
+        """Show (or with None, drop) one sentence of the notice line; cheap when unchanged."""
+        if self.notes.get(key) == text or (text is None and key not in self.notes):
+            return
+        if text is None:
+            del self.notes[key]
+        else:
+            self.notes[key] = text
+        self.notice.setText("<br>".join(self.notes.values()))
+        self.notice.setVisible(bool(self.notes))
+
+    def note_run(self, analysis) -> None:
+        """Say where and why a run stopped early (a relu state leaving float64)."""
+        step = analysis.trace.overflow_step
+        self.set_note("overflow", None if step is None else
+                      f"⚠ The state overflowed float64 at step {step} "
+                      f"(|h| &gt; 1.8·10<sup>308</sup>): the run stops at t = {analysis.steps}.")
+
+    def _style_notice(self) -> None:
+        c = colors(self.appearance)
+        self.notice.setStyleSheet(
+            f"QLabel#notice {{ background: {c['bg']}; color: {c['red']}; "
+            f"font-size: {self.appearance.font_pt}pt; font-weight: bold; padding: 2px 8px; }}")
+
+
+class Heatmap:
+    """An ImageItem in ``plot`` with a fixed-level colour bar beside it (placed by the view).
+
+    ``axis_order`` 'col-major': image[x, y]; 'row-major': image[y, x].
+    """
+
+    def __init__(self, plot: pg.PlotItem, styler: Styler, bar_label: str,
+                 axis_order: str = "col-major"):
+        self.plot = plot
+        self.image = pg.ImageItem(axisOrder=axis_order)
+        plot.addItem(self.image)
+        self.bar = pg.ColorBarItem(values=(-1.0, 1.0), colorMap=diverging_cmap(), interactive=False,
+                                   width=18, rounding=1e-6, colorMapMenu=False)
+        self.bar.setImageItem(self.image, insert_in=plot)   # right of the data, as tall
+        styler.bar(self.bar, bar_label)
+
+    def set_levels(self, lo: float, hi: float, diverging: bool) -> None:
+        self.bar.setColorMap(diverging_cmap() if diverging else sequential_cmap())
+        self.bar.setLevels((lo, hi))
+
+    def show(self, values: np.ndarray, rect) -> None:
+        """Draw ``values`` over ``rect``; an empty array hides the image."""
+        if values.size == 0:
+            self.image.setVisible(False)
+            return
+        self.image.setVisible(True)
+        self.image.setImage(values, autoLevels=False)
+        self.image.setRect(rect)

@@ -5,14 +5,16 @@ import numpy as np
 import pyqtgraph as pg
 
 from ...core import plotdata
+from ...core.i18n import _
+from ...core.kinds import CELL_NAMES
+from ...core.plotdata import clip_floor, floor_for
+from .base import PlotView
 from .gradient_flow import lag_plot
-from .style import DASH, DASHDOT, DOT, SOLID, PlotView, clip_floor, floor_for
+from .style import DASH, DASHDOT, DOT, SOLID
 
 #: colour and pen style per cell name (the same cell always looks the same)
 STYLES = {"rnn": ("blue", SOLID), "rnn-relu": ("sky", DASHDOT), "rnn-sigmoid": ("purple", DOT),
           "lstm": ("red", SOLID), "gru": ("green", DASH)}
-NAMES = {"rnn": "RNN (tanh)", "rnn-relu": "RNN (relu)", "rnn-sigmoid": "RNN (sigmoid)",
-         "lstm": "LSTM", "gru": "GRU"}
 
 
 class CompareView(PlotView):
@@ -33,7 +35,7 @@ class CompareView(PlotView):
         self.floor = -1.0
         st.apply(st.appearance)
 
-    def set_analysis(self, scene, analysis) -> None:
+    def set_analysis(self, scene, analysis, step=None, row=None) -> None:
         """A single cell (the window's current scene): the compare plot of one."""
         self.scene = scene
         self.set_compare({scene.cell_name if scene is not None else "rnn": analysis}, self.step)
@@ -52,7 +54,8 @@ class CompareView(PlotView):
                 c = self.styler.curve(pg.PlotDataItem(), color, style, 1.1)
                 self.plot.addItem(c)
                 self.curves[name] = c
-            self.plot.legend.addItem(self.curves[name], NAMES.get(name, name))
+            label = CELL_NAMES[name].label if name in CELL_NAMES else name
+            self.plot.legend.addItem(self.curves[name], _(label))
         self.styler.apply(self.appearance)
         self.results = dict(results)
         self.analysis = next(iter(results.values()), None)
@@ -71,6 +74,9 @@ class CompareView(PlotView):
         if not self.results:
             return
         self.step = max(0, int(step))
+        self.draw()
+
+    def draw(self) -> None:
         self.shown = {}
         for name, a in self.results.items():
             t = min(self.step, a.steps)

@@ -11,8 +11,10 @@ from PyQt6.QtCore import QRectF
 from PyQt6.QtWidgets import QComboBox, QLabel
 
 from ...core import plotdata
-from .style import (Plot, DASH, Heatmap, PlotView, all_finite, display_exponent, integer_ticks,
-                    times_ten)
+from ...core.plotdata import all_finite, display_exponent
+from .base import Heatmap, PlotView
+from .items import Plot, integer_ticks
+from .style import DASH, times_ten
 
 #: legend text, colour key and heatmap levels (None: symmetric from the data) per quantity
 GATES = {
@@ -26,8 +28,7 @@ GATES = {
     "a": ("a<sub>t</sub> pre-activation", "blue", None),
     "dphi": ("φ′(a<sub>t</sub>)", "red", (0.0, 1.0)),
 }
-#: the gate the heatmap starts on, per cell kind
-DEFAULT_HEATMAP = {"lstm": "f", "gru": "z", "rnn": "dphi"}
+#: the heatmap starts on the kind's path gate (f, z), or on φ'(a_t) for an RNN
 _PLAIN = {"i": "i_t", "f": "f_t", "g": "g_t", "o": "o_t", "r": "r_t", "z": "z_t", "n": "n_t",
           "a": "a_t", "dphi": "φ'(a_t)"}
 
@@ -68,7 +69,6 @@ class GatesView(PlotView):
         self.bands: dict[str, tuple] = {}
         self.names: tuple[str, ...] = ()
         self.data = None
-        self._kind = None
         st.apply(st.appearance)
 
     # the per-gate items exist for the current cell kind only --------------------------------
@@ -111,23 +111,23 @@ class GatesView(PlotView):
     def heatmap_gate(self) -> str:
         return self.gate_box.currentData()
 
-    def set_analysis(self, scene, analysis) -> None:
-        self.scene, self.analysis = scene, analysis
-        self.note_run(analysis)
-        kind = analysis.trace.net.spec.kind
+    def kind_changed(self, kind) -> None:
+        self._make_items(kind.per_unit)
+        start = kind.path_gate or "dphi"
+        self.gate_box.blockSignals(True)   # the levels follow in analysis_changed
+        self.gate_box.setCurrentIndex(kind.per_unit.index(start))
+        self.gate_box.blockSignals(False)
+
+    def analysis_changed(self) -> None:
+        analysis, kind = self.analysis, self.kind
         data = plotdata.gates(analysis)
         self.data = data
         self.finite = all_finite(*data.values())
-        names = plotdata.GATE_NAMES[kind]
+        names = kind.per_unit
         # mean/min/max as drawn: a relu pre-activation near the float64 limit in units of 10^k
         stats = [f"{n}_{s}" for n in names for s in ("mean", "min", "max")]
         k = display_exponent(*(data[s] for s in stats))
         self.lines_data = {s: data[s] / 10.0 ** k if k else data[s] for s in stats}
-        if names != self.names:
-            self._make_items(names)
-        if kind != self._kind:
-            self.gate_box.setCurrentIndex(names.index(DEFAULT_HEATMAP[kind]))
-            self._kind = kind
         T = analysis.steps
         lo = min((data[f"{n}_min"].min() for n in names if data[f"{n}_min"].size), default=0.0)
         hi = max((data[f"{n}_max"].max() for n in names if data[f"{n}_max"].size), default=1.0)
@@ -139,10 +139,9 @@ class GatesView(PlotView):
         for p in (self.lines, self.grid):
             p.setXRange(0, max(T, 1), padding=0.01)
         self.lines.setYRange(lo - pad, hi + pad, padding=0)
-        self.lines.setLabel("left", ("value (a<sub>t</sub>, φ′)" if kind == "rnn" else "gate value")
+        self.lines.setLabel("left", ("gate value" if kind.gates else "value (a<sub>t</sub>, φ′)")
                             + times_ten(k))
         self._set_heatmap_levels()
-        self.set_step(self.step, None)
 
     def _set_heatmap_levels(self) -> None:
         name = self.heatmap_gate
@@ -164,12 +163,9 @@ class GatesView(PlotView):
     def _gate_changed(self, _index) -> None:
         if self.analysis is not None:
             self._set_heatmap_levels()
-            self.set_step(self.step, self.row)
+            self.draw()
 
-    def set_step(self, step: int, row=None) -> None:
-        if self.analysis is None:
-            return
-        self.step, self.row = self._clamped(step), row
+    def draw(self) -> None:
         n = self.step
         d, drawn = self.data, self.lines_data
         t = d["t"][:n]

@@ -12,18 +12,27 @@ from PyQt6.QtWidgets import QComboBox, QLabel
 
 from ...core import plotdata
 from ...core.jacobians import LOG10_ZERO
-from .style import Plot, RIGHT_LABEL, DASH, DOT, SOLID, PlotView, clip_floor, floor_for
+from ...core.plotdata import clip_floor, floor_for
+from .base import PlotView
+from .items import Plot
+from .style import DASH, DOT, RIGHT_LABEL, SOLID
 
 H_NORM = "‖∂h<sub>t</sub>/∂h<sub>i</sub>‖"
 C_NORM = "‖∂c<sub>t</sub>/∂c<sub>i</sub>‖"
-#: overlays per kind: (data key, legend, colour, style, width factor)
-OVERLAYS = {
-    "rnn": [("log10_bound_h", "Pascanu bound ∏ max|φ′|·σ<sub>max</sub>", "green", DASH, 1.0),
-            ("log10_sigma_power", "σ<sub>max</sub>(W<sub>hh</sub>)<sup>t−i</sup>", "purple", DOT, 0.7)],
-    "lstm": [("log10_jac_c", C_NORM + " (cell state)", "red", SOLID, 0.8),
-             ("log10_forget_path", "forget path max<sub>j</sub> ∏ f<sub>k</sub>[j]", "green", DASH, 1.0)],
-    "gru": [("log10_update_path", "update path max<sub>j</sub> ∏ z<sub>k</sub>[j]", "green", DASH, 1.0)],
+#: how each overlay is drawn, by its plotdata key: (legend, colour, style, width factor)
+OVERLAY_STYLES = {
+    "log10_bound_h": ("Pascanu bound ∏ max|φ′|·σ<sub>max</sub>", "green", DASH, 1.0),
+    "log10_sigma_power": ("σ<sub>max</sub>(W<sub>hh</sub>)<sup>t−i</sup>", "purple", DOT, 0.7),
+    "log10_jac_c": (C_NORM + " (cell state)", "red", SOLID, 0.8),
+    "log10_forget_path": ("forget path max<sub>j</sub> ∏ f<sub>k</sub>[j]", "green", DASH, 1.0),
+    "log10_update_path": ("update path max<sub>j</sub> ∏ z<sub>k</sub>[j]", "green", DASH, 1.0),
 }
+
+
+def overlays(kind) -> list[str]:
+    """The theory curves drawn beside ‖∂h_t/∂h_i‖ for a cell kind (asked of the registry)."""
+    keys = ["log10_jac_c"] if kind.has_cell else []
+    return keys + ([kind.path_array] if kind.path_gate else ["log10_bound_h", "log10_sigma_power"])
 NORMS = {"2": ("2-norm", "<sub>2</sub>"), "fro": ("Frobenius", "<sub>F</sub>")}
 
 
@@ -54,7 +63,7 @@ class GradientFlowView(PlotView):
         self.norm_box.setToolTip("‖∂h_t/∂h_i‖₂ = σ_max of the product of Jacobians (what the "
                                  "Pascanu bound bounds); ‖·‖_F = sqrt of the sum of squares, "
                                  "between ‖·‖₂ and √H·‖·‖₂")
-        self.norm_box.currentIndexChanged.connect(lambda _i: self._redraw())
+        self.norm_box.currentIndexChanged.connect(lambda _i: self.redraw())
         self.control_row.addWidget(self.norm_box)
         self.control_row.addStretch(1)
         st = self.styler
@@ -62,26 +71,26 @@ class GradientFlowView(PlotView):
         self.main = st.curve(pg.PlotDataItem(), "blue", SOLID, 1.25)
         self.plot.addItem(self.main)
         self.overlays: list[tuple[str, pg.PlotDataItem]] = []
-        self._kind = None
         self.floor = -1.0
         self.shown: dict[str, np.ndarray] = {}
+        self._fallback = self._want_2 = None
         st.apply(st.appearance)
 
     @property
     def norm(self) -> str:
         return self.norm_box.currentData()
 
-    def _make_items(self, kind) -> None:
+    def kind_changed(self, kind) -> None:
         for _, c in self.overlays:
             self.styler.forget(c)
             self.plot.removeItem(c)
         self.overlays = []
-        for key, text, color, style, width in OVERLAYS[kind]:
+        for key in overlays(kind):
+            _text, color, style, width = OVERLAY_STYLES[key]
             c = self.styler.curve(pg.PlotDataItem(), color, style, width)
             self.plot.addItem(c)
             self.overlays.append((key, c))
-        self._kind = kind
-        self._legend()
+        self._fallback = self._want_2 = None
         self.styler.apply(self.appearance)
 
     def _legend(self, fallback: bool = False) -> None:
@@ -90,23 +99,19 @@ class GradientFlowView(PlotView):
         sub = NORMS["fro" if fallback or self.norm == "fro" else "2"][1]
         text = f"{H_NORM}{sub}" + (" (Frobenius until the 2-norm is computed)" if fallback else "")
         lg.addItem(self.main, text)
-        for (key, c), spec in zip(self.overlays, OVERLAYS[self._kind]):
-            lg.addItem(c, spec[1].replace(C_NORM, C_NORM + sub))
+        for key, c in self.overlays:
+            lg.addItem(c, OVERLAY_STYLES[key][0].replace(C_NORM, C_NORM + sub))
         self._fallback = fallback
 
-    def set_analysis(self, scene, analysis) -> None:
-        self.scene, self.analysis = scene, analysis
-        self.note_run(analysis)
-        kind = analysis.trace.net.spec.kind
-        if kind != self._kind:
-            self._make_items(kind)
+    def analysis_changed(self) -> None:
+        analysis = self.analysis
         maps = plotdata.jacobian_map(analysis)
         T = analysis.steps
         lo_hi = plotdata.finite_extent(*maps.values())
         if lo_hi is not None and analysis.jac.h is None:
             # a 2-norm is at most √H below the Frobenius norm
             lo_hi = (lo_hi[0] - 0.5 * np.log10(max(analysis.h_size, 1)), lo_hi[1])
-        if kind == "rnn":
+        if "log10_sigma_power" in dict(self.overlays):
             sp = plotdata.gradient_flow(analysis, T)["log10_sigma_power"]
             ext = plotdata.finite_extent(sp)
             if ext is not None and lo_hi is not None:
@@ -114,23 +119,13 @@ class GradientFlowView(PlotView):
         self.floor, top = floor_for(lo_hi)
         self.plot.setXRange(0, max(T, 1), padding=0.01)
         self.plot.setYRange(self.floor, top, padding=0)
-        self.set_step(self.step, None)
 
-    def set_step(self, step: int, row=None) -> None:
-        if self.analysis is None:
-            return
-        self.step = self._clamped(step)
-        self.row = row if row is not None and row.t == self.step else None
-        self._redraw()
-
-    def _redraw(self) -> None:
-        if self.analysis is None:
-            return
+    def draw(self) -> None:
         d = plotdata.gradient_flow(self.analysis, self.step, self.row)
         want_2 = self.norm == "2"
         key = "log10_jac_h" if want_2 and "log10_jac_h" in d else "log10_jac_h_fro"
         fallback = want_2 and key == "log10_jac_h_fro"
-        if fallback != getattr(self, "_fallback", None) or want_2 != getattr(self, "_want_2", None):
+        if fallback != self._fallback or want_2 != self._want_2:
             self._want_2 = want_2
             self._legend(fallback)
         lag = d["lag"]
@@ -150,7 +145,7 @@ class GradientFlowView(PlotView):
         zero = main <= LOG10_ZERO
         text = None
         if zero.any():
-            why = " (φ′ = 0 in every unit at some step)" if self._kind == "rnn" else ""
+            why = " (φ′ = 0 in every unit at some step)" if not self.kind.gates else ""
             text = (f"‖∂h<sub>t</sub>/∂h<sub>i</sub>‖ = 0 exactly from lag {int(np.argmax(zero))} "
                     f"on{why}: no gradient reaches further back; drawn on the bottom edge.")
         self.set_note("zero", text)

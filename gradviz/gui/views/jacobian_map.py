@@ -15,7 +15,9 @@ from PyQt6.QtWidgets import QComboBox, QLabel
 
 from ...core import plotdata
 from ...core.jacobians import LOG10_ZERO
-from .style import Plot, DASH, PlotView, attach_bar, caption, diverging_cmap
+from .base import PlotView
+from .items import Plot, caption
+from .style import DASH, diverging_cmap
 
 SENTINEL = -1e30
 _N_LUT = 256
@@ -27,7 +29,17 @@ MAPS = {
     "forget": (("log10_forget_path",), "forget path ∏ f", "log<sub>10</sub> max ∏ f"),
     "update": (("log10_update_path",), "update path ∏ z", "log<sub>10</sub> max ∏ z"),
 }
-CHOICES = {"rnn": ("h", "bound"), "lstm": ("h", "c", "forget"), "gru": ("h", "update")}
+
+
+def choices(kind) -> list[str]:
+    """The maps offered for a cell kind: ‖∂h_t/∂h_i‖, ‖∂c_t/∂c_i‖ with a cell state, its theory."""
+    theory = path_word(kind) if kind.path_gate else "bound"
+    return ["h"] + (["c"] if kind.has_cell else []) + [theory]
+
+
+def path_word(kind) -> str:
+    """'forget' for the LSTM's forget-gate path, 'update' for the GRU's (from its array name)."""
+    return kind.path_array.removeprefix("log10_").removesuffix("_path")
 
 
 def symmetric_level(values: np.ndarray) -> float:
@@ -72,7 +84,7 @@ class JacobianMapView(PlotView):
                                    width=18, rounding=1e-6, colorMapMenu=False)
         st.bar(self.bar, MAPS["h"][2])
         self.graphics.ci.addItem(self.plot, row=0, col=0)
-        attach_bar(self.plot, self.bar)
+        self.bar.setImageItem(self.image, insert_in=self.plot)
         self.row_line = st.curve(pg.InfiniteLine(angle=0, movable=False), "fg", DASH, 0.5)
         self.col_line = st.curve(pg.InfiniteLine(angle=90, movable=False), "fg", DASH, 0.5)
         self.plot.addItem(self.row_line)
@@ -84,7 +96,6 @@ class JacobianMapView(PlotView):
         self.level = 1.0
         self.values = None      # the chosen [t, i] map (NaN above the diagonal)
         self.display = None     # what the image holds (clipped, sentinel)
-        self._kind = None
         st.apply(st.appearance)
         self._restyled()
 
@@ -107,24 +118,20 @@ class JacobianMapView(PlotView):
         L = self.level
         return (-L - 3.0 * L / (_N_LUT - 1), L)
 
-    def set_analysis(self, scene, analysis) -> None:
-        self.scene, self.analysis = scene, analysis
-        self.note_run(analysis)
-        kind = analysis.trace.net.spec.kind
-        if kind != self._kind:
-            self.map_box.blockSignals(True)
-            self.map_box.clear()
-            for name in CHOICES[kind]:
-                self.map_box.addItem(MAPS[name][1], name)
-            self.map_box.blockSignals(False)
-            self._kind = kind
-        self._maps = plotdata.jacobian_map(analysis)
-        T = analysis.steps
+    def kind_changed(self, kind) -> None:
+        self.map_box.blockSignals(True)
+        self.map_box.clear()
+        for name in choices(kind):
+            self.map_box.addItem(MAPS[name][1], name)
+        self.map_box.blockSignals(False)
+
+    def analysis_changed(self) -> None:
+        self._maps = plotdata.jacobian_map(self.analysis)
+        T = self.analysis.steps
         self.plot.setXRange(-0.5, T + 0.5, padding=0)
         self.plot.setYRange(-0.5, T + 0.5, padding=0)
         self._fill()
         self.selected_i = min(self.selected_i, T)
-        self.set_step(self.step, None)
 
     def _fill(self) -> None:
         keys, _, bar_label = MAPS[self.choice]
@@ -135,7 +142,8 @@ class JacobianMapView(PlotView):
         self.display = display_map(self.values, self.level)
         self.image.setLevels(self._levels())
         self.bar.setLevels((-self.level, self.level))
-        norm = "2-norm" if key.endswith("_2") else ("Frobenius" if key.endswith("_fro") else "theory")
+        norm = ("Frobenius" if key.endswith("_fro") else
+                "2-norm" if key in ("log10_jac_h", "log10_jac_c") else "theory")
         self.bar.axis.setLabel(bar_label)
         name = MAPS[self.choice][1].replace("_t", "<sub>t</sub>").replace("_i", "<sub>i</sub>")
         self.plot.setTitle(f"{name}, all pairs i ≤ t ({norm})")
@@ -143,12 +151,9 @@ class JacobianMapView(PlotView):
     def _map_changed(self, _index) -> None:
         if self.analysis is not None:
             self._fill()
-            self.set_step(self.step, self.row)
+            self.draw()
 
-    def set_step(self, step: int, row=None) -> None:
-        if self.analysis is None:
-            return
-        self.step, self.row = self._clamped(step), row
+    def draw(self) -> None:
         t = self.step
         n = self.display.shape[1]
         self.image.setImage(self.display[:t + 1], autoLevels=False, levels=self._levels())

@@ -10,7 +10,9 @@ import pyqtgraph as pg
 from PyQt6.QtCore import QRectF
 
 from ...core import plotdata
-from .style import Plot, RIGHT_LABEL, DASH, Heatmap, PlotView, integer_ticks
+from .base import Heatmap, PlotView
+from .items import Plot, integer_ticks
+from .style import DASH, RIGHT_LABEL
 
 
 class JacobianStepView(PlotView):
@@ -71,9 +73,8 @@ class JacobianStepView(PlotView):
         ci.layout.setColumnStretchFactor(2, 4 if with_eig else 0)
         self._with_eig = with_eig
 
-    def set_analysis(self, scene, analysis) -> None:
-        self.scene, self.analysis = scene, analysis
-        self.note_run(analysis)
+    def analysis_changed(self) -> None:
+        analysis = self.analysis
         H = analysis.h_size
         m = plotdata.jacobian_extent(analysis)
         m = m if m > 0 else 1.0     # every entry exactly 0 (all relu units off)
@@ -86,7 +87,7 @@ class JacobianStepView(PlotView):
         integer_ticks(self.sv.getAxis("bottom"), H)
         self.sv_top = 1.2
         self._layout(H == 2)
-        rnn = analysis.trace.net.spec.kind == "rnn"
+        rnn = not self.kind.gates   # an RNN: the eigenvalues of W_hh itself
         if rnn != self._whh_in_legend:
             if rnn:
                 self.eig.legend.addItem(self.eig_whh, "λ(W<sub>hh</sub>)")
@@ -95,12 +96,8 @@ class JacobianStepView(PlotView):
             self._whh_in_legend = rnn
         self.eig.setXRange(-1.3, 1.3, padding=0)
         self.eig.setYRange(-1.3, 1.3, padding=0)
-        self.set_step(self.step, None)
 
-    def set_step(self, step: int, row=None) -> None:
-        if self.analysis is None:
-            return
-        self.step, self.row = self._clamped(step), row
+    def draw(self) -> None:
         t = self.step
         if t < 1:   # no step taken yet: nothing to differentiate
             self.data = None

@@ -7,8 +7,10 @@ from PyQt6.QtCore import QRectF
 from PyQt6.QtWidgets import QCheckBox
 
 from ...core import plotdata
-from .style import (Plot, DASH, Heatmap, PlotView, all_finite, display_exponent, integer_ticks,
-                    times_ten, unit_colors)
+from ...core.plotdata import all_finite, display_exponent
+from .base import Heatmap, PlotView
+from .items import Plot, integer_ticks
+from .style import DASH, times_ten, unit_colors
 
 #: above this many units the view starts as a heatmap
 HEATMAP_ABOVE = 16
@@ -146,10 +148,8 @@ class StatesView(PlotView):
     def heatmap(self) -> bool:
         return self.heatmap_box.isChecked()
 
-    def set_analysis(self, scene, analysis) -> None:
-        self.scene, self.analysis = scene, analysis
-        self.note_run(analysis)
-        data = plotdata.states(analysis)
+    def analysis_changed(self) -> None:
+        data = plotdata.states(self.analysis)
         names = ["h", "c"] if "c" in data else ["h"]
         self._layout(names)
         if self._auto_mode:
@@ -157,7 +157,6 @@ class StatesView(PlotView):
             self.heatmap_box.setChecked(data["h"].shape[1] > HEATMAP_ABOVE)
             self.heatmap_box.blockSignals(False)
         self._fill(data)
-        self.set_step(self.step, None)
 
     def _fill(self, data) -> None:
         for name in self._shown:
@@ -170,12 +169,9 @@ class StatesView(PlotView):
         self._auto_mode = False
         if self.analysis is not None:
             self._fill(plotdata.states(self.analysis))
-            self.set_step(self.step, self.row)
+            self.draw()
 
-    def set_step(self, step: int, row=None) -> None:
-        if self.analysis is None:
-            return
-        self.step, self.row = self._clamped(step), row
+    def draw(self) -> None:
         for name in self._shown:
             self.panels[name].show_step(self.step, self.heatmap)
 

@@ -11,27 +11,39 @@ import pyqtgraph as pg
 
 from ...core import plotdata
 from ...core.jacobians import LOG10_ZERO
-from .style import Plot, RIGHT_LABEL, DASH, DOT, PlotView, all_finite, clip_floor, floor_for
+from ...core.plotdata import all_finite, clip_floor, floor_for
+from .base import PlotView
+from .items import Plot
+from .jacobian_map import path_word
+from .style import DASH, DOT, RIGHT_LABEL
 
-#: curves of the upper (linear) plot per kind: (data key, legend, colour, pen style)
-UPPER = {
-    "rnn": [("step_factor", "max<sub>j</sub>|φ′(a<sub>t</sub>)<sub>j</sub>|·σ<sub>max</sub>(W<sub>hh</sub>)",
-             "blue", None)],
-    "lstm": [("f_mean", "mean<sub>j</sub> f<sub>t</sub>[j]", "orange", None),
-             ("f_max", "max<sub>j</sub> f<sub>t</sub>[j]", "red", DASH)],
-    "gru": [("z_mean", "mean<sub>j</sub> z<sub>t</sub>[j]", "orange", None),
-            ("z_max", "max<sub>j</sub> z<sub>t</sub>[j]", "red", DASH)],
-}
-#: the lower (log10) plot: the running product from step 0
-LOWER = {
-    "rnn": ("log10_running_product",
-            "∏<sub>k≤t</sub> max|φ′|·σ<sub>max</sub> (bound on ‖∂h<sub>t</sub>/∂h<sub>0</sub>‖)"),
-    "lstm": ("log10_forget_path", "max<sub>j</sub> ∏<sub>k≤t</sub> f<sub>k</sub>[j] (forget path)"),
-    "gru": ("log10_update_path", "max<sub>j</sub> ∏<sub>k≤t</sub> z<sub>k</sub>[j] (update path)"),
-}
-TITLES = {"rnn": "Per-step factor of ‖∂h<sub>t</sub>/∂h<sub>t−1</sub>‖ (bound)",
-          "lstm": "Forget gate f<sub>t</sub> per step",
-          "gru": "Update gate z<sub>t</sub> per step"}
+
+
+def upper_curves(kind) -> list[tuple[str, str, str, object]]:
+    """Curves of the upper (linear) plot: (data key, legend, colour, pen style)."""
+    g = kind.path_gate
+    if g is None:
+        return [("step_factor", "max<sub>j</sub>|φ′(a<sub>t</sub>)<sub>j</sub>|·σ<sub>max</sub>"
+                 "(W<sub>hh</sub>)", "blue", None)]
+    return [(f"{g}_mean", f"mean<sub>j</sub> {g}<sub>t</sub>[j]", "orange", None),
+            (f"{g}_max", f"max<sub>j</sub> {g}<sub>t</sub>[j]", "red", DASH)]
+
+
+def lower_curve(kind) -> tuple[str, str]:
+    """The lower (log10) plot: the running product from step 0 (data key, legend)."""
+    g = kind.path_gate
+    if g is None:
+        return ("log10_running_product", "∏<sub>k≤t</sub> max|φ′|·σ<sub>max</sub> (bound on "
+                "‖∂h<sub>t</sub>/∂h<sub>0</sub>‖)")
+    return (kind.path_array, f"max<sub>j</sub> ∏<sub>k≤t</sub> {g}<sub>k</sub>[j] "
+            f"({path_word(kind)} path)")
+
+
+def upper_title(kind) -> str:
+    g = kind.path_gate
+    if g is None:
+        return "Per-step factor of ‖∂h<sub>t</sub>/∂h<sub>t−1</sub>‖ (bound)"
+    return f"{path_word(kind).capitalize()} gate {g}<sub>t</sub> per step"
 
 
 class StepFactorsView(PlotView):
@@ -70,44 +82,39 @@ class StepFactorsView(PlotView):
         self.product = st.curve(pg.PlotDataItem(), "blue")
         self.lower.addItem(self.product)
         self.curves: list[tuple[str, pg.PlotDataItem]] = []
-        self._kind = None
         self.data = None
         self.floor = -1.0
         self.zero_from = None
         st.apply(st.appearance)
 
-    def _make_items(self, kind) -> None:
+    def kind_changed(self, kind) -> None:
         for _, c in self.curves:
             self.styler.forget(c)
             self.upper.removeItem(c)
         self.upper.legend.clear()
         self.curves = []
-        for key, text, color, style in UPPER[kind]:
+        for key, text, color, style in upper_curves(kind):
             c = self.styler.curve(pg.PlotDataItem(), color, style or pg.QtCore.Qt.PenStyle.SolidLine)
             self.upper.addItem(c)
             self.upper.legend.addItem(c, text)
             self.curves.append((key, c))
-        if kind == "rnn":
+        bound = kind.path_gate is None
+        if bound:
             self.upper.legend.addItem(self.sigma, "σ<sub>max</sub>(W<sub>hh</sub>)")
         self.lower.legend.clear()
-        self.lower.legend.addItem(self.product, LOWER[kind][1])
-        self.upper.setTitle(TITLES[kind])
-        self.sigma.setVisible(kind == "rnn")
-        self._kind = kind
+        self.lower.legend.addItem(self.product, lower_curve(kind)[1])
+        self.upper.setTitle(upper_title(kind))
+        self.sigma.setVisible(bound)
         self.styler.apply(self.appearance)
 
-    def set_analysis(self, scene, analysis) -> None:
-        self.scene, self.analysis = scene, analysis
-        self.note_run(analysis)
-        kind = analysis.trace.net.spec.kind
-        if kind != self._kind:
-            self._make_items(kind)
+    def analysis_changed(self) -> None:
+        analysis, kind = self.analysis, self.kind
         d = plotdata.step_factors(analysis)
         self.data = d
         self.finite = all_finite(*d.values())
         T = analysis.steps
         hi = max([1.0] + [float(d[k].max()) for k, _ in self.curves if d[k].size])
-        if kind == "rnn":
+        if kind.path_gate is None:
             s = analysis.sigma_max
             self.sigma.setData([0.0, max(T, 1)], [s, s])
             self.upper.legend.items[-1][1].setText(
@@ -119,23 +126,19 @@ class StepFactorsView(PlotView):
         # gates close to 1 are the story: zoom in unless the factors spread over [0, 1]
         lo = 0.0 if lo < 0.5 else np.floor(lo * 10) / 10 - 0.1
         self.upper.setYRange(lo, lo + (hi - lo) * 1.08, padding=0)
-        key = LOWER[kind][0]
+        key = lower_curve(kind)[0]
         lo, top = floor_for(plotdata.finite_extent(d[key]))
         self.floor = lo
         self.lower.setYRange(lo, top, padding=0)
         dead = np.flatnonzero(d[key] <= LOG10_ZERO)
         self.zero_from = int(d["t"][dead[0]]) if dead.size else None
-        self.set_step(self.step, None)
 
-    def set_step(self, step: int, row=None) -> None:
-        if self.analysis is None:
-            return
-        self.step, self.row = self._clamped(step), row
+    def draw(self) -> None:
         n, d = self.step, self.data
         t = d["t"][:n]
         for key, c in self.curves:
             c.setData(t, d[key][:n], skipFiniteCheck=self.finite)
-        product = d[LOWER[self._kind][0]][:n]
+        product = d[lower_curve(self.kind)[0]][:n]
         # exact zeros (LOG10_ZERO: no gradient at all) are drawn on the floor of the axis
         self.product.setData(t, clip_floor(product, self.floor), skipFiniteCheck=self.finite)
         for c in self.cursors:
@@ -143,7 +146,7 @@ class StepFactorsView(PlotView):
         z = self.zero_from
         self.set_note("zero", None if z is None or self.step < z else
                       f"The running product is exactly 0 from step {z} on"
-                      + (" (φ′ = 0 in every unit)" if self._kind == "rnn" else "")
+                      + (" (φ′ = 0 in every unit)" if not self.kind.gates else "")
                       + ": drawn on the bottom edge.")
 
 

@@ -4,9 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench system-deps clean
+.PHONY: run test lint bench system-deps clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml setup.py
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	# torch's CPU build first, pinned: a bare `torch` would pull a multi-GB CUDA build.
@@ -20,7 +20,13 @@ system-deps:
 run: $(STAMP) system-deps
 	$(BIN)/gradviz
 
-test: $(STAMP) system-deps
+# the layering (import-linter contracts in pyproject.toml), lint, types of the core, then the tests
+lint: $(STAMP)
+	$(BIN)/lint-imports
+	$(BIN)/ruff check gradviz tests benchmarks
+	$(BIN)/mypy
+
+test: $(STAMP) system-deps lint
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest --ignore=tests/gui
 	sh scripts/gui-tests.sh $(BIN)/python
 

@@ -32,8 +32,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from gradviz.core.jacobians import JacobianProducts, jacobian_map, step_jacobians  # noqa: E402
-from gradviz.core.scene import Scene, simulate  # noqa: E402
+from gradviz.core.jacobians import JacobianProducts, step_jacobians
+from gradviz.core.scene import Scene, simulate
 
 CELLS = ("rnn", "lstm", "gru")
 DTYPES = {"float32": np.float32, "float64": np.float64}

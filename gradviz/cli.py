@@ -355,15 +355,11 @@ def _check_out(out: Path) -> None:
         raise GradvizError(f"--out {out}: {'is' if p == out else f'{p} is'} a file, expected a folder")
 
 
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
 def _ordinary_permissions(folder: Path, names: list[str]) -> None:
     """Temp files and folders are private (0600/0700); give the results the usual modes."""
-    mask = _umask()
+    from .core.files import process_umask
+
+    mask = process_umask()
     for name in names:
         os.chmod(folder / name, 0o666 & ~mask)
     os.chmod(folder, 0o777 & ~mask)
@@ -390,9 +386,9 @@ def _make_parents(folder: Path) -> list[Path]:
 
 def _renderer():
     """``gui.render.render_views``, or None with a note when figures cannot be drawn here."""
-    if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY") \
-            and sys.platform.startswith("linux"):
-        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from .core.display import offscreen_without_display
+
+    offscreen_without_display()
     if os.environ.get("QT_QPA_PLATFORM") == "offscreen":   # its size-hint warnings are noise here
         os.environ.setdefault("QT_LOGGING_RULES", "default.warning=false")
     try:

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from gradviz import cli
-from gradviz.core.cells import load_state_dict_file, sigma_max
+from gradviz.core.cells import sigma_max
 from gradviz.core.scene import Scene, analyse, simulate
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -108,7 +108,7 @@ def test_export_from_a_state_dict_equals_torch_for_layer_and_direction(tmp_path,
     assert export("--state-dict", sd, "--inputs", csv, "--layer", 1, "--direction", 1, out=out) == 0
     a = load(out)
     with torch.no_grad():
-        y, (hn, cn) = module(torch.from_numpy(x)[:, None, :])
+        y, (_hn, cn) = module(torch.from_numpy(x)[:, None, :])
     y = y[:, 0, :].numpy()
     np.testing.assert_allclose(a["output"], y, atol=1e-10)
     # layer 1, direction 1 in processing order: step 1 consumes the last input
@@ -461,7 +461,7 @@ def test_the_window_gets_the_preset_or_session_itself_when_it_takes_them(monkeyp
     path = tmp_path / "s.gradviz.json"
     session_mod.save_session(path, session_mod.Session(scene=Scene(cell="gru", hidden_size=3)))
     assert cli.main(["--session", str(path)]) == 0
-    scene, session, preset = calls[-1]
+    _scene, session, preset = calls[-1]
     assert session == str(path) and preset is None   # the path: Save writes back to it
     assert cli.main(["--session", str(tmp_path / "missing.gradviz.json")]) == 1
 

@@ -60,7 +60,7 @@ def _write_gif(tmp: Path, frames, fps: float) -> int:
     images = [Image.fromarray(a, mode="RGB") for a in frames]
     if not images:
         raise GradvizError("no frames to write")
-    duration = max(20, int(round(1000.0 / fps)))   # viewers treat < 20 ms as 100 ms
+    duration = max(20, round(1000.0 / fps))   # viewers treat < 20 ms as 100 ms
     images[0].save(tmp, format="GIF", save_all=True, append_images=images[1:],
                    duration=duration, loop=0, optimize=False)
     return len(images)

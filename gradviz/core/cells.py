@@ -154,10 +154,10 @@ class RecurrentNet:
         out.setdefault("b_hh", np.zeros(G * H))
         return out
 
-    def copy(self) -> "RecurrentNet":
+    def copy(self) -> RecurrentNet:
         return RecurrentNet(self.spec, {k: v.copy() for k, v in self.params.items()})
 
-    def with_spec(self, **changes) -> "RecurrentNet":
+    def with_spec(self, **changes) -> RecurrentNet:
         """Same weights under a changed spec (only nonlinearity / dropout / batch_first)."""
         return RecurrentNet(replace(self.spec, **changes), {k: v.copy() for k, v in self.params.items()})
 
@@ -245,6 +245,7 @@ def spec_from_state_dict(sd: dict, nonlinearity: str = "tanh", source: str = "st
     rows, hh = int(w_hh.shape[0]), int(w_hh.shape[1])
     proj = int(sd["weight_hr_l0"].shape[0]) if "weight_hr_l0" in sd else 0
     # the kind is the one whose gate blocks stack to weight_hh's rows
+    found: CellKind | None
     if proj:
         found = next(k for k in KINDS.values() if k.supports_proj)
         if rows % found.gate_count:
@@ -362,8 +363,9 @@ def set_gate_bias(net: RecurrentNet, field: str, value: float) -> RecurrentNet:
     if not spec.bias:
         raise GradvizError("this cell has no biases (bias=False): a gate bias cannot be set")
     out = net.copy()
-    H = spec.hidden_size
-    rows = slice(kind.bias_gate * H, (kind.bias_gate + 1) * H)
+    H, gate = spec.hidden_size, kind.bias_gate
+    assert gate is not None, f"{kind.name} names a bias slider without its gate"
+    rows = slice(gate * H, (gate + 1) * H)
     for layer in range(spec.num_layers):
         for d in range(spec.directions):
             names = spec.param_names(layer, d)

@@ -23,7 +23,7 @@ class TargetExistsError(GradvizError):
                          "(choose another name or confirm overwriting)")
 
 
-def _umask() -> int:
+def process_umask() -> int:
     """The process umask, read without changing it where the system allows."""
     try:
         for line in Path("/proc/self/status").read_text().splitlines():
@@ -48,7 +48,7 @@ def _commit(tmp: Path, path: Path, overwrite: bool) -> None:
     with open(tmp, "rb+") as f:
         os.fsync(f.fileno())
     try:
-        mode = path.stat().st_mode & 0o777 if path.exists() else 0o666 & ~_umask()
+        mode = path.stat().st_mode & 0o777 if path.exists() else 0o666 & ~process_umask()
         os.chmod(tmp, mode)
     except OSError:
         pass

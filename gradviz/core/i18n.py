@@ -24,7 +24,7 @@ def _(message: str) -> str:
     return _translation.gettext(message)
 
 
-def N_(message: str) -> str:  # noqa: N802 - the gettext convention
+def N_(message: str) -> str:
     """Mark ``message`` for extraction without translating it (tables built at import)."""
     return message
 

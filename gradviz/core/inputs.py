@@ -7,12 +7,11 @@ from pathlib import Path
 
 import numpy as np
 
+from .assets import asset
 from .errors import GradvizError
 from .files import read_user_text
 
 SIGNALS = ("zeros", "impulse", "step", "sine", "noise", "airline")
-ASSETS = Path(__file__).resolve().parents[2] / "assets"
-AIRLINE_CSV = ASSETS / "airline_passengers.csv"
 
 
 def make_signal(kind: str, steps: int, input_size: int = 1, amplitude: float = 1.0,
@@ -51,7 +50,7 @@ def make_signal(kind: str, steps: int, input_size: int = 1, amplitude: float = 1
 
 def airline_series() -> np.ndarray:
     """Monthly airline passengers 1949–1960 (Box & Jenkins), min–max scaled to [0, 1]."""
-    data = read_csv(AIRLINE_CSV, skip_columns=1)
+    data = read_csv(asset("airline_passengers.csv"), skip_columns=1)
     col = data[:, 0]
     return (col - col.min()) / (col.max() - col.min())
 

@@ -129,12 +129,12 @@ class JacobianProducts:
                 sq_c[off] /= norm * norm
         row = t + 1
         self.h_fro[row, :t + 1] = _combine(scale, np.sqrt(sq_h), dead)
-        if self.has_c:
+        if self.c_fro is not None and sq_c is not None:
             self.c_fro[row, :t + 1] = _combine(scale, np.sqrt(sq_c), dead)
-        if self.exact:
+        if self.h_2 is not None:
             self.h_2[row, :t + 1] = _combine(scale, _largest_sv(blocks[:, :hs, :hs]), dead)
-            if self.has_c:
-                self.c_2[row, :t + 1] = _combine(scale, _largest_sv(blocks[:, hs:, hs:]), dead)
+        if self.c_2 is not None:
+            self.c_2[row, :t + 1] = _combine(scale, _largest_sv(blocks[:, hs:, hs:]), dead)
         self._new_row()
 
     def current_row(self) -> np.ndarray:

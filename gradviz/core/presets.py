@@ -41,17 +41,18 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from .errors import GradvizError
-from .inputs import ASSETS
+from .assets import asset
 from .jacobians import LOG10_ZERO
 from .scene import Analysis, Scene, analyse, simulate
 
-PRESETS_DIR = ASSETS / "presets"
+PRESETS_DIR = asset("presets")
 
 #: claim quantities -> index names (maps [t, i], series [step], scalars [])
 QUANTITIES = {
@@ -70,7 +71,8 @@ QUANTITIES = {
     "overflow_step": (),              # 0 when the state never left float64
     "steps": (),
 }
-REDUCE = {"max": np.max, "min": np.min, "mean": np.mean, "maxabs": lambda v: np.max(np.abs(v))}
+REDUCE: dict[str, Callable[[np.ndarray], float]] = {
+    "max": np.max, "min": np.min, "mean": np.mean, "maxabs": lambda v: np.max(np.abs(v))}
 _NAME = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 _FILE = re.compile(r"^(\d\d)_([a-z0-9-]+)\.json$")
 
@@ -187,16 +189,22 @@ def list_presets(folder: Path = PRESETS_DIR) -> list[Preset]:
     return [_read(p) for p in preset_files(folder)]
 
 
+def _slug(path: Path) -> str:
+    """'tanh-vanishing' of 01_tanh-vanishing.json (a file :func:`preset_files` listed)."""
+    m = _FILE.match(path.name)
+    assert m is not None, path
+    return m.group(2)
+
+
 def preset_names(folder: Path = PRESETS_DIR) -> list[str]:
     """The slugs ``--preset`` accepts, in gallery order (without parsing the files)."""
-    return [_FILE.match(p.name).group(2) for p in preset_files(folder)]
+    return [_slug(p) for p in preset_files(folder)]
 
 
 def load_preset(name: str, folder: Path = PRESETS_DIR) -> Preset:
     """The preset called ``name`` (its slug, or its file name ``NN_name``)."""
     for path in preset_files(folder):
-        slug = _FILE.match(path.name).group(2)
-        if name in (slug, path.stem):
+        if name in (_slug(path), path.stem):
             return _read(path)
     names = preset_names(folder)
     raise GradvizError(f"unknown preset {name!r}: expected one of {', '.join(names)}")
@@ -233,7 +241,7 @@ def _column(jacobians: np.ndarray, i: int, h_size: int) -> tuple[np.ndarray, np.
             else:
                 scale = LOG10_ZERO
         out_h[t] = _log10_norm2(scale, P[:h_size, :h_size])
-        if has_c:
+        if out_c is not None:
             out_c[t] = _log10_norm2(scale, P[h_size:, h_size:])
     return out_h, out_c
 

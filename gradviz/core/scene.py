@@ -55,7 +55,7 @@ class Scene:
         """The ``--cell`` name: rnn, rnn-relu, rnn-sigmoid, lstm or gru."""
         return cell_name(self.cell, self.nonlinearity)
 
-    def with_cell(self, name: str) -> "Scene":
+    def with_cell(self, name: str) -> Scene:
         """The scene with the cell a ``--cell`` name (e.g. ``rnn-relu``) or a kind names."""
         if name in CELL_NAMES:
             c = CELL_NAMES[name]
@@ -67,14 +67,14 @@ class Scene:
                         num_layers=self.num_layers, nonlinearity=self.nonlinearity,
                         bidirectional=self.bidirectional, proj_size=self.proj_size)
 
-    def replace(self, **changes) -> "Scene":
+    def replace(self, **changes) -> Scene:
         return replace(self, **changes)
 
     def to_dict(self) -> dict:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict, source: str = "scene") -> "Scene":
+    def from_dict(cls, data: dict, source: str = "scene") -> Scene:
         """A scene from plain data; unknown keys or wrong types are a :class:`GradvizError`."""
         if not isinstance(data, dict):
             raise GradvizError(f"{source}: expected an object of scene settings")
@@ -82,8 +82,8 @@ class Scene:
         unknown = sorted(set(data) - set(known))
         if unknown:
             raise GradvizError(f"{source}: unknown setting {unknown[0]!r}")
-        values = {}
         types_, optional = _field_types()
+        values: dict[str, typing.Any] = {}
         for name, value in data.items():
             kind = types_[name]
             if value is None:
@@ -198,9 +198,9 @@ def resolve(scene: Scene, base: RecurrentNet | None = None, raw_inputs: np.ndarr
     copies embedded in a session). With ``csv_sets_input_size`` (no weights file, no input size
     given) the CSV's width becomes the input size instead of having to match it.
     """
-    if base is None and scene.state_dict_path:
-        base = load_base_net(scene)
     if scene.state_dict_path:
+        if base is None:
+            base = load_base_net(scene)
         scene = scene_from_net(scene, base)
     free = csv_sets_input_size and base is None
     scene, raw_inputs, inputs = _inputs(scene, raw_inputs, free)
@@ -280,7 +280,8 @@ class Analysis:
         """The arrays of ``trace.npz`` (see README): states, output, gates, log10 maps."""
         lt = self.trace.layer(self.layer, self.direction)
         kind = self.kind
-        out = {"h": lt.h, "output": self.trace.output, "inputs": self.trace.inputs}
+        out: dict[str, np.ndarray] = {"h": lt.h, "output": self.trace.output,
+                                      "inputs": self.trace.inputs}
         if lt.c is not None:
             out["c"] = lt.c
         for name, values in lt.gates.items():
@@ -293,12 +294,12 @@ class Analysis:
         out["log10_jac_h_fro"] = jac.h_fro
         if jac.h is not None:
             out["log10_jac_h"] = jac.h
-        if kind.has_cell:
+        if jac.c_fro is not None:
             out["log10_jac_c"] = jac.c if jac.c is not None else jac.c_fro
             out["log10_jac_c_fro"] = jac.c_fro
-        if kind.path_gate:
+        if kind.path_array is not None and self.gate_path is not None:
             out[kind.path_array] = self.gate_path
-        else:
+        if self.bound_h is not None and self.step_factor is not None:
             out["log10_bound_h"] = self.bound_h
             out["log10_step_factor"] = self.step_factor
         out["sigma_max_whh"] = np.array(self.sigma_max)
@@ -323,6 +324,7 @@ def analyse(trace: Trace, layer: int = 0, direction: int = 0, exact: bool = True
                  jac=jacobian_map(J, spec.state_size, exact=exact, dtype=dtype),
                  sigma_max=sigma_max(w_hh))
     if kind.path_gate is None:
+        assert lt.dphi is not None, "a kind without a path gate records φ'(a_t)"
         a.step_factor = theory.rnn_step_factor(lt.dphi, w_hh)
         a.bound_h = theory.rnn_bound(lt.dphi, w_hh)
     else:

@@ -59,7 +59,7 @@ class Session:
     inputs: np.ndarray | None = None              # (T, input_size), before the amplitude
     version: int = VERSION
 
-    def with_scene(self, scene: Scene) -> "Session":
+    def with_scene(self, scene: Scene) -> Session:
         """The same session on a changed scene; embedded data kept only if its file is the same.
 
         (A scene whose ``state_dict_path`` changed gets its weights read anew at save time.)
@@ -138,11 +138,11 @@ def session_to_json(session: Session) -> str:
         "preset": s.preset,
         "view_layout": s.view_layout,
         "weights": None if s.weights is None else {
-            "source": Path(s.scene.state_dict_path).name,
+            "source": Path(s.scene.state_dict_path or "").name,
             "params": [{"key": k, "shape": inline(list(np.shape(v))), "values": packed(v)}
                        for k, v in s.weights.items()]},
         "inputs": None if s.inputs is None else {
-            "source": Path(s.scene.inputs_path).name, "values": packed(s.inputs)},
+            "source": Path(s.scene.inputs_path or "").name, "values": packed(s.inputs)},
     }
     text = json.dumps(data, indent=1, ensure_ascii=False, allow_nan=False)
     return re.sub(r'"\\u0000(\d+)\\u0000"', lambda m: rows[int(m.group(1))], text) + "\n"

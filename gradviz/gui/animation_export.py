@@ -124,7 +124,7 @@ class AnimationJob(QObject):
             return
         try:
             frame = self._render(self.steps[self.rendered])
-        except Exception as exc:  # noqa: BLE001 - reported, never raised into Qt
+        except Exception as exc:
             self._fail(error_message(exc))
             return
         self._offer(frame)
@@ -183,7 +183,7 @@ class AnimationJob(QObject):
                 self.path.unlink(missing_ok=True)   # cancelled after the last frame: honour it
                 ok = False
             self._encoded.emit(bool(ok))
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             self._encoded.emit(error_message(exc))
 
     def _fail(self, message: str) -> None:

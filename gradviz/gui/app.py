@@ -10,6 +10,7 @@ import sys
 import traceback
 from pathlib import Path
 
+from ..core.display import has_display
 from ..core.scene import Scene
 
 
@@ -19,7 +20,7 @@ def _install_excepthook(window) -> None:
         traceback.print_exception(kind, value, tb)
         try:
             window.show_error(f"internal error ({kind.__name__}: {value})")
-        except Exception:  # noqa: BLE001 - the window itself may be gone
+        except Exception:
             pass
     sys.excepthook = hook
 
@@ -69,8 +70,7 @@ def run_app(argv=None, scene: Scene | None = None, session=None, preset: str | N
     """Open the window (on ``scene``, a loaded ``session`` or the preset called ``preset``)
     and run until it closes. A bad preset name is a GradvizError before any window opens."""
     argv = list(sys.argv if argv is None else argv)
-    if sys.platform.startswith("linux") and not os.environ.get("DISPLAY") \
-            and not os.environ.get("WAYLAND_DISPLAY") and not os.environ.get("QT_QPA_PLATFORM"):
+    if not has_display() and not os.environ.get("QT_QPA_PLATFORM"):
         print("gradviz: no display found (set DISPLAY, or run under xvfb-run)", file=sys.stderr)
         return 2
     from PyQt6.QtWidgets import QApplication

@@ -121,7 +121,6 @@ class Controller(QObject):
         self._rows: dict[int, RowNorms] = {}
         self._bases: dict[tuple, RecurrentNet] = {}
         self._csv: dict[tuple, np.ndarray] = {}
-        self._compare_gen = 0
         self._analysis_runner = LatestRunner(self)
         self._row_runner = LatestRunner(self)
         self._compare_runner = LatestRunner(self)

@@ -162,7 +162,7 @@ class ValueSlider(QWidget):
             self.spin.setValue(value)
             self.slider.setValue(self.to_tick(value))
 
-    def setToolTip(self, text: str) -> None:   # noqa: N802 - Qt name
+    def setToolTip(self, text: str) -> None:
         super().setToolTip(text)
         self.slider.setToolTip(text)
         self.spin.setToolTip(text)

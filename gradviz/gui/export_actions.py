@@ -10,7 +10,6 @@ thread one per event-loop turn and encode them on a worker thread
 """
 from __future__ import annotations
 
-import contextlib
 from pathlib import Path
 
 import numpy as np
@@ -93,9 +92,8 @@ def write_trace_npz(trace, layer: int, direction: int, path, overwrite: bool = F
     """Recompute exactly and write ``path`` (.npz) atomically (runs on a worker thread)."""
     arrays = trace_npz_arrays(trace, layer, direction)
     path = Path(path)
-    with atomic_path(path, overwrite=overwrite) as tmp:
-        with open(tmp, "wb") as f:
-            np.savez(f, **arrays)
+    with atomic_path(path, overwrite=overwrite) as tmp, open(tmp, "wb") as f:
+        np.savez(f, **arrays)
     return path
 
 
@@ -170,7 +168,7 @@ class _FocusTracker(QObject):
         self.exporter = exporter
         QApplication.instance().installEventFilter(self)
 
-    def eventFilter(self, obj, event):   # noqa: N802 - Qt name
+    def eventFilter(self, obj, event):
         if event.type() in (QEvent.Type.MouseButtonPress, QEvent.Type.FocusIn) \
                 and isinstance(obj, QWidget):
             stem = self.exporter.view_containing(obj)
@@ -257,7 +255,8 @@ class Exporter(QObject):
             tip = (f"The current view as a {suffix.upper()} figure"
                    + (f" at {scale}× its on-screen pixels" if suffix == "png" else
                       ": text stays text, curves stay paths (Inkscape, LibreOffice, LaTeX)"))
-            self.figure_actions[key] = self._act(f"Figure as {text}…", lambda _=False, k=key: self.ask_figure(k),
+            self.figure_actions[key] = self._act(f"Figure as {text}…",
+                                                 lambda _=False, k=key: self.ask_figure(k),
                                                  "Ctrl+E" if key == "png2" else None, tip)
         self.csv_action = self._act("Data as &CSV…", self.ask_csv, None,
                                     "The numbers the current view plots, one named column each")

@@ -7,7 +7,7 @@ QFileDialog or a QMessageBox, so tests call the actions directly.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Callable
+from collections.abc import Callable
 
 from PyQt6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
@@ -82,6 +82,6 @@ def write_or_ask(window, write: Callable[[bool], object], path) -> object | None
             return write(True)
     except GradvizError as exc:
         show_problem(window, str(exc))
-    except Exception as exc:  # noqa: BLE001 - a failed export never takes the window down
+    except Exception as exc:
         show_problem(window, error_message(exc))
     return None

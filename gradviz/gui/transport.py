@@ -85,7 +85,8 @@ class TransportBar(QWidget):
         self.timeline.setToolTip("Timeline: drag to move the cursor step t in every view")
         self.timeline.valueChanged.connect(controller.set_step)
         self.step_label = QLabel()
-        self.step_label.setMinimumWidth(self.step_label.fontMetrics().horizontalAdvance("t = 0000 / 0000") + 8)
+        widest = self.step_label.fontMetrics().horizontalAdvance("t = 0000 / 0000")
+        self.step_label.setMinimumWidth(widest + 8)
         self.speed = QComboBox()
         self.speed.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         for s in SPEEDS:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
-from typing import Callable
+from collections.abc import Callable
 
 from PyQt6.QtCore import QByteArray, Qt, QTimer, pyqtSignal
 from PyQt6.QtGui import QAction, QActionGroup, QColor, QFont, QKeySequence, QPalette
@@ -31,7 +31,6 @@ LAYOUT_ORDER = ("GradientFlowView", "JacobianMapView", "StepFactorsView",
                 "StatesView", "GatesView", "JacobianStepView")
 COLUMNS = 3
 DEFAULT_FONT_PT = 11
-PRESENTATION_FONT_PT = 18
 FILE_SECTIONS = ("session", "recent", "export")
 
 
@@ -82,7 +81,6 @@ class MainWindow(QMainWindow):
         self.close_guards: list[Callable[[], bool]] = []
         self._file_pending = False
         self._delivered = None
-        self._normal_geometry: QByteArray | None = None
         self._controls_were_visible = True
 
         self.setDockOptions(QMainWindow.DockOption.AnimatedDocks
@@ -464,7 +462,7 @@ class MainWindow(QMainWindow):
         if rows:
             self.resizeDocks([row[0] for row in rows], [height] * len(rows), Qt.Orientation.Vertical)
 
-    def showEvent(self, event):   # noqa: N802 - Qt name
+    def showEvent(self, event):
         super().showEvent(event)
         if self._needs_sizing:
             self._needs_sizing = False
@@ -522,7 +520,7 @@ class MainWindow(QMainWindow):
         self.settings.set_scene(self.controller.shown_scene or self.controller.scene)
         self.settings.sync()
 
-    def closeEvent(self, event):   # noqa: N802 - Qt name
+    def closeEvent(self, event):
         if not all(guard() for guard in self.close_guards):
             event.ignore()
             return

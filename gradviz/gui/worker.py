@@ -43,7 +43,7 @@ class _Job(QRunnable):
         try:
             value = self.fn(*self.args)
             ok = True
-        except Exception as exc:  # noqa: BLE001 - every failure becomes a message, never a crash
+        except Exception as exc:
             if not isinstance(exc, GradvizError):
                 traceback.print_exc()
             value, ok = error_message(exc), False

@@ -37,31 +37,28 @@ def test_target_exists_error_is_a_gradviz_error(tmp_path):
 
 def test_failure_midway_leaves_no_file_and_no_temp(tmp_path):
     target = tmp_path / "anim.gif"
-    with pytest.raises(RuntimeError, match="boom"):
-        with atomic_path(target) as tmp:
-            assert tmp.parent == tmp_path and tmp.suffix == ".gif" and tmp != target
-            tmp.write_bytes(b"half")
-            raise RuntimeError("boom")
+    with pytest.raises(RuntimeError, match="boom"), atomic_path(target) as tmp:
+        assert tmp.parent == tmp_path and tmp.suffix == ".gif" and tmp != target
+        tmp.write_bytes(b"half")
+        raise RuntimeError("boom")
     assert os.listdir(tmp_path) == []
 
 
 def test_failure_midway_keeps_the_old_file(tmp_path):
     target = tmp_path / "data.csv"
     target.write_text("old")
-    with pytest.raises(KeyboardInterrupt):
-        with atomic_path(target, overwrite=True) as tmp:
-            tmp.write_text("half")
-            raise KeyboardInterrupt
+    with pytest.raises(KeyboardInterrupt), atomic_path(target, overwrite=True) as tmp:
+        tmp.write_text("half")
+        raise KeyboardInterrupt
     assert target.read_text() == "old"
     assert os.listdir(tmp_path) == ["data.csv"]
 
 
 def test_file_appearing_meanwhile_is_not_overwritten(tmp_path):
     target = tmp_path / "race.txt"
-    with pytest.raises(TargetExistsError):
-        with atomic_path(target) as tmp:
-            tmp.write_text("mine")
-            target.write_text("theirs")
+    with pytest.raises(TargetExistsError), atomic_path(target) as tmp:
+        tmp.write_text("mine")
+        target.write_text("theirs")
     assert target.read_text() == "theirs"
     assert os.listdir(tmp_path) == ["race.txt"]
 

@@ -25,7 +25,7 @@ def torch_forward(net, x, h0=0.0):
     with torch.no_grad():
         if spec.kind == "lstm":
             c = torch.full((L, 1, spec.hidden_size), float(h0))
-            out, (hn, cn) = module(xt, (h, c))
+            out, (hn, _cn) = module(xt, (h, c))
         else:
             out, hn = module(xt, h)
     if spec.batch_first:
@@ -80,7 +80,7 @@ def autograd_step_jacobian(net, x_t, state, layer=0, direction=0):
     W = {k: getattr(module, k + sfx) for k in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
          if hasattr(module, k + sfx)}
     x = torch.from_numpy(x_t)
-    Hh, H = spec.state_size, spec.hidden_size
+    Hh = spec.state_size
 
     def step(s):
         h = s[:Hh]

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from gradviz.core import plotdata, theory
+from gradviz.core import plotdata
 from gradviz.core.jacobians import LOG10_ZERO
 from gradviz.core.scene import Scene, analyse, simulate
 
@@ -153,7 +153,8 @@ def test_jacobian_at_step_h2_eigenvalues(cell):
     d = plotdata.jacobian_at_step(a, 8)
     assert d["jacobian"].shape == (2, 2)
     ev = np.linalg.eigvals(a.jacobians[7][:2, :2])
-    np.testing.assert_allclose(np.sort_complex(d["eig_jac_real"] + 1j * d["eig_jac_imag"]), np.sort_complex(ev))
+    eig = d["eig_jac_real"] + 1j * d["eig_jac_imag"]
+    np.testing.assert_allclose(np.sort_complex(eig), np.sort_complex(ev))
     if cell == "rnn":
         w = a.trace.net.layer_params(0, 0)["w_hh"]
         ev = np.linalg.eigvals(w)

@@ -19,7 +19,7 @@ NAMES = [p.name for p in PRESETS]
 def test_the_gallery_covers_the_issue():
     assert len(PRESETS) >= 11
     assert len(set(NAMES)) == len(NAMES)
-    assert NAMES == preset_names()
+    assert preset_names() == NAMES
     for needed in ("tanh-vanishing", "tanh-saturation", "irnn", "relu-overflow", "scalar-h1",
                    "sigmoid-gamma", "tanh-gamma", "lstm-carousel", "lstm-forget-bias-0",
                    "lstm-forget-bias-1", "gru-update-gate", "compare-cells", "airline-lstm",

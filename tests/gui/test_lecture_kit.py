@@ -119,7 +119,7 @@ def test_existing_file_is_replaced_only_after_asking(kit_window, tmp_path, qtbot
     with pytest.raises(TargetExistsError):
         export_figure(window, "gradient_flow", target)
     assert target.read_bytes() == b"keep me"
-    write = lambda ow: export_figure(window, "gradient_flow", target, overwrite=ow)  # noqa: E731
+    write = lambda ow: export_figure(window, "gradient_flow", target, overwrite=ow)
     seen = []
     answer_next_box(qtbot, QMessageBox.StandardButton.No, seen)
     assert write_or_ask(window, write, target) is None

@@ -17,7 +17,8 @@ def pixels(path):
     ptr = img.constBits()
     ptr.setsize(img.sizeInBytes())
     arr = np.frombuffer(ptr, np.uint8).reshape(img.height(), img.bytesPerLine())[:, :img.width() * 4]
-    return img.width(), img.height(), arr.reshape(img.height(), img.width(), 4)[..., 2::-1].copy()  # BGRA -> RGB
+    rgb = arr.reshape(img.height(), img.width(), 4)[..., 2::-1].copy()   # BGRA -> RGB
+    return img.width(), img.height(), rgb
 
 
 @pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])

@@ -51,7 +51,7 @@ def test_all_views_listed():
 
 @pytest.mark.parametrize("cell", CELLS)
 def test_views_accept_steps_before_analysis_and_out_of_range(qtbot, runs, cell):
-    scene, exact, fro = runs[cell]
+    scene, _exact, fro = runs[cell]
     for cls in ALL_VIEWS:
         v = make(qtbot, cls)
         v.set_step(3, None)              # nothing to show yet: no error

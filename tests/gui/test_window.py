@@ -64,7 +64,7 @@ def test_real_views_plot_the_core_numbers(make_window, qtbot):
     flow = window.views["Gradient flow"]
     expected = core_analysis(Scene()).row(100)
     np.testing.assert_allclose(flow.shown["main"], expected.h[::-1], atol=1e-12)
-    x, y = flow.main.getData()
+    x, _y = flow.main.getData()
     np.testing.assert_array_equal(x, np.arange(101))
     window.controller.set_step(50)
     np.testing.assert_allclose(flow.shown["main"], core_analysis(Scene()).row(50).h[::-1],

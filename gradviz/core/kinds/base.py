@@ -1,4 +1,5 @@
-"""What every cell kind provides (:class:`CellKind`), and what one layer's run records (:class:`LayerTrace`)."""
+"""What every cell kind provides (:class:`CellKind`), and what one layer's run records
+(:class:`LayerTrace`)."""
 from __future__ import annotations
 
 from collections.abc import Callable

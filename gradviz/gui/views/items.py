@@ -20,8 +20,8 @@ class Title(pg.LabelItem):
         super().updateMin()
         self.setMinimumWidth(0)
 
-    def sizeHint(self, which, constraint=QSizeF()):
-        hint = super().sizeHint(which, constraint)
+    def sizeHint(self, which, constraint=None):
+        hint = super().sizeHint(which, QSizeF() if constraint is None else constraint)
         if which == Qt.SizeHint.MinimumSize:
             return QSizeF(0.0, hint.height())
         return hint
@@ -176,11 +176,6 @@ class Legend(pg.LegendItem):
             self.layout.addItem(label, k // c, 2 * (k % c) + 1)
         self.rowCount = (len(self.items) - 1) // c + 1 if self.items else 0
 
-    def layout_items(self) -> list:
-        """The (sample, label) pairs currently in the internal layout."""
-        placed = {id(self.layout.itemAt(i)) for i in range(self.layout.count())}
-        return [(s, lb) for s, lb in self.items if id(s) in placed]
-
     def setColumnCount(self, columnCount):
         columnCount = max(1, int(columnCount))
         if columnCount == self.columnCount:
@@ -218,10 +213,10 @@ class Legend(pg.LegendItem):
         if self.rect().width() != self._fitted_width:
             self.fit(self.rect().width())
 
-    def sizeHint(self, which, constraint=QSizeF()):
+    def sizeHint(self, which, constraint=None):
         if not self.items or not self.isVisible():
             return QSizeF(0, 0)
-        return super().sizeHint(which, constraint)
+        return super().sizeHint(which, QSizeF() if constraint is None else constraint)
 
     def itemChange(self, change, value):
         out = super().itemChange(change, value)

@@ -23,8 +23,10 @@ SENTINEL = -1e30
 _N_LUT = 256
 #: map choices: (data key (first present wins), menu text, colour-bar label)
 MAPS = {
-    "h": (("log10_jac_h", "log10_jac_h_fro"), "‖∂h_t/∂h_i‖", "log<sub>10</sub> ‖∂h<sub>t</sub>/∂h<sub>i</sub>‖"),
-    "c": (("log10_jac_c", "log10_jac_c_fro"), "‖∂c_t/∂c_i‖ (cell state)", "log<sub>10</sub> ‖∂c<sub>t</sub>/∂c<sub>i</sub>‖"),
+    "h": (("log10_jac_h", "log10_jac_h_fro"), "‖∂h_t/∂h_i‖",
+          "log<sub>10</sub> ‖∂h<sub>t</sub>/∂h<sub>i</sub>‖"),
+    "c": (("log10_jac_c", "log10_jac_c_fro"), "‖∂c_t/∂c_i‖ (cell state)",
+          "log<sub>10</sub> ‖∂c<sub>t</sub>/∂c<sub>i</sub>‖"),
     "bound": (("log10_bound_h",), "Pascanu bound", "log<sub>10</sub> bound"),
     "forget": (("log10_forget_path",), "forget path ∏ f", "log<sub>10</sub> max ∏ f"),
     "update": (("log10_update_path",), "update path ∏ z", "log<sub>10</sub> max ∏ z"),

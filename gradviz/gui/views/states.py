@@ -21,7 +21,7 @@ LEGEND_UNITS = 4
 class _Panel:
     """One quantity (h or c): a plot with one line per unit, or a heatmap, and a cursor."""
 
-    def __init__(self, view: "StatesView", name: str, title: str, y_label: str):
+    def __init__(self, view: StatesView, name: str, title: str, y_label: str):
         self.view, self.name, self.title, self.y_label = view, name, title, y_label
         st = view.styler
         self.plot = st.plot(Plot(), title, "step t", y_label)

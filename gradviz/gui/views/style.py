@@ -10,10 +10,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pyqtgraph as pg
-from PyQt6.QtCore import QSizeF, Qt
+from PyQt6.QtCore import Qt
 from PyQt6.QtGui import QFont, QFontMetricsF
-from PyQt6.QtWidgets import (QGraphicsItem, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout,
-                             QWidget)
 
 from .items import Legend, Plot
 
@@ -27,7 +25,7 @@ class Appearance:
     line_width: float = 2.0
 
     @classmethod
-    def presentation(cls, dark: bool = False) -> "Appearance":
+    def presentation(cls, dark: bool = False) -> Appearance:
         return cls(dark=dark, font_pt=18, line_width=4.0)
 
 
@@ -82,7 +80,6 @@ class Styler:
         self._curves = []     # (item, color key or QColor, style, width factor, kind)
         self._legends = []
         self._bars = []
-        self._texts = []      # (TextItem, color key, size factor)
 
     # registration ---------------------------------------------------------------------------
     def plot(self, plot: pg.PlotItem, title: str, x_label: str, y_label: str,
@@ -112,7 +109,6 @@ class Styler:
         """Stop restyling items the view removed."""
         drop = {id(i) for i in items}
         self._curves = [c for c in self._curves if id(c[0]) not in drop]
-        self._texts = [t for t in self._texts if id(t[0]) not in drop]
 
     def bar(self, bar: pg.ColorBarItem, label: str):
         self._bars.append((bar, label))
@@ -123,10 +119,6 @@ class Styler:
         self._bars = [(b, label if b is bar else lb) for b, lb in self._bars]
         c = colors(self.appearance)
         bar.axis.setLabel(label, **{"color": c["fg"], "font-size": f"{self.appearance.font_pt + 1}pt"})
-
-    def text(self, item: pg.TextItem, color="fg", size: float = 1.0):
-        self._texts.append((item, color, size))
-        return item
 
     # appearance -----------------------------------------------------------------------------
     def color(self, key):
@@ -169,7 +161,7 @@ class Styler:
             lg.setPen(pg.mkPen(c["grey"], width=1))
             lg.setLabelTextColor(c["fg"])
             lg.setLabelTextSize(f"{pt}pt")
-            for sample, label in lg.items:
+            for _sample, label in lg.items:
                 label.setText(label.text)
             lg.updateSize()
         for item, color, style, width, symbol in self._curves:
@@ -198,11 +190,6 @@ class Styler:
             bar.axis.setTickFont(tick_font)
             bar.axis.setWidth(int(pt * 4.6) + 14)
             bar.axis.setLabel(label, **{"color": c["fg"], "font-size": f"{pt + 1}pt"})
-        for item, color, size in self._texts:
-            font = QFont()
-            font.setPointSizeF(pt * size)
-            item.setFont(font)
-            item.setColor(self.color(color))
 
 
 def plain_numbers(axis: pg.AxisItem) -> None:

@@ -1,0 +1,1 @@
+"""The data gradviz ships (presets, the airline-passengers series): the package gradviz.assets."""

@@ -21,10 +21,88 @@ from .kinds import KINDS
 LOG10_ZERO = -999.0
 
 
-def step_jacobians(trace: Trace, layer: int = 0, direction: int = 0) -> np.ndarray:
-    """J[t-1] = ∂s_t/∂s_{t-1} for t = 1..T, float64, shape (T, n, n) (the kind's own formula)."""
+def step_jacobians(trace: Trace, layer: int = 0, direction: int = 0, start: int = 0,
+                   stop: int | None = None) -> np.ndarray:
+    """J[t-1] = ∂s_t/∂s_{t-1} for t = start+1..stop (default 1..T), float64, shape (·, n, n)."""
     trace.layer(layer, direction)   # a missing layer or direction is a GradvizError
-    return KINDS[trace.net.spec.kind].step_jacobians(trace, layer, direction)
+    return KINDS[trace.net.spec.kind].step_jacobians(trace, layer, direction, start, stop)
+
+
+#: one-step Jacobians are kept whole up to this many bytes, else computed in chunks on demand
+EAGER_BYTES = 256 * 2**20
+CHUNK_BYTES = 32 * 2**20
+
+
+class StepJacobians:
+    """J[t-1] = ∂s_t/∂s_{t-1} for t = 1..T as a read-only sequence of (n, n) float64 arrays.
+
+    Held whole when they fit in :data:`EAGER_BYTES` (then it is the array itself); otherwise
+    computed from the trace a chunk at a time when asked for (a trained LSTM with H = 512 and
+    T = 1000 would need 8 GB for all of them), the last chunk kept.
+    """
+
+    ndim = 3
+
+    def __init__(self, trace: Trace, layer: int = 0, direction: int = 0,
+                 eager_bytes: int = EAGER_BYTES):
+        trace.layer(layer, direction)
+        self.trace, self.layer, self.direction = trace, layer, direction
+        n = trace.net.spec.jacobian_size
+        T = trace.layer(layer, direction).steps
+        self.shape = (T, n, n)
+        self.dtype = np.dtype(np.float64)
+        self.chunk = max(1, CHUNK_BYTES // max(1, n * n * 8))
+        self._all = step_jacobians(trace, layer, direction) if T * n * n * 8 <= eager_bytes else None
+        self._cached: tuple[int, np.ndarray] | None = None
+
+    @property
+    def eager(self) -> bool:
+        return self._all is not None
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def _chunk_of(self, k: int) -> tuple[int, np.ndarray]:
+        start = (k // self.chunk) * self.chunk
+        if self._cached is None or self._cached[0] != start:
+            stop = min(start + self.chunk, self.shape[0])
+            self._cached = (start, step_jacobians(self.trace, self.layer, self.direction,
+                                                  start, stop))
+        return self._cached
+
+    def __getitem__(self, k):
+        if self._all is not None:
+            return self._all[k]
+        if isinstance(k, slice):
+            return step_jacobians(self.trace, self.layer, self.direction,
+                                  *k.indices(self.shape[0])[:2])
+        k = int(k) + (self.shape[0] if int(k) < 0 else 0)
+        if not 0 <= k < self.shape[0]:
+            raise IndexError(k)
+        start, block = self._chunk_of(k)
+        return block[k - start]
+
+    def __iter__(self):
+        for _start, block in self.chunks():
+            yield from block
+
+    def chunks(self):
+        """(first index, array of consecutive Jacobians) in order, each at most a chunk."""
+        if self._all is not None:
+            yield 0, self._all
+            return
+        for start in range(0, self.shape[0], self.chunk):
+            yield start, step_jacobians(self.trace, self.layer, self.direction, start,
+                                        min(start + self.chunk, self.shape[0]))
+
+    def __array__(self, dtype=None, copy=None):
+        whole = self._all if self._all is not None else step_jacobians(
+            self.trace, self.layer, self.direction)
+        return whole if dtype is None else whole.astype(dtype)
+
+
+#: what the products accept: the (T, n, n) array itself, or the chunked sequence
+Jacobians = np.ndarray | StepJacobians
 
 
 def _log10(values: np.ndarray) -> np.ndarray:
@@ -92,8 +170,9 @@ class JacobianProducts:
             if self.exact:
                 self.c_2[t, t] = 0.0
 
-    def append(self, jacobian: np.ndarray) -> None:
-        """Extend by one step: ``jacobian`` = ∂s_{t+1}/∂s_t, shape (n, n)."""
+    def append(self, jacobian: np.ndarray, log10_scale: float = 0.0) -> None:
+        """Extend by one step: ``jacobian`` = ∂s_{t+1}/∂s_t, shape (n, n), times 10^log10_scale
+        (a renormalised product of several steps, see :func:`coarse_map`)."""
         t, n, hs = self.t, self.n, self.h_size
         if t >= self.capacity:
             raise IndexError("JacobianProducts is full")
@@ -104,6 +183,7 @@ class JacobianProducts:
         self._current = 1 - self._current
         blocks = dst[:t + 1]
         scale = self._scale[:t + 1]
+        scale += log10_scale
         if self.has_c:    # block i is (∂s_t/∂s_i)ᵀ: h part [:hs, :hs], c part [hs:, hs:]
             left, right = blocks[:, :, :hs], blocks[:, :, hs:]
             sq_left = np.einsum("ijk,ijk->ij", left, left).astype(np.float64)
@@ -143,11 +223,42 @@ class JacobianProducts:
 
 
 def _largest_sv(stack: np.ndarray) -> np.ndarray:
-    """Largest singular value of each block of a (k, a, b) stack, in float64."""
+    """Largest singular value of each block of a (k, a, b) stack, in float64.
+
+    Blocks up to :data:`SVD_SIZE` wide go through one batched SVD; larger ones (a trained model's
+    512×512) through power iteration on BᵀB to a relative change below 1e-13, falling back to
+    the SVD of a block that has not converged in 200 iterations.
+    """
     stack = np.asarray(stack, dtype=np.float64)
     if stack.shape[1] == 1 or stack.shape[2] == 1:
         return np.sqrt(np.einsum("iac,iac->i", stack, stack))
-    return np.linalg.svd(stack, compute_uv=False)[:, 0]
+    if min(stack.shape[1:]) <= SVD_SIZE:
+        return np.linalg.svd(stack, compute_uv=False)[:, 0]
+    out = np.empty(stack.shape[0])
+    v = np.ones(stack.shape[2]) / np.sqrt(stack.shape[2])
+    for k, block in enumerate(stack):
+        out[k], v = _power_sv(block, v)
+    return out
+
+
+#: blocks at most this wide get an SVD; wider ones power iteration
+SVD_SIZE = 128
+
+
+def _power_sv(block: np.ndarray, v: np.ndarray) -> tuple[float, np.ndarray]:
+    """(σ_max(block), its right singular vector), started from ``v`` (the previous block's)."""
+    sigma = 0.0
+    for _ in range(200):
+        w = block.T @ (block @ v)
+        norm = float(np.linalg.norm(w))
+        if norm == 0.0:
+            return 0.0, v
+        v = w / norm
+        new = float(np.sqrt(norm))
+        if abs(new - sigma) <= 1e-13 * new:
+            return new, v
+        sigma = new
+    return float(np.linalg.norm(block, 2)), v
 
 
 @dataclass
@@ -155,51 +266,156 @@ class JacobianMap:
     """log10 norms of ∂h_t/∂h_i (and ∂c_t/∂c_i for LSTM) for every 0 ≤ i ≤ t ≤ T.
 
     Entry [t, i]; NaN above the diagonal (i > t). ``h`` and ``c`` are 2-norms (largest
-    singular value), None when only Frobenius norms were asked for.
+    singular value), None when only Frobenius norms were asked for. A coarse map
+    (``stride`` s > 1) holds the pairs (a·s, b·s) only, each exact: entry [a, b] is
+    log10 ‖∂h_{a·s}/∂h_{b·s}‖.
     """
 
     h_fro: np.ndarray
     h: np.ndarray | None = None
     c_fro: np.ndarray | None = None
     c: np.ndarray | None = None
+    stride: int = 1
+
+    @property
+    def full(self) -> bool:
+        return self.stride == 1
 
 
-def jacobian_map(jacobians: np.ndarray, h_size: int, exact: bool = True,
+def jacobian_map(jacobians: Jacobians, h_size: int, exact: bool = True,
                  dtype=np.float64) -> JacobianMap:
     """All pairs from the one-step Jacobians (T, n, n)."""
+    gen = jacobian_map_steps(jacobians, h_size, exact=exact, dtype=dtype)
+    while True:
+        try:
+            next(gen)
+        except StopIteration as done:
+            return done.value
+
+
+def jacobian_map_steps(jacobians: Jacobians, h_size: int, exact: bool = False,
+                       dtype=np.float32, every: int = 16):
+    """:func:`jacobian_map` as a generator: yields the rows done every ``every`` steps (so a
+    worker can abandon it when the scene changes) and returns the map."""
     T, n = jacobians.shape[0], jacobians.shape[1]
     prods = JacobianProducts(n, h_size, T, dtype=dtype, exact=exact)
-    for J in jacobians:
+    for k, J in enumerate(jacobians, start=1):
         prods.append(J)
+        if k % every == 0:
+            yield k
     return JacobianMap(h_fro=prods.h_fro, h=prods.h_2, c_fro=prods.c_fro, c=prods.c_2)
+
+
+def block_products(jacobians: Jacobians, stride: int) -> tuple[np.ndarray, np.ndarray]:
+    """Products of ``stride`` consecutive one-step Jacobians, renormalised: (Q, log10 scale).
+
+    Q[k-1]·10^scale[k-1] = J_{k·s} ··· J_{(k-1)·s+1} for k = 1..T//s (the last steps that do
+    not fill a block are left out). Each product is exact up to rounding, so a map built from
+    them is exact at the pairs (a·s, b·s).
+    """
+    T, n = jacobians.shape[0], jacobians.shape[1]
+    m = T // stride
+    Q = np.empty((m, n, n))
+    scale = np.zeros(m)
+    for k in range(m):
+        P = jacobians[k * stride].copy()
+        s = 0.0
+        for j in range(k * stride + 1, (k + 1) * stride):
+            P = jacobians[j] @ P
+            norm = float(np.sqrt(np.sum(P * P)))
+            if norm > 0 and not 1e-30 < norm < 1e30:
+                P /= norm
+                s += float(np.log10(norm))
+        norm = float(np.sqrt(np.sum(P * P)))
+        if norm > 0:
+            P /= norm
+            s += float(np.log10(norm))
+        Q[k], scale[k] = P, s
+    return Q, scale
+
+
+def coarse_map(jacobians: Jacobians, h_size: int, stride: int, exact: bool = False,
+               dtype=np.float64) -> JacobianMap:
+    """The map at every ``stride``-th step only, exact there: [a, b] = log10 ‖∂h_{a·s}/∂h_{b·s}‖.
+
+    Costs T/s² of the full map's products: what the window shows first while a slider moves,
+    and what a large model gets when the full map does not fit the machine.
+    """
+    if stride <= 1:
+        return jacobian_map(jacobians, h_size, exact=exact, dtype=dtype)
+    Q, scale = block_products(jacobians, stride)
+    n = jacobians.shape[1]
+    prods = JacobianProducts(n, h_size, Q.shape[0], dtype=dtype, exact=exact)
+    for q, s in zip(Q, scale):
+        prods.append(q, log10_scale=s)
+    return JacobianMap(h_fro=prods.h_fro, h=prods.h_2, c_fro=prods.c_fro, c=prods.c_2,
+                       stride=stride)
 
 
 @dataclass
 class RowNorms:
-    """log10 norms of ∂h_t/∂h_i (and ∂c_t/∂c_i) for one t and every i = 0..t."""
+    """log10 norms of ∂h_t/∂h_i (and ∂c_t/∂c_i) for one t and every i = 0..t.
+
+    ``h``/``c`` are 2-norms, None when only the Frobenius norms were computed (the quick row a
+    slider move shows first).
+    """
 
     t: int
-    h: np.ndarray
+    h: np.ndarray | None
     h_fro: np.ndarray
     c: np.ndarray | None = None
     c_fro: np.ndarray | None = None
 
+    @property
+    def exact(self) -> bool:
+        return self.h is not None
 
-def row_norms(jacobians: np.ndarray, t: int, h_size: int) -> RowNorms:
-    """Exact 2-norms and Frobenius norms of one row, by the backward product.
 
-    ∂s_t/∂s_{i-1} = (∂s_t/∂s_i) J_i, renormalised every step: t GEMMs of n×n and a batched
-    SVD, cheap enough to run for the selected step on every slider move.
+#: bytes of blocks whose 2-norms are taken together (a row's memory is a batch, not t blocks)
+_SVD_BATCH_BYTES = 32 * 2**20
+
+
+def row_norms(jacobians: Jacobians, t: int, h_size: int, exact: bool = True) -> RowNorms:
+    """Frobenius (and with ``exact`` 2-) norms of one row, by the backward product.
+
+    ∂s_t/∂s_{i-1} = (∂s_t/∂s_i) J_i, renormalised every step: t GEMMs of n×n, the norms taken
+    as the product goes (2-norms in batches of SVDs), so memory stays a few blocks whatever t.
     """
     n = jacobians.shape[1] if jacobians.ndim == 3 else h_size
-    has_c = n > h_size
-    blocks = np.zeros((t + 1, n, n))
+    hs, has_c = h_size, n > h_size
     scale = np.zeros(t + 1)
     dead = np.zeros(t + 1, dtype=bool)
+    rel_h, rel_c = np.zeros(t + 1), np.zeros(t + 1)
+    sv_h = np.zeros(t + 1) if exact else None
+    sv_c = np.zeros(t + 1) if exact and has_c else None
+    batch_h: list[np.ndarray] = []
+    batch_c: list[np.ndarray] = []
+    batch_i: list[int] = []
+
+    def flush():
+        if batch_i:
+            idx = np.array(batch_i)
+            sv_h[idx] = _largest_sv(np.stack(batch_h))
+            if sv_c is not None:
+                sv_c[idx] = _largest_sv(np.stack(batch_c))
+            batch_h.clear(), batch_c.clear(), batch_i.clear()
+
     P = np.eye(n)
     s, is_dead = 0.0, False
     for i in range(t, -1, -1):
-        blocks[i], scale[i], dead[i] = P, s, is_dead
+        scale[i], dead[i] = s, is_dead
+        hb = P[:hs, :hs]
+        rel_h[i] = np.sqrt(np.sum(hb * hb))
+        if has_c:
+            cb = P[hs:, hs:]
+            rel_c[i] = np.sqrt(np.sum(cb * cb))
+        if exact and not is_dead:
+            batch_h.append(hb.copy())
+            if has_c:
+                batch_c.append(cb.copy())
+            batch_i.append(i)
+            if len(batch_i) * n * n * 8 >= _SVD_BATCH_BYTES:
+                flush()
         if i == 0:
             break
         if not is_dead:
@@ -210,12 +426,11 @@ def row_norms(jacobians: np.ndarray, t: int, h_size: int) -> RowNorms:
                 s += float(np.log10(norm))
             else:
                 is_dead = True
-    hs = h_size
-    hb = blocks[:, :hs, :hs]
-    out = RowNorms(t=t, h=_combine(scale, _largest_sv(hb), dead),
-                   h_fro=_combine(scale, np.sqrt(np.einsum("iac,iac->i", hb, hb)), dead))
+    if exact:
+        flush()
+    out = RowNorms(t=t, h=None if sv_h is None else _combine(scale, sv_h, dead),
+                   h_fro=_combine(scale, rel_h, dead))
     if has_c:
-        cb = blocks[:, hs:, hs:]
-        out.c = _combine(scale, _largest_sv(cb), dead)
-        out.c_fro = _combine(scale, np.sqrt(np.einsum("iac,iac->i", cb, cb)), dead)
+        out.c = None if sv_c is None else _combine(scale, sv_c, dead)
+        out.c_fro = _combine(scale, rel_c, dead)
     return out

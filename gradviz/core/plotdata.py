@@ -108,7 +108,7 @@ def step_factors(analysis, step: int | None = None) -> dict[str, np.ndarray]:
     else:
         out[f"{gate}_mean"] = analysis.gate_stats[f"{gate}_mean"][:n]
         out[f"{gate}_max"] = analysis.gate_stats[f"{gate}_max"][:n]
-        out[kind.path_array] = analysis.gate_path[1:n + 1, 0]
+        out[kind.path_array] = analysis.theory_from_start()[1:n + 1]
     return out
 
 
@@ -131,26 +131,29 @@ def gradient_flow(analysis, step: int, row=None) -> dict[str, np.ndarray]:
     if row is not None and row.t != t:
         raise ValueError(f"row is for step {row.t}, not {t}")
     out = {"lag": np.arange(t + 1, dtype=np.float64)}
-    if row is not None:
-        out["log10_jac_h"] = _by_lag(row.h)
+    kind = _kind(analysis)
+    if row is not None:   # exact norms of this row (2-norms once computed)
+        if row.h is not None:
+            out["log10_jac_h"] = _by_lag(row.h)
         out["log10_jac_h_fro"] = _by_lag(row.h_fro)
-    else:
+        if row.c_fro is not None:
+            if row.c is not None:
+                out["log10_jac_c"] = _by_lag(row.c)
+            out["log10_jac_c_fro"] = _by_lag(row.c_fro)
+    elif jac is not None and jac.full:   # the row of the full map
         if jac.h is not None:
             out["log10_jac_h"] = _by_lag(jac.h[t, :t + 1])
         out["log10_jac_h_fro"] = _by_lag(jac.h_fro[t, :t + 1])
-    kind = _kind(analysis)
-    if kind.has_cell:
-        if row is not None and row.c is not None:
-            out["log10_jac_c"] = _by_lag(row.c)
-            out["log10_jac_c_fro"] = _by_lag(row.c_fro)
-        else:
+        if jac.c_fro is not None:
             if jac.c is not None:
                 out["log10_jac_c"] = _by_lag(jac.c[t, :t + 1])
             out["log10_jac_c_fro"] = _by_lag(jac.c_fro[t, :t + 1])
+    # (no row and no full map: the norms of this row are still being computed)
+    theory_row = _by_lag(analysis.theory_row(t))
     if kind.path_gate:
-        out[kind.path_array] = _by_lag(analysis.gate_path[t, :t + 1])
+        out[kind.path_array] = theory_row
     else:
-        out["log10_bound_h"] = _by_lag(analysis.bound_h[t, :t + 1])
+        out["log10_bound_h"] = theory_row
         out["log10_sigma_power"] = theory.sigma_power(_w_hh(analysis), t)
     return out
 
@@ -186,29 +189,35 @@ def jacobian_extent(analysis) -> float:
     hs = analysis.h_size
     if analysis.steps == 0:
         return 0.0
-    return float(np.abs(analysis.jacobians[:, :hs, :hs]).max())
+    return max(float(np.abs(block[:, :hs, :hs]).max()) for _, block in analysis.jacobians.chunks())
 
 
 def jacobian_map(analysis) -> dict[str, np.ndarray]:
-    """The (T+1, T+1) maps [t, i] (NaN above the diagonal) a map view can show.
+    """The maps [t, i] (NaN above the diagonal) a map view can show, at the map's stride
+    (entry [a, b] is the pair (a·s, b·s)); the theory alone while the map is computed.
 
     'log10_jac_h_fro' always, 'log10_jac_h' when exact; LSTM 'log10_jac_c_fro'
     (and 'log10_jac_c'), 'log10_forget_path'; GRU 'log10_update_path'; RNN 'log10_bound_h'.
     """
     jac = analysis.jac
-    out = {"log10_jac_h_fro": jac.h_fro}
-    if jac.h is not None:
-        out["log10_jac_h"] = jac.h
+    out = {}
+    if jac is not None:
+        out["log10_jac_h_fro"] = jac.h_fro
+        if jac.h is not None:
+            out["log10_jac_h"] = jac.h
+        if jac.c_fro is not None:
+            out["log10_jac_c_fro"] = jac.c_fro
+            if jac.c is not None:
+                out["log10_jac_c"] = jac.c
     kind = _kind(analysis)
-    if kind.has_cell:
-        out["log10_jac_c_fro"] = jac.c_fro
-        if jac.c is not None:
-            out["log10_jac_c"] = jac.c
-    if kind.path_gate:
-        out[kind.path_array] = analysis.gate_path
-    else:
-        out["log10_bound_h"] = analysis.bound_h
+    theory_map = analysis.theory_map(map_stride(analysis))
+    out[kind.path_array if kind.path_gate else "log10_bound_h"] = theory_map
     return out
+
+
+def map_stride(analysis) -> int:
+    """The step between the map's rows: 1 for the full map, s for a coarse one (or none yet)."""
+    return 1 if analysis.jac is None else analysis.jac.stride
 
 
 def finite_extent(*arrays, floor: float = LOG10_ZERO) -> tuple[float, float] | None:

@@ -49,7 +49,7 @@ import numpy as np
 
 from .errors import GradvizError
 from .assets import asset
-from .jacobians import LOG10_ZERO
+from .jacobians import LOG10_ZERO, Jacobians
 from .scene import Analysis, Scene, analyse, simulate
 
 PRESETS_DIR = asset("presets")
@@ -220,7 +220,7 @@ def _log10_norm2(scale: float, block: np.ndarray) -> float:
     return scale + math.log10(sv) if sv > 0 else LOG10_ZERO
 
 
-def _column(jacobians: np.ndarray, i: int, h_size: int) -> tuple[np.ndarray, np.ndarray | None]:
+def _column(jacobians: Jacobians, i: int, h_size: int) -> tuple[np.ndarray, np.ndarray | None]:
     """Exact log10 2-norms of ∂h_t/∂h_i (and ∂c_t/∂c_i) for t = 0..T (NaN for t < i).
 
     One forward product per column, renormalised every step with its log10 scale kept apart
@@ -296,6 +296,7 @@ class _Measure:
             return float(col[t])
         if q == "bound_gap_h":
             return self.map_entry("log10_bound_h", t, i) - self.map_entry("log10_jac_h", t, i)
+        assert a.jac is not None, "claims are measured on the full map"
         m = {"log10_jac_h_fro": a.jac.h_fro, "log10_bound_h": a.bound_h,
              "log10_forget_path": a.forget_path, "log10_update_path": a.update_path}[q]
         if m is None:

@@ -20,7 +20,7 @@ from .cells import set_gate_bias, sigma_max
 from .dynamics import Trace, run
 from .errors import GradvizError
 from .inputs import SIGNALS, make_signal, read_csv
-from .jacobians import JacobianMap, RowNorms, jacobian_map, row_norms, step_jacobians
+from .jacobians import JacobianMap, RowNorms, StepJacobians, coarse_map, row_norms
 from .kinds import CELL_NAMES, cell_name
 
 
@@ -236,23 +236,63 @@ def simulate(scene: Scene, base: RecurrentNet | None = None, inputs: np.ndarray 
 
 @dataclass
 class Analysis:
-    """Every plotted quantity for one layer and direction of a trace (log10, [t, i] maps)."""
+    """Every plotted quantity for one layer and direction of a trace (log10, [t, i] maps).
+
+    ``jac`` is the map of ‖∂h_t/∂h_i‖ (and ‖∂c_t/∂c_i‖): full (stride 1), coarse (exact at
+    every s-th step) or None while the window computes it. The theory (the Pascanu bound for a
+    kind without a path gate, else its gate path) is kept as per-step log factors; its rows,
+    its column from step 0 and its maps at any stride are computed when asked for.
+    """
 
     trace: Trace
     layer: int
     direction: int
-    jacobians: np.ndarray            # (T, n, n): J[t-1] = ∂s_t/∂s_{t-1}, s = h or [h; c]
-    jac: JacobianMap                 # ∂h_t/∂h_i (and ∂c_t/∂c_i) for every pair
+    jacobians: StepJacobians         # J[t-1] = ∂s_t/∂s_{t-1}, s = h or [h; c]
+    jac: JacobianMap | None          # ∂h_t/∂h_i (and ∂c_t/∂c_i) for every pair, or None
     sigma_max: float                 # σ_max(W_hh) of this layer and direction
-    bound_h: np.ndarray | None = None        # no path gate (RNN): Pascanu bound map
-    step_factor: np.ndarray | None = None    # RNN: log10 max|φ'(a_k)|·σ_max, (T,)
-    gate_path: np.ndarray | None = None      # the kind's path gate: log10 max_j ∏ gate_k[j] map
+    theory_logs: np.ndarray          # (T, m) per-step log10 factors of the theory path
+    step_factor: np.ndarray | None = None    # no path gate (RNN): log10 max|φ'(a_k)|·σ_max, (T,)
     gate_stats: dict[str, np.ndarray] = field(default_factory=dict)  # per-step means / maxima
+    rows: dict[int, RowNorms] = field(default_factory=dict, repr=False, compare=False)
+    _maps: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def kind(self):
         """The cell kind's registry entry (:class:`~gradviz.core.kinds.CellKind`)."""
         return self.trace.net.spec.cell_kind
+
+    @property
+    def steps(self) -> int:
+        return self.jacobians.shape[0]
+
+    @property
+    def h_size(self) -> int:
+        return self.trace.net.spec.state_size
+
+    # the theory ------------------------------------------------------------------------------
+    def theory_map(self, stride: int = 1) -> np.ndarray:
+        """The theory for every pair (i, t), or at every ``stride``-th step (cached)."""
+        if stride not in self._maps:
+            self._maps[stride] = theory._pair_map(self.theory_logs, stride)
+        return self._maps[stride]
+
+    def theory_row(self, t: int) -> np.ndarray:
+        """The theory for (t, i), i = 0..t."""
+        return theory.pair_row(self.theory_logs, t)
+
+    def theory_from_start(self) -> np.ndarray:
+        """The theory for (t, 0), t = 0..T."""
+        return theory.from_start(self.theory_logs)
+
+    @property
+    def bound_h(self) -> np.ndarray | None:
+        """RNN: the Pascanu bound map (None for kinds with a path gate)."""
+        return self.theory_map() if self.kind.path_gate is None else None
+
+    @property
+    def gate_path(self) -> np.ndarray | None:
+        """The kind's gate path: log10 max_j ∏ gate_k[j] for every pair (None for an RNN)."""
+        return self.theory_map() if self.kind.path_gate else None
 
     @property
     def forget_path(self) -> np.ndarray | None:
@@ -264,17 +304,14 @@ class Analysis:
         """GRU: log10 max_j ∏ z_k[j] for every pair (None for other kinds)."""
         return self.gate_path if self.kind.path_gate == "z" else None
 
-    @property
-    def steps(self) -> int:
-        return self.jacobians.shape[0]
+    # the map and rows --------------------------------------------------------------------------
+    def with_map(self, jac: JacobianMap) -> Analysis:
+        """The same analysis with another (finer) map; the theory computed so far is shared."""
+        return replace(self, jac=jac)
 
-    @property
-    def h_size(self) -> int:
-        return self.trace.net.spec.state_size
-
-    def row(self, t: int) -> RowNorms:
-        """Exact 2-norms (and Frobenius) of ∂h_t/∂h_i for i = 0..t."""
-        return row_norms(self.jacobians, t, self.h_size)
+    def row(self, t: int, exact: bool = True) -> RowNorms:
+        """Norms of ∂h_t/∂h_i for i = 0..t: 2-norms and Frobenius (only Frobenius if not exact)."""
+        return row_norms(self.jacobians, t, self.h_size, exact=exact)
 
     def arrays(self) -> dict[str, np.ndarray]:
         """The arrays of ``trace.npz`` (see README): states, output, gates, log10 maps."""
@@ -291,48 +328,53 @@ class Analysis:
         if lt.dphi is not None:
             out["dphi"] = lt.dphi
         jac = self.jac
-        out["log10_jac_h_fro"] = jac.h_fro
-        if jac.h is not None:
-            out["log10_jac_h"] = jac.h
-        if jac.c_fro is not None:
-            out["log10_jac_c"] = jac.c if jac.c is not None else jac.c_fro
-            out["log10_jac_c_fro"] = jac.c_fro
-        if kind.path_array is not None and self.gate_path is not None:
-            out[kind.path_array] = self.gate_path
-        if self.bound_h is not None and self.step_factor is not None:
-            out["log10_bound_h"] = self.bound_h
+        stride = 1 if jac is None else jac.stride
+        if jac is not None:
+            out["log10_jac_h_fro"] = jac.h_fro
+            if jac.h is not None:
+                out["log10_jac_h"] = jac.h
+            if jac.c_fro is not None:
+                out["log10_jac_c"] = jac.c if jac.c is not None else jac.c_fro
+                out["log10_jac_c_fro"] = jac.c_fro
+        if kind.path_array is not None:
+            out[kind.path_array] = self.theory_map(stride)
+        else:
+            out["log10_bound_h"] = self.theory_map(stride)
+        if self.step_factor is not None:
             out["log10_step_factor"] = self.step_factor
         out["sigma_max_whh"] = np.array(self.sigma_max)
         out["overflow_step"] = np.array(self.trace.overflow_step or 0)
+        out["map_stride"] = np.array(float(stride))   # the map holds every stride-th step
         return out
 
 
 def analyse(trace: Trace, layer: int = 0, direction: int = 0, exact: bool = True,
-            dtype=np.float64) -> Analysis:
+            dtype=np.float64, stride: int | None = 1) -> Analysis:
     """Jacobian products and theory for one layer and direction.
 
     ``exact`` adds 2-norms of every pair (what the export writes); without it only Frobenius
-    norms are computed, which is what the window redraws on every slider tick (``dtype``
-    float32 there).
+    norms are computed (``dtype`` float32 in the window). ``stride`` s > 1 computes the map at
+    every s-th step only (exact there); None computes no map yet (the window's first stage).
     """
     spec = trace.net.spec
     kind = spec.cell_kind
     lt = trace.layer(layer, direction)
-    J = step_jacobians(trace, layer, direction)
+    J = StepJacobians(trace, layer, direction)
     w_hh = trace.net.layer_params(layer, direction)["w_hh"]
-    a = Analysis(trace=trace, layer=layer, direction=direction, jacobians=J,
-                 jac=jacobian_map(J, spec.state_size, exact=exact, dtype=dtype),
-                 sigma_max=sigma_max(w_hh))
     if kind.path_gate is None:
         assert lt.dphi is not None, "a kind without a path gate records φ'(a_t)"
-        a.step_factor = theory.rnn_step_factor(lt.dphi, w_hh)
-        a.bound_h = theory.rnn_bound(lt.dphi, w_hh)
+        step_factor = theory.rnn_step_factor(lt.dphi, w_hh)
+        logs, stats = step_factor[:, None], {}
     else:
         gate = lt.gates[kind.path_gate]
-        a.gate_path = theory.gate_path(gate)
+        step_factor, logs = None, theory.gate_logs(gate)
         name = kind.path_gate
-        a.gate_stats = {f"{name}_mean": gate.mean(axis=1), f"{name}_max": gate.max(axis=1)}
-    return a
+        stats = {f"{name}_mean": gate.mean(axis=1), f"{name}_max": gate.max(axis=1)}
+    jac = None if stride is None else coarse_map(J, spec.state_size, stride, exact=exact,
+                                                 dtype=dtype)
+    return Analysis(trace=trace, layer=layer, direction=direction, jacobians=J, jac=jac,
+                    sigma_max=sigma_max(w_hh), theory_logs=logs, step_factor=step_factor,
+                    gate_stats=stats)
 
 
 def trace_arrays(analysis) -> dict:

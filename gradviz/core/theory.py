@@ -13,29 +13,62 @@ from .cells import sigma_max
 from .jacobians import LOG10_ZERO, _log10
 from .kinds import GAMMA
 
-__all__ = ["GAMMA", "gate_path", "rnn_bound", "rnn_step_factor", "running_sum", "sigma_power"]
+__all__ = ["GAMMA", "from_start", "gate_logs", "gate_path", "pair_row", "rnn_bound",
+           "rnn_step_factor", "running_sum", "sigma_power"]
 
 
-def _pair_map(step_logs: np.ndarray) -> np.ndarray:
+def _cumulative(step_logs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Running sums of per-unit log10 factors (exact zeros apart) and running counts of zeros."""
+    zero = step_logs <= LOG10_ZERO
+    m = step_logs.shape[1]
+    cum = np.vstack([np.zeros(m), np.cumsum(np.where(zero, 0.0, step_logs), 0)])
+    zeros = np.vstack([np.zeros(m, int), np.cumsum(zero, 0)])
+    return cum, zeros
+
+
+def _rows(cum, zeros, t: int, cols: np.ndarray) -> np.ndarray:
+    """max_j Σ_{k=i+1..t} for each i in ``cols`` (LOG10_ZERO where a factor is exactly 0)."""
+    diff = cum[t][None, :] - cum[cols]
+    diff = np.where(zeros[t][None, :] - zeros[cols] > 0, LOG10_ZERO, diff)
+    return diff.max(axis=1)
+
+
+def _pair_map(step_logs: np.ndarray, stride: int = 1) -> np.ndarray:
     """[t, i] = max_j Σ_{k=i+1..t} step_logs[k-1, j], exact zeros kept as LOG10_ZERO.
 
-    ``step_logs`` (T, m) holds log10 of each step's factor per unit (LOG10_ZERO for a 0).
+    ``step_logs`` (T, m) holds log10 of each step's factor per unit (LOG10_ZERO for a 0). With
+    ``stride`` s > 1 only the pairs (a·s, b·s) are computed: entry [a, b] (as a coarse
+    :class:`~gradviz.core.jacobians.JacobianMap`).
     """
     T = step_logs.shape[0]
-    zero = step_logs <= LOG10_ZERO
-    cum = np.vstack([np.zeros(step_logs.shape[1]), np.cumsum(np.where(zero, 0.0, step_logs), 0)])
-    zeros = np.vstack([np.zeros(step_logs.shape[1], int), np.cumsum(zero, 0)])
-    out = np.full((T + 1, T + 1), np.nan)
-    for t in range(T + 1):
-        diff = cum[t][None, :] - cum[:t + 1]
-        diff = np.where(zeros[t][None, :] - zeros[:t + 1] > 0, LOG10_ZERO, diff)
-        out[t, :t + 1] = diff.max(axis=1)
+    cum, zeros = _cumulative(step_logs)
+    grid = np.arange(T // stride + 1) * stride
+    out = np.full((grid.size, grid.size), np.nan)
+    for a, t in enumerate(grid):
+        out[a, :a + 1] = _rows(cum, zeros, int(t), grid[:a + 1])
     return out
 
 
-def gate_path(gate: np.ndarray) -> np.ndarray:
+def pair_row(step_logs: np.ndarray, t: int) -> np.ndarray:
+    """Row t of :func:`_pair_map` (i = 0..t) without the whole map."""
+    cum, zeros = _cumulative(step_logs[:t])
+    return _rows(cum, zeros, t, np.arange(t + 1))
+
+
+def from_start(step_logs: np.ndarray) -> np.ndarray:
+    """Column i = 0 of :func:`_pair_map` (t = 0..T): max_j Σ_{k≤t}, without the whole map."""
+    cum, zeros = _cumulative(step_logs)
+    return np.where(zeros > 0, LOG10_ZERO, cum).max(axis=1)
+
+
+def gate_logs(gate: np.ndarray) -> np.ndarray:
+    """log10 of each gate value (the per-unit factors of the path ∏ diag(gate_k))."""
+    return _log10(np.asarray(gate, dtype=np.float64))
+
+
+def gate_path(gate: np.ndarray, stride: int = 1) -> np.ndarray:
     """log10 ‖∏_{k=i+1..t} diag(gate_k)‖₂ = log10 max_j ∏ gate_k[j] (forget or update path)."""
-    return _pair_map(_log10(np.asarray(gate, dtype=np.float64)))
+    return _pair_map(gate_logs(gate), stride)
 
 
 def rnn_step_factor(dphi: np.ndarray, w_hh: np.ndarray) -> np.ndarray:
@@ -43,9 +76,9 @@ def rnn_step_factor(dphi: np.ndarray, w_hh: np.ndarray) -> np.ndarray:
     return _log10(np.abs(dphi).max(axis=1) * sigma_max(w_hh))
 
 
-def rnn_bound(dphi: np.ndarray, w_hh: np.ndarray) -> np.ndarray:
+def rnn_bound(dphi: np.ndarray, w_hh: np.ndarray, stride: int = 1) -> np.ndarray:
     """The Pascanu bound Σ_{k=i+1..t} log10(max_j|φ'(a_k)_j| · σ_max(W_hh)) for every pair."""
-    return _pair_map(rnn_step_factor(dphi, w_hh)[:, None])
+    return _pair_map(rnn_step_factor(dphi, w_hh)[:, None], stride)
 
 
 def sigma_power(w_hh: np.ndarray, steps: int) -> np.ndarray:

@@ -22,6 +22,8 @@ from ..core.errors import GradvizError
 from ..core.i18n import _
 from ..core.jacobians import LOG10_ZERO, RowNorms
 from ..core.kinds import CELL_NAMES, KINDS
+from ..core.jacobians import coarse_map, jacobian_map_steps
+from ..core.plan import plan_map, row_cost
 from ..core.scene import Analysis, Scene, analyse, resolve, simulate
 from .worker import LatestRunner
 
@@ -34,6 +36,12 @@ SIGNAL_KEYS = ("input", "steps", "input_size")
 COMPARE_CELLS = tuple(KINDS)
 #: a row is computed on the GUI thread when its cost t·n³ stays below this (about a millisecond)
 SYNC_ROW_COST = 2_000_000
+#: the first map shown after a change is the finest that costs at most this (seconds, planned)
+COARSE_SECONDS = 0.05
+#: the full map (or the finest coarse one) the window computes when the slider rests
+FINE_SECONDS = 4.0
+#: a cursor row is exact (2-norms) in the first stage when it costs at most this many flops
+QUICK_EXACT_ROW = 5e7
 
 
 @dataclass
@@ -76,12 +84,16 @@ def step_numbers(analysis: Analysis, step: int, row: RowNorms | None) -> StepNum
             factor = float(analysis.gate_stats[f"{kind.path_gate}_mean"][t - 1])
             if kind.path_gate == "f":
                 f_mean = factor
+    jac = analysis.jac
     if row is not None and row.t == t:
-        log_norm, exact = float(row.h[0]), True
-    elif analysis.jac.h is not None:
-        log_norm, exact = float(analysis.jac.h[t, 0]), True
-    else:
-        log_norm, exact = float(analysis.jac.h_fro[t, 0]), False
+        exact = row.h is not None
+        log_norm = float(row.h[0] if row.h is not None else row.h_fro[0])
+    elif jac is not None and jac.full and jac.h is not None:
+        log_norm, exact = float(jac.h[t, 0]), True
+    elif jac is not None and jac.full:
+        log_norm, exact = float(jac.h_fro[t, 0]), False
+    else:   # the row of this step is still being computed
+        log_norm, exact = float("nan"), False
     return StepNumbers(step=t, steps=analysis.steps, sigma_max=analysis.sigma_max, factor=factor,
                        factor_name=name, log10_norm=log_norm, norm_exact=exact, f_mean=f_mean,
                        overflow_step=analysis.trace.overflow_step)
@@ -102,6 +114,7 @@ class Controller(QObject):
 
     scene_changed = pyqtSignal(object)            # Scene: the controls show it
     analysis_ready = pyqtSignal(object, object)   # Scene, Analysis: views redraw everything
+    map_ready = pyqtSignal(object)                # Analysis with a finer map: map views redraw
     step_changed = pyqtSignal(int)                # the cursor moved (views: set_step(t, row|None))
     row_ready = pyqtSignal(int, object)           # t, RowNorms: exact 2-norms of the cursor row
     compare_ready = pyqtSignal(object, int)       # {cell: Analysis}, step
@@ -121,14 +134,15 @@ class Controller(QObject):
         self._rows: dict[int, RowNorms] = {}
         self._bases: dict[tuple, RecurrentNet] = {}
         self._csv: dict[tuple, np.ndarray] = {}
-        self._analysis_runner = LatestRunner(self)
+        self._shown_generation = 0
+        self._analysis_runner = LatestRunner(self, cancel_running=True)
         self._row_runner = LatestRunner(self)
-        self._compare_runner = LatestRunner(self)
-        self._analysis_runner.finished.connect(self._on_analysis)
+        self._compare_runner = LatestRunner(self, cancel_running=True)
+        self._analysis_runner.partial.connect(self._on_stage)
         self._analysis_runner.failed.connect(self._on_analysis_failed)
         self._row_runner.finished.connect(self._on_row)
         self._row_runner.failed.connect(self._on_side_failed)
-        self._compare_runner.finished.connect(self._on_compare)
+        self._compare_runner.partial.connect(self._on_compare)
         self._compare_runner.failed.connect(self._on_side_failed)
         for runner in self._runners:
             runner.busy_changed.connect(self._on_busy)
@@ -266,14 +280,43 @@ class Controller(QObject):
     def _csv_key(scene: Scene) -> tuple:
         return (scene.inputs_path, scene.input_size)
 
-    def _compute(self, scene: Scene, step: int, follow_end: bool, bases: dict, csv: dict) -> _Result:
-        """Runs on the worker thread: files (cached), forward run, float32 map, cursor row."""
+    def _compute(self, scene: Scene, step: int, follow_end: bool, bases: dict, csv: dict):
+        """The worker's pipeline for one scene, newest wins between its stages (a generator):
+
+        1. ("analysis", _Result): the run, its one-step Jacobians, the theory and the cursor
+           row (Frobenius; 2-norms too when cheap) — what every view but the map needs;
+        2. ("row", RowNorms): the cursor row's 2-norms, when they were not cheap;
+        3. ("map", JacobianMap): a coarse map exact at every s-th step, fast;
+        4. ("map", JacobianMap): the full map (or the finest that fits this machine).
+        """
         r = resolve(scene, base=bases.get(self._base_key(scene)),
                     raw_inputs=csv.get(self._csv_key(scene)) if scene.inputs_path else None)
         trace = simulate(r.scene, base=r.base, inputs=r.inputs)
-        analysis = analyse(trace, r.scene.layer, r.scene.direction, exact=False, dtype=np.float32)
+        analysis = analyse(trace, r.scene.layer, r.scene.direction, exact=False, stride=None)
         t = analysis.steps if follow_end else min(step, analysis.steps)
-        return _Result(r.scene, analysis, r.base, r.raw_inputs, t, analysis.row(t))
+        n, hs, T = analysis.jacobians.shape[1], analysis.h_size, analysis.steps
+        quick = row_cost(n, t) <= QUICK_EXACT_ROW
+        row = analysis.row(t, exact=quick)
+        yield "analysis", _Result(r.scene, analysis, r.base, r.raw_inputs, t, row)
+        if not quick:
+            yield "row", analysis.row(t)
+        fine = plan_map(n, hs, T, FINE_SECONDS)
+        coarse = plan_map(n, hs, T, COARSE_SECONDS)
+        if coarse is not None and (fine is None or coarse.stride > fine.stride):
+            yield "map", coarse_map(analysis.jacobians, hs, coarse.stride, dtype=np.float32)
+        if fine is None:
+            return
+        if fine.stride > 1:
+            yield "map", coarse_map(analysis.jacobians, hs, fine.stride, dtype=np.float32)
+            return
+        steps = jacobian_map_steps(analysis.jacobians, hs, exact=False, dtype=np.float32)
+        while True:
+            try:
+                next(steps)
+            except StopIteration as done:
+                yield "map", done.value
+                return
+            yield "progress", None   # a point where a newer scene takes over
 
     def _request(self, scene: Scene) -> None:
         self.scene = scene
@@ -285,7 +328,26 @@ class Controller(QObject):
         self.error.emit(message)
         self.scene_changed.emit(self.scene)   # controls snap back to the scene in force
 
-    def _on_analysis(self, generation: int, result: _Result) -> None:
+    def _on_stage(self, generation: int, stage) -> None:
+        """A stage of the pipeline arrived: shown unless something newer is on screen already."""
+        name, value = stage
+        if name == "analysis":
+            if generation >= self._shown_generation:
+                self._shown_generation = generation
+                self._show(generation, value)
+            return
+        if generation != self._shown_generation or self.analysis is None:
+            return   # a stage of a scene no longer on screen
+        if name == "row":
+            self._rows[value.t] = value
+            if value.t == self.step:
+                self.row_ready.emit(value.t, value)
+        elif name == "map" and (self.analysis.jac is None
+                                or value.stride <= self.analysis.jac.stride):
+            self.analysis.jac = value   # the same analysis, a finer map (GUI thread only)
+            self.map_ready.emit(self.analysis)
+
+    def _show(self, generation: int, result: _Result) -> None:
         self._bases[self._base_key(result.scene)] = result.base
         if result.raw_inputs is not None:
             self._csv[self._csv_key(result.scene)] = result.raw_inputs
@@ -310,6 +372,7 @@ class Controller(QObject):
     def _on_analysis_failed(self, generation: int, message: str) -> None:
         if generation != self._analysis_runner.latest:
             return   # a newer request is on its way
+        self._shown_generation = generation
         if self.shown_scene is not None:
             self.scene = self.shown_scene
         elif self.scene != Scene():
@@ -322,7 +385,7 @@ class Controller(QObject):
         if self.analysis is None or step in self._rows:
             return
         n = self.analysis.jacobians.shape[1]
-        if step * n ** 3 <= SYNC_ROW_COST:
+        if step * n ** 3 <= SYNC_ROW_COST and self.analysis.jacobians.eager:
             self._rows[step] = self.analysis.row(step)
             self.row_ready.emit(step, self._rows[step])
         else:
@@ -337,10 +400,10 @@ class Controller(QObject):
             self.row_ready.emit(step, row)
 
     def _request_compare(self, scene: Scene) -> None:
-        self._compare_runner.submit(_compare_job, scene, dict(self._csv))
+        self._compare_runner.submit(_compare_job, scene, dict(self._csv), self.step)
 
     def _on_compare(self, generation: int, results: dict) -> None:
-        if not self.compare:
+        if not self.compare or generation != self._compare_runner.latest:
             return
         self.compare_results = results
         self.compare_ready.emit(results, self.step)
@@ -356,15 +419,24 @@ def _row_job(analysis: Analysis, step: int):
     return analysis, step, analysis.row(step)
 
 
-def _compare_job(scene: Scene, csv: dict) -> dict[str, Analysis]:
-    """RNN, LSTM and GRU on the same input and seed (Frobenius maps in float32, like the window)."""
-    results = {}
+def _compare_job(scene: Scene, csv: dict, step: int):
+    """RNN, LSTM and GRU on the same input and seed: first each run with its row at ``step``
+    (exact), then each with its map (Frobenius, float32, as fine as fits), newest wins."""
+    results: dict[str, Analysis] = {}
     for cell in COMPARE_CELLS:
         s = compare_scene(scene, cell)   # keyed by cell name: rnn (or rnn-relu, ...), lstm, gru
         r = resolve(s, raw_inputs=csv.get((s.inputs_path, s.input_size)) if s.inputs_path else None)
         trace = simulate(r.scene, base=r.base, inputs=r.inputs)
-        results[s.cell_name] = analyse(trace, exact=False, dtype=np.float32)
-    return results
+        a = analyse(trace, exact=False, stride=None)
+        a.rows = {min(step, a.steps): a.row(min(step, a.steps))}
+        results[s.cell_name] = a
+    yield dict(results)
+    for name, a in list(results.items()):
+        fine = plan_map(a.jacobians.shape[1], a.h_size, a.steps, FINE_SECONDS / 3)
+        if fine is not None:
+            results[name] = a.with_map(coarse_map(a.jacobians, a.h_size, fine.stride,
+                                                  dtype=np.float32))
+            yield dict(results)
 
 
 _HTML = (("σ_max(W_hh)", "σ<sub>max</sub>(W<sub>hh</sub>)"), ("φ′(a_t)", "φ′(a<sub>t</sub>)"),
@@ -392,7 +464,9 @@ def format_numbers(n: StepNumbers) -> str:
     if n.factor_name and not math.isnan(n.factor):
         parts.append(f"{n.factor_name} = {n.factor:.3g}")
     norm = "‖∂h_t/∂h_0‖₂" if n.norm_exact else "‖∂h_t/∂h_0‖_F"
-    if n.log10_norm <= LOG10_ZERO:
+    if math.isnan(n.log10_norm):
+        parts.append(f"{norm}: computing…")
+    elif n.log10_norm <= LOG10_ZERO:
         parts.append(f"{norm} = 0")
     else:
         parts.append(f"log10 {norm} = {n.log10_norm:.2f}")

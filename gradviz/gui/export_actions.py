@@ -53,7 +53,8 @@ def view_columns(stem: str, analysis, step: int, row=None, compare_results=None)
         longest = max(compare_results.values(), key=lambda a: min(step, a.steps))
         out["lag"] = np.arange(min(step, longest.steps) + 1, dtype=np.float64)
         for cell, a in compare_results.items():
-            data = plotdata.gradient_flow(a, min(step, a.steps))
+            t = min(step, a.steps)
+            data = plotdata.gradient_flow(a, t, a.rows.get(t))
             for name, values in data.items():
                 if name != "lag":
                     out[f"{cell}_{name}"] = values

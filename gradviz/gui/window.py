@@ -263,6 +263,7 @@ class MainWindow(QMainWindow):
         c.analysis_ready.connect(self._analysis_ready)
         c.step_changed.connect(self._step_changed)
         c.row_ready.connect(self._row_ready)
+        c.map_ready.connect(self._map_ready)
         c.compare_ready.connect(self._compare_ready)
         c.compare_changed.connect(self._compare_changed)
         c.error.connect(self.show_error)
@@ -290,6 +291,15 @@ class MainWindow(QMainWindow):
             self.compare_view.set_step(step, None)
         self.clear_error()
         self._show_numbers()
+
+    def _map_ready(self, analysis) -> None:
+        """A finer map: only the views that draw it are handed the analysis again."""
+        c = self.controller
+        row = c.row(c.step)
+        for view in self._all_views():
+            if getattr(view, "uses_map", False):
+                view.set_analysis(c.shown_scene, analysis, c.step, row)
+        self._delivered = (c.step, id(row) if row is not None else None, id(analysis))
 
     def _deliver(self, step: int, row) -> None:
         key = (step, id(row) if row is not None else None, id(self.controller.analysis))

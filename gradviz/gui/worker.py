@@ -1,18 +1,30 @@
-"""Run one job at a time off the GUI thread, newest wins.
+"""Run work off the GUI thread, newest wins, with partial results and cancel.
 
 While a slider drags, the controller submits a recomputation per tick. A :class:`LatestRunner`
-runs one job at a time on its own thread; a job submitted while another runs replaces any job
-still waiting (the superseded values are never computed). Every finished job is reported in
-order, so the window keeps redrawing at the speed the computation allows and ends on the
-newest value.
+runs one job at a time on its own Python thread; a job submitted while another runs replaces any
+job still waiting, and a job written as a generator is abandoned at its next ``yield`` once a
+newer one waits (``cancel_running=True``), so a stale computation never delays a new one.
+
+The worker thread never touches a Qt object: it puts what a job yields or returns on a queue,
+and a timer on the GUI thread hands it on (``partial``, ``finished``, ``failed``). A window or
+controller can therefore be destroyed at any moment without a queued signal reaching a deleted
+object (the "pure virtual method called" abort of earlier versions came from QRunnable jobs and
+cross-thread signals outliving their receivers).
 """
 from __future__ import annotations
 
+import inspect
+import queue
+import threading
 import traceback
+from collections.abc import Callable
 
-from PyQt6.QtCore import QObject, QRunnable, QThreadPool, pyqtSignal, pyqtSlot
+from PyQt6.QtCore import QObject, QTimer, pyqtSignal
 
 from ..core.errors import GradvizError
+
+#: how often the GUI thread looks for results while a job runs (ms)
+POLL_MS = 4
 
 
 def error_message(exc: BaseException) -> str:
@@ -25,97 +37,161 @@ def error_message(exc: BaseException) -> str:
     return f"internal error ({type(exc).__name__}{': ' + text if text else ''})"
 
 
-class _Relay(QObject):
-    """Carries a finished job from the worker thread back to the GUI thread (queued)."""
+class _Worker:
+    """The thread and its job slots; plain Python, shared by a runner and its thread only."""
 
-    done = pyqtSignal(int, bool, object)
+    def __init__(self, cancel_running: bool):
+        self.cancel_running = cancel_running
+        self.results: queue.SimpleQueue = queue.SimpleQueue()
+        self._lock = threading.Condition()
+        self._pending = None          # (generation, fn, args) waiting to start
+        self._running = None          # generation of the job running now
+        self._stop = False
+        self._thread: threading.Thread | None = None
 
+    # -- called from the GUI thread
+    def submit(self, job) -> None:
+        with self._lock:
+            self._pending = job
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._loop, name="gradviz-worker",
+                                                daemon=True)
+                self._thread.start()
+            self._lock.notify_all()
 
-class _Job(QRunnable):
-    def __init__(self, generation: int, fn, args, relay: _Relay):
-        super().__init__()
-        # Python keeps the job (LatestRunner._job) until it reports: a runnable that Qt deletes
-        # while its Python wrapper is collected can abort the process (pure virtual call).
-        self.setAutoDelete(False)
-        self.generation, self.fn, self.args, self.relay = generation, fn, args, relay
+    def discard_pending(self) -> None:
+        with self._lock:
+            self._pending = None
 
-    def run(self) -> None:
+    def active(self) -> bool:
+        with self._lock:
+            return self._pending is not None or self._running is not None
+
+    def wait_idle(self, seconds: float | None) -> bool:
+        with self._lock:
+            return self._lock.wait_for(lambda: self._pending is None and self._running is None,
+                                       timeout=seconds)
+
+    def stop(self, seconds: float = 5.0) -> None:
+        with self._lock:
+            self._stop = True
+            self._pending = None
+            self._lock.notify_all()
+        if self._thread is not None:
+            self._thread.join(seconds)
+
+    # -- the worker thread
+    def _superseded(self) -> bool:
+        return self._stop or (self.cancel_running and self._pending is not None)
+
+    def _loop(self) -> None:
+        while True:
+            with self._lock:
+                self._lock.wait_for(lambda: self._pending is not None or self._stop)
+                if self._stop:
+                    return
+                job, self._pending = self._pending, None
+                self._running = job[0]
+            generation, fn, args = job
+            try:
+                value = fn(*args)
+                if inspect.isgenerator(value):
+                    value = self._drain(generation, value)
+                if value is not _CANCELLED:
+                    self.results.put(("finished", generation, value))
+            except Exception as exc:
+                if not isinstance(exc, GradvizError):
+                    traceback.print_exc()
+                self.results.put(("failed", generation, error_message(exc)))
+            finally:
+                with self._lock:
+                    self._running = None
+                    self._lock.notify_all()
+
+    def _drain(self, generation: int, gen):
+        """Run a generator job: each yield is a partial result; abandoned once superseded."""
         try:
-            value = self.fn(*self.args)
-            ok = True
-        except Exception as exc:
-            if not isinstance(exc, GradvizError):
-                traceback.print_exc()
-            value, ok = error_message(exc), False
-        self.relay.done.emit(self.generation, ok, value)
+            while True:
+                item = next(gen)
+                if self._superseded():
+                    gen.close()
+                    return _CANCELLED
+                self.results.put(("partial", generation, item))
+        except StopIteration as stop:
+            return stop.value
+
+
+_CANCELLED = object()
 
 
 class LatestRunner(QObject):
     """A single-thread job queue of length one: submitting replaces the waiting job.
 
-    ``finished(generation, value)`` and ``failed(generation, message)`` arrive on the GUI
-    thread; ``generation`` is what :meth:`submit` returned, so a receiver can tell whether a
-    newer job is on its way (:attr:`latest`).
+    ``partial(generation, value)`` for every value a generator job yields, then
+    ``finished(generation, value)`` (its return value) or ``failed(generation, message)``, all
+    on the GUI thread and in order; ``generation`` is what :meth:`submit` returned, so a receiver
+    can tell whether a newer job is on its way (:attr:`latest`). With ``cancel_running`` a
+    generator job stops at its next yield when a newer job waits (it then reports nothing more).
     """
 
+    partial = pyqtSignal(int, object)
     finished = pyqtSignal(int, object)
     failed = pyqtSignal(int, str)
     busy_changed = pyqtSignal(bool)
 
-    def __init__(self, parent: QObject | None = None):
+    def __init__(self, parent: QObject | None = None, cancel_running: bool = False):
         super().__init__(parent)
-        self._pool = QThreadPool(self)
-        self._pool.setMaxThreadCount(1)
-        self._relay = _Relay(self)
-        self._relay.done.connect(self._on_done)
-        self._pending = None
-        self._job = None
-        self._running = False
+        self._worker = _Worker(cancel_running)
+        self._timer = QTimer(self)
+        self._timer.setInterval(POLL_MS)
+        self._timer.timeout.connect(self.deliver)
+        self._busy = False
         self.latest = 0
+        worker = self._worker
+        self.destroyed.connect(lambda *_: worker.stop())
 
     @property
     def busy(self) -> bool:
-        return self._running
+        """A job waits, runs, or has results not yet handed on."""
+        return self._busy
 
-    def submit(self, fn, *args) -> int:
-        """Run ``fn(*args)`` after the running job; replaces a job that has not started."""
+    def submit(self, fn: Callable, *args) -> int:
+        """Run ``fn(*args)`` after (or, for generators, instead of) the running job."""
         self.latest += 1
-        job = (self.latest, fn, args)
-        if self._running:
-            self._pending = job
-        else:
-            self._start(job)
+        self._worker.submit((self.latest, fn, args))
+        self._set_busy(True)
+        if not self._timer.isActive():
+            self._timer.start()
         return self.latest
 
     def discard_pending(self) -> None:
         """Forget the waiting job (the running one still reports)."""
-        self._pending = None
+        self._worker.discard_pending()
 
     def wait(self, msecs: int = -1) -> bool:
-        """Block until the running job ends (for shutdown and tests)."""
-        return self._pool.waitForDone(msecs)
+        """Block until no job runs or waits (shutdown, tests); results come with :meth:`deliver`."""
+        return self._worker.wait_idle(None if msecs < 0 else msecs / 1000)
 
-    def _start(self, job) -> None:
-        first = not self._running
-        self._running = True
-        generation, fn, args = job
-        self._job = _Job(generation, fn, args, self._relay)
-        self._pool.start(self._job)
-        if first:
-            self.busy_changed.emit(True)
+    def shutdown(self, msecs: int = 5000) -> None:
+        """Stop the thread (the running job is abandoned at its next yield)."""
+        self._timer.stop()
+        self._worker.stop(msecs / 1000)
 
-    @pyqtSlot(int, bool, object)
-    def _on_done(self, generation: int, ok: bool, value) -> None:
-        pending, self._pending = self._pending, None
-        if pending is not None:
-            generation_next, fn, args = pending
-            self._job = _Job(generation_next, fn, args, self._relay)
-            self._pool.start(self._job)
-        else:
-            self._running = False
-        if ok:
-            self.finished.emit(generation, value)
-        else:
-            self.failed.emit(generation, value)
-        if pending is None and not self._running:
-            self.busy_changed.emit(False)
+    def deliver(self) -> None:
+        """Hand on every result the worker has put on the queue (GUI thread)."""
+        results = self._worker.results
+        while True:
+            try:
+                kind, generation, value = results.get_nowait()
+            except queue.Empty:
+                break
+            {"partial": self.partial, "finished": self.finished, "failed": self.failed}[kind].emit(
+                generation, value)
+        if not self._worker.active() and results.empty():
+            self._timer.stop()
+            self._set_busy(False)
+
+    def _set_busy(self, busy: bool) -> None:
+        if busy != self._busy:
+            self._busy = busy
+            self.busy_changed.emit(busy)

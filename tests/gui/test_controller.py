@@ -202,7 +202,13 @@ def test_compare_mode_gives_three_analyses(qtbot, controller, wait_idle):
     wait_idle(controller)
     with qtbot.waitSignal(controller.compare_ready, timeout=10000) as blocker:
         controller.set_compare(True)
-    results = blocker.args[0]
+    first = blocker.args[0]   # the runs and their cursor rows first, then their maps
+    assert list(first) == ["rnn", "lstm", "gru"] and all(a.jac is None for a in first.values())
+    for name, a in first.items():
+        np.testing.assert_allclose(a.rows[40].h, core_analysis(compare_scene(
+            controller.shown_scene, name)).row(40).h, atol=1e-12)
+    wait_idle(controller)
+    results = controller.compare_results
     assert list(results) == ["rnn", "lstm", "gru"]
     for name, analysis in results.items():
         scene = compare_scene(controller.shown_scene, name)

@@ -183,7 +183,8 @@ def _expected_columns(window, stem):
     if stem == "jacobian_step":
         return {"t": [float(t)], **plotdata.unit_columns(plotdata.jacobian_at_step(a, t))}
     return {f"{cell}_{k}": v for cell, r in c.compare_results.items()
-            for k, v in plotdata.gradient_flow(r, t).items() if k != "lag"}
+            for k, v in plotdata.gradient_flow(r, min(t, r.steps), r.rows.get(min(t, r.steps))).items()
+            if k != "lag"}
 
 
 def _assert_table(path, expected):

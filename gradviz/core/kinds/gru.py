@@ -46,14 +46,15 @@ def run_direction(net, layer, direction, x, h0, c0, forget_clamp):
     return lt, stop
 
 
-def step_jacobians(trace, layer, direction):
-    """J[t-1] = diag(z) + diag(h - n) dz + diag(1 - z) ∂n/∂h, shape (T, H, H)."""
+def step_jacobians(trace, layer, direction, start=0, stop=None):
+    """J[t-1] = diag(z) + diag(h - n) dz + diag(1 - z) ∂n/∂h for t = start+1..stop."""
     lt = trace.layer(layer, direction)
     p = trace.net.layer_params(layer, direction)
     H = trace.net.spec.hidden_size
     w_hh = p["w_hh"]
-    r, z, n = lt.gates["r"], lt.gates["z"], lt.gates["n"]
-    h_prev = lt.h[:-1]
+    stop = lt.steps if stop is None else stop
+    r, z, n = (lt.gates[k][start:stop] for k in "rzn")
+    h_prev = lt.h[start:stop]
     w_r, w_z, w_n = w_hh[:H], w_hh[H:2 * H], w_hh[2 * H:]
     hn = h_prev @ w_n.T + p["b_hh"][2 * H:]
     dr = (r * (1 - r))[:, :, None] * w_r[None]

@@ -50,15 +50,16 @@ def run_direction(net, layer, direction, x, h0, c0, forget_clamp):
     return lt, stop
 
 
-def step_jacobians(trace, layer, direction):
-    """J[t-1] = ∂[h_t; c_t]/∂[h_{t-1}; c_{t-1}], shape (T, Hh+H, Hh+H)."""
+def step_jacobians(trace, layer, direction, start=0, stop=None):
+    """J[t-1] = ∂[h_t; c_t]/∂[h_{t-1}; c_{t-1}] for t = start+1..stop, shape (·, Hh+H, Hh+H)."""
     spec = trace.net.spec
     lt = trace.layer(layer, direction)
     p = trace.net.layer_params(layer, direction)
-    H, Hh, T = spec.hidden_size, spec.state_size, lt.steps
+    stop = lt.steps if stop is None else stop
+    H, Hh, T = spec.hidden_size, spec.state_size, stop - start
     w_hh = p["w_hh"]
-    i, f, g, o = (lt.gates[k] for k in "ifgo")
-    c_prev, c_new = lt.c[:-1], lt.c[1:]
+    i, f, g, o = (lt.gates[k][start:stop] for k in "ifgo")
+    c_prev, c_new = lt.c[start:stop], lt.c[start + 1:stop + 1]
     w_i, w_f, w_g, w_o = (w_hh[k * H:(k + 1) * H] for k in range(4))
     di = (i * (1 - i))[:, :, None] * w_i[None]
     dg = (1 - g * g)[:, :, None] * w_g[None]

@@ -45,11 +45,11 @@ def run_direction(net, layer, direction, x, h0, c0, forget_clamp):
     return LayerTrace(h=h[:stop + 1], c=None, preact={"a": a_all[:stop]}, dphi=d_all[:stop]), stop
 
 
-def step_jacobians(trace, layer, direction):
-    """J[t-1] = diag(φ'(a_t)) W_hh, shape (T, H, H)."""
+def step_jacobians(trace, layer, direction, start=0, stop=None):
+    """J[t-1] = diag(φ'(a_t)) W_hh for t = start+1..stop, shape (stop - start, H, H)."""
     lt = trace.layer(layer, direction)
     w_hh = trace.net.layer_params(layer, direction)["w_hh"]
-    return lt.dphi[:, :, None] * w_hh[None]
+    return lt.dphi[start:stop, :, None] * w_hh[None]
 
 
 def _torch_kwargs(spec):

@@ -86,6 +86,10 @@ class PlotView(View):
         self.notes: dict[str, str] = {}
 
     # the template ------------------------------------------------------------------------------
+    #: the view draws the map of every pair: it is handed the analysis again when a finer map
+    #: arrives (the window's ``map_ready``); the other views are not
+    uses_map = False
+
     def set_analysis(self, scene, analysis, step: int | None = None, row=None) -> None:
         """New numbers: per-kind items if the kind changed, ranges once, then one draw."""
         self.scene, self.analysis = scene, analysis
@@ -94,16 +98,20 @@ class PlotView(View):
             self.kind = kind
             self.kind_changed(kind)
         self.note_run(analysis)
+        self._cursor(self.step if step is None else step, row)
         self.analysis_changed()
-        self.set_step(self.step if step is None else step, row)
+        self.draw()
 
     def set_step(self, step: int, row=None) -> None:
         """The cursor moved: remember it (and the row if it is this step's) and draw."""
         if self.analysis is None:
             return
+        self._cursor(step, row)
+        self.draw()
+
+    def _cursor(self, step: int, row) -> None:
         self.step = max(0, min(int(step), self.analysis.steps))
         self.row = row if row is not None and row.t == self.step else None
-        self.draw()
 
     def kind_changed(self, kind) -> None:
         """Hook: the cell kind (a :class:`~gradviz.core.kinds.CellKind`) differs from the last."""

@@ -61,7 +61,9 @@ class CompareView(PlotView):
         self.analysis = next(iter(results.values()), None)
         if not results:
             return
-        exts = [plotdata.finite_extent(*plotdata.jacobian_map(a).values()) for a in results.values()]
+        exts = [plotdata.finite_extent(*plotdata.jacobian_map(a).values(),
+                                       *[r.h_fro for r in a.rows.values()])
+                for a in results.values()]
         exts = [e for e in exts if e is not None]
         lo_hi = (min(e[0] for e in exts), max(e[1] for e in exts)) if exts else None
         self.floor, top = floor_for(lo_hi)
@@ -78,11 +80,15 @@ class CompareView(PlotView):
 
     def draw(self) -> None:
         self.shown = {}
+        norms = set()
         for name, a in self.results.items():
             t = min(self.step, a.steps)
-            d = plotdata.gradient_flow(a, t)
+            d = plotdata.gradient_flow(a, t, a.rows.get(t))
             key = "log10_jac_h" if "log10_jac_h" in d else "log10_jac_h_fro"
+            if key not in d:   # neither this step's row nor the full map yet
+                self.curves[name].setData([], [])
+                continue
+            norms.add("2-norm" if key == "log10_jac_h" else "Frobenius")
             self.shown[name] = d[key]
             self.curves[name].setData(d["lag"], clip_floor(d[key], self.floor), skipFiniteCheck=True)
-        norms = {("2-norm" if a.jac.h is not None else "Frobenius") for a in self.results.values()}
         self.plot.setTitle(f"Gradient flow at t = {self.step} ({', '.join(sorted(norms))})")

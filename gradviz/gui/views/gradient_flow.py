@@ -53,6 +53,7 @@ class GradientFlowView(PlotView):
 
     title = "Gradient flow"
     file_stem = "gradient_flow"
+    uses_map = True
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -107,8 +108,10 @@ class GradientFlowView(PlotView):
         analysis = self.analysis
         maps = plotdata.jacobian_map(analysis)
         T = analysis.steps
-        lo_hi = plotdata.finite_extent(*maps.values())
-        if lo_hi is not None and analysis.jac.h is None:
+        row = [self.row.h_fro] + ([self.row.c_fro] if self.row.c_fro is not None else []) \
+            if self.row is not None else []
+        lo_hi = plotdata.finite_extent(*maps.values(), *row)
+        if lo_hi is not None and (analysis.jac is None or analysis.jac.h is None):
             # a 2-norm is at most √H below the Frobenius norm
             lo_hi = (lo_hi[0] - 0.5 * np.log10(max(analysis.h_size, 1)), lo_hi[1])
         if "log10_sigma_power" in dict(self.overlays):
@@ -129,16 +132,24 @@ class GradientFlowView(PlotView):
             self._want_2 = want_2
             self._legend(fallback)
         lag = d["lag"]
-        shown = {"lag": lag, "main": d[key]}
-        self.main.setData(lag, clip_floor(d[key], self.floor), skipFiniteCheck=True)
-        self._note_zeros(d[key])
+        shown = {"lag": lag}
+        if key in d:
+            shown["main"] = d[key]
+            self.main.setData(lag, clip_floor(d[key], self.floor), skipFiniteCheck=True)
+            self._note_zeros(d[key])
+        else:   # this step's row is still being computed: the theory is drawn already
+            self.main.setData([], [])
         for k, c in self.overlays:
             if k == "log10_jac_c":
                 k = "log10_jac_c" if want_2 and "log10_jac_c" in d else "log10_jac_c_fro"
+            if k not in d:
+                c.setData([], [])
+                continue
             shown[k] = d[k]
             c.setData(lag, clip_floor(d[k], self.floor), skipFiniteCheck=True)
         self.shown = shown
-        self.plot.setTitle(f"Gradient flow at t = {self.step}")
+        self.plot.setTitle(f"Gradient flow at t = {self.step}"
+                           + ("" if key in d else " (computing ‖∂h_t/∂h_i‖…)"))
 
     def _note_zeros(self, main: np.ndarray) -> None:
         """Exact zeros (LOG10_ZERO) are drawn on the floor; say so, and from which lag."""

@@ -64,6 +64,7 @@ class JacobianMapView(PlotView):
 
     title = "Jacobian map"
     file_stem = "jacobian_map"
+    uses_map = True
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -98,6 +99,8 @@ class JacobianMapView(PlotView):
         self.level = 1.0
         self.values = None      # the chosen [t, i] map (NaN above the diagonal)
         self.display = None     # what the image holds (clipped, sentinel)
+        self.stride = 1         # the map's rows and columns are every stride-th step
+        self.waiting = False    # the chosen map of this analysis is still being computed
         st.apply(st.appearance)
         self._restyled()
 
@@ -137,8 +140,14 @@ class JacobianMapView(PlotView):
 
     def _fill(self) -> None:
         keys, _, bar_label = MAPS[self.choice]
-        key = next(k for k in keys if k in self._maps)
+        key = next((k for k in keys if k in self._maps), None)
+        self.waiting = key is None
+        if key is None:   # keep the map on screen until this analysis' map arrives
+            if self.display is None:
+                self.plot.setTitle("Jacobian map (computing…)")
+            return
         self.key = key
+        self.stride = plotdata.map_stride(self.analysis)
         self.values = self._maps[key]
         self.level = symmetric_level(self.values)
         self.display = display_map(self.values, self.level)
@@ -148,7 +157,8 @@ class JacobianMapView(PlotView):
                 "2-norm" if key in ("log10_jac_h", "log10_jac_c") else "theory")
         self.bar.axis.setLabel(bar_label)
         name = MAPS[self.choice][1].replace("_t", "<sub>t</sub>").replace("_i", "<sub>i</sub>")
-        self.plot.setTitle(f"{name}, all pairs i ≤ t ({norm})")
+        pairs = "all pairs i ≤ t" if self.stride == 1 else f"every {self.stride}th step (exact there)"
+        self.plot.setTitle(f"{name}, {pairs} ({norm})")
 
     def _map_changed(self, _index) -> None:
         if self.analysis is not None:
@@ -157,20 +167,28 @@ class JacobianMapView(PlotView):
 
     def draw(self) -> None:
         t = self.step
-        n = self.display.shape[1]
-        self.image.setImage(self.display[:t + 1], autoLevels=False, levels=self._levels())
-        self.image.setRect(QRectF(-0.5, -0.5, n, t + 1))
-        self.row_line.setPos(t)
         i = min(self.selected_i, t)
+        self.row_line.setPos(t)
         self.col_line.setPos(i)
+        if self.display is None:
+            return
+        s = self.stride
+        n = self.display.shape[1]
+        rows = min(t // s + 1, self.display.shape[0])
+        self.image.setImage(self.display[:rows], autoLevels=False, levels=self._levels())
+        # grid point a·s is drawn centred on step a·s, covering s steps
+        self.image.setRect(QRectF(-0.5 * s, -0.5 * s, n * s, rows * s))
         self._show_readout(t, i)
 
     def _show_readout(self, t: int, i: int) -> None:
-        v = self.values[t, i]
+        s = self.stride
+        a, b = min(t // s, self.values.shape[0] - 1), min(i // s, self.values.shape[1] - 1)
+        v = self.values[a, b]
         text = "−∞ (exactly 0)" if v <= LOG10_ZERO else f"{v:.2f}".replace("-", "−")
+        where = f"t = {t}, i = {i}" if s == 1 else f"t = {a * s}, i = {b * s}"
         c = self.styler.color
         self.readout.setText(
-            f"t = {t}, i = {i}: log<sub>10</sub> = <b>{text}</b> &nbsp; "
+            f"{where}: log<sub>10</sub> = <b>{text}</b> &nbsp; "
             f"<span style='color:{c('blue')}'>blue</span> = vanishing, "
             f"<span style='color:{c('red')}'>red</span> = exploding",
             color=c("fg"), size=f"{self.appearance.font_pt}pt")

@@ -713,7 +713,10 @@ def autograd_norm(w, xs, t):
             s = state_step(w, x_k, s)
         return s[:HH]
 
-    return norm2(torch.autograd.functional.jacobian(h_t_of_h_0, s0[:HH]))
+    jac = torch.autograd.functional.jacobian(h_t_of_h_0, s0[:HH])
+    if not bool(torch.isfinite(jac).all()):
+        return math.inf                       # overflowed float64
+    return norm2(jac)
 
 
 def say(*fields):

@@ -480,8 +480,8 @@ def dphi(a, h):
 # ======================================================================= 3. the cell by hand
 def cell_step(w, x_t, h):
     """One step of the Elman RNN, as in the notes. Returns h_t and a_t."""
-    a_t = x_t @ w["W_xh"] + h @ w["W_hh"] + w["b_h"]       # pre-activation a_t
-    h = phi(a_t)                                           # h_t = φ(a_t)
+    a_t = x_t @ w["W_xh"] + h @ w["W_hh"] + w["b_h"]   # pre-activation
+    h = phi(a_t)                                       # h_t = φ(a_t)
     return h, {"a": a_t}
 
 
@@ -522,19 +522,21 @@ def notes_weights(sd, layer, direction):
 
 # ======================================================================= 3. the cell by hand
 def cell_step(w, x_t, h, C):
-    """One LSTM step, as in the notes (plus torch's projection). Returns h_t, C_t, gates."""
-    i_t = torch.sigmoid(h @ w["W_hi"] + x_t @ w["W_xi"] + w["b_i"])      # input gate
-    f_t = torch.sigmoid(h @ w["W_hf"] + x_t @ w["W_xf"] + w["b_f"])      # forget gate
+    """One LSTM step as in the notes (+ torch's projection)."""
+    # input gate, forget gate
+    i_t = torch.sigmoid(h @ w["W_hi"] + x_t @ w["W_xi"] + w["b_i"])
+    f_t = torch.sigmoid(h @ w["W_hf"] + x_t @ w["W_xf"] + w["b_f"])
     if FORGET_CLAMP is not None:
-        # gradviz's forget clamp (not in torch, not in the notes): f_t = constant, so that
-        # ∂C_t/∂C_{t-1} = f·I exactly
+        # gradviz's clamp (not in torch, not in the notes):
+        # f_t = constant, so that ∂C_t/∂C_{t-1} = f·I exactly
         f_t = torch.full_like(f_t, FORGET_CLAMP)
-    candidate_C = torch.tanh(h @ w["W_hg"] + x_t @ w["W_xg"] + w["b_g"])  # C~_t (torch: g)
-    o_t = torch.sigmoid(h @ w["W_ho"] + x_t @ w["W_xo"] + w["b_o"])      # output gate
-    C = f_t * C + i_t * candidate_C                                      # the cell state
+    # the candidate C~_t (torch calls it g) and the output gate
+    candidate_C = torch.tanh(h @ w["W_hg"] + x_t @ w["W_xg"] + w["b_g"])
+    o_t = torch.sigmoid(h @ w["W_ho"] + x_t @ w["W_xo"] + w["b_o"])
+    C = f_t * C + i_t * candidate_C          # the cell state
     h = o_t * torch.tanh(C)
     if PROJ_SIZE:
-        h = h @ w["W_proj"]                                              # torch: h = W_hr m
+        h = h @ w["W_proj"]                  # torch: h = W_hr m
     return h, C, {"i": i_t, "f": f_t, "g": candidate_C, "o": o_t}
 
 
@@ -579,14 +581,17 @@ def notes_weights(sd, layer, direction):
 
 # ======================================================================= 3. the cell by hand
 def cell_step(w, x_t, h):
-    """One GRU step as torch computes it (the notes' lines in the comments). Returns h_t, gates."""
-    r_t = torch.sigmoid(h @ w["W_hr"] + x_t @ w["W_xr"] + w["b_r"])      # reset gate
-    z_t = torch.sigmoid(h @ w["W_hz"] + x_t @ w["W_xz"] + w["b_z"])      # update gate
-    # notes:  candidate_h = torch.tanh((r_t * h) @ W_hh + x_t @ W_xh + b_h)
-    # torch resets AFTER the matrix, and its second bias b_hn sits inside the reset:
-    n_t = torch.tanh(x_t @ w["W_xn"] + w["b_xn"] + r_t * (h @ w["W_hn"] + w["b_hn"]))
-    # notes:  h = (1 - z_t) * h + z_t * candidate_h    (z = the share of the NEW state)
-    # torch's z is the share of the OLD state kept (the same cell with z <-> 1 - z):
+    """One GRU step as torch computes it (the notes' lines in comments)."""
+    # reset gate, update gate
+    r_t = torch.sigmoid(h @ w["W_hr"] + x_t @ w["W_xr"] + w["b_r"])
+    z_t = torch.sigmoid(h @ w["W_hz"] + x_t @ w["W_xz"] + w["b_z"])
+    # notes: candidate_h = torch.tanh((r_t * h) @ W_hh + x_t @ W_xh + b_h)
+    # torch resets AFTER the matrix; its 2nd bias b_hn sits inside the reset:
+    n_t = torch.tanh(x_t @ w["W_xn"] + w["b_xn"]
+                     + r_t * (h @ w["W_hn"] + w["b_hn"]))
+    # notes: h = (1 - z_t) * h + z_t * candidate_h
+    #        (z = the share of the NEW state)
+    # torch: z = the share of the OLD state kept (the same cell, z <-> 1 - z)
     h = (1 - z_t) * n_t + z_t * h
     return h, {"r": r_t, "z": z_t, "n": n_t}
 

@@ -173,7 +173,7 @@ def test_a_student_runs_the_script_from_another_folder(tmp_path):
 def test_the_script_says_where_notes_and_torch_differ():
     gru = generate_script(Scene(cell="gru", hidden_size=3, steps=5)).text
     assert "(r_t * h) @ W_hh" in gru and "h = (1 - z_t) * n_t + z_t * h" in gru
-    assert "z = the share of the NEW state" in gru and "share of the OLD state" in gru
+    assert "z = the share of the NEW state" in gru and "the share of the OLD state" in gru
     lstm = generate_script(Scene(cell="lstm", hidden_size=4, proj_size=2, steps=5)).text
     assert "W_xf = weight_ih[H:2H].T" in lstm and "bias_ih[H:2H] + bias_hh[H:2H]" in lstm
     assert "proj_size" in lstm and "weight_hr" in lstm

@@ -208,28 +208,32 @@ def generate_script(scene: Scene, base=None, inputs: np.ndarray | None = None,
     w("")
     # ------------------------------------------------------------ constants
     w("# ======================================================================= 1. the scene")
-    w(f'CELL = "{kind}"')
+    def const(code: str, comment: str = "") -> None:
+        out.append(f"{code:<26}# {comment}" if comment else code)
+
+    const(f'CELL = "{kind}"', "rnn | lstm | gru")
     if kind == "rnn":
-        w(f'NONLINEARITY = "{spec.nonlinearity}"     # φ: tanh | relu | sigmoid')
-    w(f"INPUT_SIZE = {spec.input_size}")
-    w(f"HIDDEN_SIZE = {H}          # H")
+        const(f'NONLINEARITY = "{spec.nonlinearity}"', "φ: tanh | relu | sigmoid")
+    const(f"INPUT_SIZE = {spec.input_size}")
+    const(f"HIDDEN_SIZE = {H}", "H")
     if kind == "lstm":
-        w(f"PROJ_SIZE = {P}            # P: with P > 0, h = W_hr m has P numbers, c has H")
-    w(f"HH = {Hh}                  # Hh: the size of h")
-    w(f"NUM_LAYERS = {spec.num_layers}")
-    w(f"DIRECTIONS = {spec.directions}            # 2 = bidirectional; direction 1 reads the "
-      "inputs backwards")
-    w(f"BIAS = {spec.bias}")
-    w(f"T = {T}                    # steps run" + (f" (the scene asks for {x.shape[0]}; "
-      f"the state overflows float64 at step {trace.overflow_step})" if T < x.shape[0] else ""))
-    w(f"H0 = {_num(scene.h0)}                 # every unit of every h_0" +
-      ("; c_0 = 0" if kind == "lstm" else ""))
+        const(f"PROJ_SIZE = {P}", "P: with P > 0, h = W_hr m has P numbers, C has H")
+    const(f"HH = {Hh}", "Hh: the size of h")
+    const(f"NUM_LAYERS = {spec.num_layers}")
+    const(f"DIRECTIONS = {spec.directions}", "2 = bidirectional: direction 1 reads the inputs "
+          "backwards")
+    const(f"BIAS = {spec.bias}")
+    const(f"T = {T}", "steps run" + (f" (the scene asks for {x.shape[0]}: the state "
+          f"overflows float64 at step {trace.overflow_step})" if T < x.shape[0] else ""))
+    const(f"H0 = {_num(scene.h0)}", "every unit of every h_0" + ("; C_0 = 0" if kind == "lstm"
+                                                                  else ""))
     if kind == "lstm":
-        w(f"FORGET_CLAMP = {None if trace.forget_clamp is None else _num(trace.forget_clamp)}"
-          "    # gradviz's clamp: f_t forced to this constant (None: off)")
-    w(f"LAYER, DIRECTION = {scene.layer}, {scene.direction}   # the layer and direction gradviz "
-      "analyses")
-    w(f"CURSOR = {cursor}               # the step t selected in gradviz")
+        clamp = None if trace.forget_clamp is None else _num(trace.forget_clamp)
+        const(f"FORGET_CLAMP = {clamp}", "gradviz's clamp: f_t forced to this constant "
+              "(None: off)")
+    const(f"LAYER, DIRECTION = {scene.layer}, {scene.direction}", "the layer and direction "
+          "gradviz analyses")
+    const(f"CURSOR = {cursor}", "the step t selected in gradviz")
     w("")
     for line in sliders:
         w(line)
@@ -651,11 +655,6 @@ def run_by_hand(sd, x):
 def run_torch_nn(sd, x):
     """The same weights in torch.nn.@@TORCH@@ (eval mode, float64): (output, h_n[, c_n])."""
 @@NN_BODY@@
-
-
-def log10(v):
-    """log10 of a non-negative number; an exact zero is -999.0 (gradviz's 'no gradient')."""
-    return math.log10(v) if v > 0 else -999.0
 
 
 def norm2(m):

@@ -29,7 +29,8 @@ import numpy as np
 
 from .errors import GradvizError
 from .files import TargetExistsError, atomic_path
-from .scene import Scene, apply_sliders, load_base_net, scene_inputs, simulate
+from .inputs import make_signal
+from .scene import Scene, apply_sliders, load_base_net, resolve, simulate
 
 #: weights (or inputs) with more numbers than this go to files beside the script
 EMBED_LIMIT = 4096
@@ -133,11 +134,15 @@ def generate_script(scene: Scene, base=None, inputs: np.ndarray | None = None,
     """The script for ``scene`` (``base``/``inputs`` as for :func:`simulate`; ``step`` the
     cursor, default T). ``name`` is the script's file stem (names its data files)."""
     scene.validate()
-    base = base if base is not None else load_base_net(scene)
+    given_inputs = inputs is not None
+    if given_inputs:
+        base = base if base is not None else load_base_net(scene)
+    else:   # the scene's files or signal, the scene made to agree with them
+        resolved = resolve(scene, base)
+        scene, base, inputs = resolved.scene, resolved.base, resolved.inputs
     net = apply_sliders(base, scene)
     spec = net.spec
-    given_inputs = inputs is not None
-    x = np.asarray(inputs if given_inputs else scene_inputs(scene), dtype=np.float64)
+    x = np.asarray(inputs, dtype=np.float64)
     if x.ndim == 1:
         x = x[:, None]
     trace = simulate(scene, base=base, inputs=x)   # only to know T (a state may overflow)
@@ -151,7 +156,9 @@ def generate_script(scene: Scene, base=None, inputs: np.ndarray | None = None,
     kind, H, Hh, P = spec.kind, spec.hidden_size, spec.state_size, spec.proj_size
     n_weights = sum(v.size for v in net.params.values())
     sd_file = n_weights > embed_limit
-    formula = (not given_inputs and not scene.inputs_path and scene.input in _FORMULA_SIGNALS)
+    # a synthetic signal is written as its formula (when the inputs are exactly that signal)
+    formula = (not scene.inputs_path and scene.input in _FORMULA_SIGNALS and np.array_equal(
+        x, make_signal(scene.input, scene.steps, scene.input_size, scene.amplitude, scene.seed)))
     x_file = not formula and x.size > embed_limit
     gen = GeneratedScript(text="", steps=T, cursor=cursor, notes=notes,
                           state_dict=dict(net.params) if sd_file else None,
@@ -161,7 +168,7 @@ def generate_script(scene: Scene, base=None, inputs: np.ndarray | None = None,
     cell_label = (f"{scene.nonlinearity} RNN" if kind == "rnn" else torch_name)
     settings = " ".join(f"{k}={v!r}" for k, v in scene.to_dict().items())
     sliders = _slider_lines(scene, kind)
-    out = []
+    out: list[str] = []
     w = out.append
 
     # ------------------------------------------------------------ docstring
@@ -190,9 +197,9 @@ def generate_script(scene: Scene, base=None, inputs: np.ndarray | None = None,
     w("as Python's repr of a float (17 significant digits: it reads back exactly). An exactly")
     w("zero norm prints as log10 = -999.0, as in gradviz. Records:")
     for key, what in RECORDS.items():
-        if key == "c" and kind != "lstm" or key == "log10_jac_c" and kind != "lstm":
+        if (key == "c" and kind != "lstm") or (key == "log10_jac_c" and kind != "lstm"):
             continue
-        if key in ("a", "dphi") and kind != "rnn" or key == "gate" and kind == "rnn":
+        if (key in ("a", "dphi") and kind != "rnn") or (key == "gate" and kind == "rnn"):
             continue
         w(f"    {key:<16} {what}")
     w('"""')
@@ -224,7 +231,7 @@ def generate_script(scene: Scene, base=None, inputs: np.ndarray | None = None,
           "backwards")
     const(f"BIAS = {spec.bias}")
     const(f"T = {T}", "steps run" + (f" (the scene asks for {x.shape[0]}: the state "
-          f"overflows float64 at step {trace.overflow_step})" if T < x.shape[0] else ""))
+          f"overflows float64 at step {trace.overflow_step})" if x.shape[0] > T else ""))
     const(f"H0 = {_num(scene.h0)}", "every unit of every h_0" + ("; C_0 = 0" if kind == "lstm"
                                                                   else ""))
     if kind == "lstm":
@@ -350,11 +357,11 @@ def write_script(path, scene: Scene, base=None, inputs=None, step: int | None = 
     try:
         for target in extra:
             with atomic_path(target, overwrite=overwrite) as tmp:
-                if target.suffix == ".pt":
+                if target.suffix == ".pt" and gen.state_dict is not None:
                     import torch
                     torch.save({k: torch.from_numpy(np.array(v)) for k, v in gen.state_dict.items()},
                                tmp)
-                else:
+                elif gen.inputs is not None:
                     rows = [",".join(_num(v) for v in row) for row in gen.inputs[:gen.steps]]
                     tmp.write_text("\n".join(rows) + "\n", encoding="utf-8")
             written.append(target)

@@ -74,11 +74,11 @@ def equations(spec: CellSpec, layer: int = 0, direction: int = 0) -> list[Equati
             eqs.append(Equation("h_t = o_t ⊙ tanh(C_t)", "torch: h_t"))
         eqs.append(Equation("∂C_t/∂C_{t−1} = diag(f_t)", "the forget-gate path (c held apart)"))
         return eqs
-    names = (("r", "reset gate"), ("z", "update gate"))
+    gru_gates = (("r", "reset gate"), ("z", "update gate"))
     eqs = [Equation(f"{g}_t = σ(h_{{t−1}} @ W_h{g} + x_t @ W_x{g} + b_{g})",
                     f"rows {rows(k)} of {wih} / {whh} (.T: {n_in}×{H} / {H}×{H}); "
                     f"b_{g} = {bih}{rows(k)} + {bhh}{rows(k)}  ({what})")
-           for k, (g, what) in enumerate(names)]
+           for k, (g, what) in enumerate(gru_gates)]
     eqs.append(Equation("n_t = tanh(x_t @ W_xn + b_in + r_t ⊙ (h_{t−1} @ W_hn + b_hn))",
                         f"rows {rows(2)}; b_in = {bih}{rows(2)}, b_hn = {bhh}{rows(2)} "
                         "(inside the reset)"))

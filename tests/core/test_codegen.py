@@ -98,7 +98,7 @@ def _close(ours, theirs, what):
 
 @pytest.mark.parametrize("name", list(_cases()))
 def test_script_prints_gradviz_numbers(outputs, name):
-    (scene, step), path, out = outputs[name]
+    (scene, step), _path, out = outputs[name]
     trace = simulate(scene)
     a = analyse(trace, scene.layer, scene.direction, exact=True, dtype=np.float64)
     lt = trace.layer(scene.layer, scene.direction)
@@ -129,6 +129,7 @@ def test_script_prints_gradviz_numbers(outputs, name):
     if t >= 1:
         label, ft, value = out.factor
         assert ft == t
+        assert label == {"rnn": "max|φ′(a_t)|·σ_max", "lstm": "mean_f_t", "gru": "mean_z_t"}[kind]
         expected = {"rnn": lambda: 10 ** a.step_factor[t - 1] if a.step_factor[t - 1] > -999 else 0,
                     "lstm": lambda: a.gate_stats["f_mean"][t - 1],
                     "gru": lambda: a.gate_stats["z_mean"][t - 1]}[kind]()
@@ -140,7 +141,7 @@ def test_script_prints_gradviz_numbers(outputs, name):
 
 
 def test_large_scenes_write_a_state_dict_and_a_csv_beside_the_script(outputs):
-    (scene, _), path, _ = outputs["gru-files"]
+    _, path, _ = outputs["gru-files"]
     assert weights_file(path).is_file() and inputs_file(path).is_file()
     text = path.read_text(encoding="utf-8")
     assert "weights_only=True" in text and "np.loadtxt" in text
@@ -182,7 +183,7 @@ def test_the_script_says_where_notes_and_torch_differ():
     clamp = generate_script(Scene(cell="lstm", hidden_size=3, steps=5, forget_clamp=0.5)).text
     assert "torch has no forget clamp" in clamp
     for text in (gru, lstm, sig, clamp):
-        imports = [l for l in text.splitlines() if l.startswith(("import ", "from "))]
+        imports = [line for line in text.splitlines() if line.startswith(("import ", "from "))]
         assert imports == ["import math", "from pathlib import Path", "import numpy as np",
                            "import torch"]
 

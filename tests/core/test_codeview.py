@@ -31,9 +31,9 @@ def _one_step_jacobian_norm(trace, layer, direction, t):
     h_prev = torch.from_numpy(lt.h[t - 1].copy())
     if kind == "lstm":
         c_prev = torch.from_numpy(lt.c[t - 1].copy())
-        f = lambda h: cell(xt, (h, c_prev))[0]   # noqa: E731 - c_{t-1} held fixed
+        f = lambda h: cell(xt, (h, c_prev))[0]
     else:
-        f = lambda h: cell(xt, h)                # noqa: E731
+        f = lambda h: cell(xt, h)
     J = torch.autograd.functional.jacobian(f, h_prev)
     return float(torch.linalg.matrix_norm(J, ord=2))
 

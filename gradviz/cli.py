@@ -3,6 +3,7 @@
     gradviz [--preset NAME | --session FILE]     open the window
     gradviz --list-presets                      list the presets
     gradviz export [options] --out DIR          write DIR/trace.npz and one PNG per view
+    gradviz export [options] --script FILE.py   write the scene as one runnable torch script
 
 Bad input (a file, a row, an option) ends with one short line on stderr and exit status 1
 (2 for a malformed command line); an export never leaves a half-written folder behind.
@@ -115,8 +116,12 @@ def export_parser() -> _Parser:
                 "contradict the file are an error. W_hh is used as stored unless --wr-scale "
                 "is given. --inputs sets T (and the input size unless the weights fix it); its numbers are "
                 "used as they are unless --amplitude is given.")
-    p.add_argument("--out", metavar="DIR", required=True,
+    p.add_argument("--out", metavar="DIR",
                    help="output folder (created; same-named files in it are replaced)")
+    p.add_argument("--script", metavar="FILE.py",
+                   help="also (or instead of --out) write the scene as one runnable torch "
+                   "script (hand-written loop, torch.nn check, autograd norms; replaced if it "
+                   "exists)")
     src = p.add_mutually_exclusive_group()
     src.add_argument("--preset", metavar="NAME", help="start from a preset scene")
     src.add_argument("--session", metavar="FILE", help="start from a saved session")
@@ -402,8 +407,18 @@ def _renderer():
 
 def run_export(argv: list[str]) -> int:
     args = export_parser().parse_args(argv)
-    _check_out(Path(args.out))    # before any work: a wrong --out fails fast
+    if args.out is None and args.script is None:
+        raise _UsageError(f"{PROG} export: error: one of the arguments --out --script is required")
+    if args.out is not None:
+        _check_out(Path(args.out))    # before any work: a wrong --out fails fast
     plan = plan_export(args)
+    if args.script is not None:
+        from .core.codegen import write_script
+        for path in write_script(args.script, plan.scene, plan.base, plan.inputs, plan.step,
+                                 overwrite=True):
+            print(f"wrote {path}")
+        if args.out is None:
+            return 0
     analysis = compute(plan)
     paths = write_export(plan, analysis, args.out, scale=args.scale)
     for note in plan.notes:

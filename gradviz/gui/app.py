@@ -53,6 +53,8 @@ def create_window(scene: Scene | None = None, settings=None, session=None, prese
     controller = Controller(scene)
     window = MainWindow(controller, settings)
     controller.setParent(window)
+    from .code_view import install_code_view
+    install_code_view(window)   # before the kit restores the remembered dock layout
     from .lecture import install_lecture_kit
     from .session_actions import add_recent_session
     kit = install_lecture_kit(window, autosave=autosave)

@@ -11,54 +11,16 @@ from __future__ import annotations
 from pathlib import Path
 
 from PyQt6.QtCore import QMarginsF, QRectF, QSizeF
-from PyQt6.QtGui import QColor, QGuiApplication, QImage, QPageSize, QPainter, QPalette, QPdfWriter
+from PyQt6.QtGui import QGuiApplication, QImage, QPageSize, QPainter, QPdfWriter
 from PyQt6.QtSvg import QSvgGenerator
 import pyqtgraph as pg
 from PyQt6.QtWidgets import QGraphicsView, QWidget
 
 from ..core.errors import GradvizError
 from ..core.files import atomic_path
+from .render import render_image, white_background
 
 FORMATS = ("png", "svg", "pdf")
-
-
-class _WhiteBackground:
-    """Temporarily paint a widget's own background white (for slides)."""
-
-    def __init__(self, widget: QWidget, enabled: bool):
-        self.widget, self.enabled = widget, enabled
-
-    def __enter__(self):
-        if self.enabled:
-            self.palette = self.widget.palette()
-            self.fill = self.widget.autoFillBackground()
-            pal = QPalette(self.palette)
-            pal.setColor(QPalette.ColorRole.Window, QColor("white"))
-            self.widget.setPalette(pal)
-            self.widget.setAutoFillBackground(True)
-        return self
-
-    def __exit__(self, *exc):
-        if self.enabled:
-            self.widget.setPalette(self.palette)
-            self.widget.setAutoFillBackground(self.fill)
-        return False
-
-
-def render_image(widget: QWidget, scale: float = 1.0, white: bool = True) -> QImage:
-    """The widget drawn into an ARGB image ``scale`` times its on-screen size."""
-    size = widget.size()
-    image = QImage(max(1, round(size.width() * scale)), max(1, round(size.height() * scale)),
-                   QImage.Format.Format_ARGB32)
-    image.fill(QColor("white") if white else widget.palette().color(QPalette.ColorRole.Window))
-    with _WhiteBackground(widget, white):
-        painter = QPainter(image)
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        painter.setRenderHint(QPainter.RenderHint.TextAntialiasing)
-        painter.scale(scale, scale)
-        widget.render(painter)
-        painter.end()
-    return image
 
 
 class _VectorFriendly:
@@ -121,7 +83,7 @@ def export_widget(widget: QWidget, path, fmt: str | None = None, scale: float = 
             if not render_image(widget, scale, white).save(str(tmp), "PNG"):
                 raise GradvizError(f"{path}: could not write the PNG")
             return path
-        with _WhiteBackground(widget, white):
+        with white_background(widget, white):
             if fmt == "svg":
                 gen = QSvgGenerator()
                 gen.setFileName(str(tmp))

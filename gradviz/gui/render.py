@@ -6,12 +6,13 @@ pixel size (text and lines scale with it, so scale 2 or 3 gives print-sharp figu
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
-import tempfile
 from pathlib import Path
 
 from ..core.errors import GradvizError
+from ..core.files import atomic_path
 
 #: default size of one exported view, in logical pixels
 VIEW_SIZE = (960, 600)
@@ -29,31 +30,57 @@ def ensure_app():
     return app
 
 
-def grab_png(widget, path: Path, scale: float = 1.0) -> Path:
-    """Paint ``widget`` into a PNG at ``scale`` × its size; written to a temp file, then renamed."""
-    from PyQt6.QtCore import Qt
-    from PyQt6.QtGui import QImage, QPainter
+def render_image(widget, scale: float = 1.0, white: bool = True):
+    """``widget`` painted into an ARGB QImage ``scale`` × its size: the one PNG renderer.
+
+    The painter is scaled, so text and lines are redrawn at the higher resolution rather than
+    upscaled. With ``white`` the widget's own background is painted white for the moment
+    (slides); otherwise the image starts in the widget's window colour. Used by ``gradviz
+    export``, the Export menu, the clipboard and the animation frames.
+    """
+    from PyQt6.QtGui import QColor, QImage, QPainter, QPalette
 
     size = widget.size()
     image = QImage(max(1, round(size.width() * scale)), max(1, round(size.height() * scale)),
                    QImage.Format.Format_ARGB32)
-    image.setDevicePixelRatio(scale)
-    image.fill(Qt.GlobalColor.white)
-    painter = QPainter(image)
-    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-    painter.setRenderHint(QPainter.RenderHint.TextAntialiasing)
-    widget.render(painter)
-    painter.end()
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=".png", dir=path.parent)
-    os.close(fd)
+    image.fill(QColor("white") if white else widget.palette().color(QPalette.ColorRole.Window))
+    with white_background(widget, white):
+        painter = QPainter(image)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setRenderHint(QPainter.RenderHint.TextAntialiasing)
+        painter.scale(scale, scale)
+        widget.render(painter)
+        painter.end()
+    return image
+
+
+@contextlib.contextmanager
+def white_background(widget, enabled: bool = True):
+    """Paint ``widget``'s own background white while the block runs (for slides)."""
+    if not enabled:
+        yield
+        return
+    from PyQt6.QtGui import QColor, QPalette
+
+    palette, fill = widget.palette(), widget.autoFillBackground()
+    white = QPalette(palette)
+    white.setColor(QPalette.ColorRole.Window, QColor("white"))
+    widget.setPalette(white)
+    widget.setAutoFillBackground(True)
     try:
-        if not image.save(tmp, "PNG"):
+        yield
+    finally:
+        widget.setPalette(palette)
+        widget.setAutoFillBackground(fill)
+
+
+def grab_png(widget, path: Path, scale: float = 1.0) -> Path:
+    """Paint ``widget`` into a PNG at ``scale`` × its size on white; written atomically."""
+    image = render_image(widget, scale, white=True)
+    path = Path(path)
+    with atomic_path(path, overwrite=True) as tmp:
+        if not image.save(str(tmp), "PNG"):
             raise GradvizError(f"{path}: could not write the PNG")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     return path
 
 

@@ -10,14 +10,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PyQt6.QtCore import QMarginsF, QRectF, QSizeF
-from PyQt6.QtGui import QGuiApplication, QImage, QPageSize, QPainter, QPdfWriter
+import re
+
+from PyQt6.QtCore import QBuffer, QIODevice, QMarginsF, QRectF, QSizeF
+from PyQt6.QtGui import QFont, QFontInfo, QFontMetricsF, QGuiApplication, QImage, QPageSize, QPainter, QPdfWriter
 from PyQt6.QtSvg import QSvgGenerator
 import pyqtgraph as pg
 from PyQt6.QtWidgets import QGraphicsView, QWidget
 
 from ..core.errors import GradvizError
 from ..core.files import atomic_path
+from ..core.svg import portable_svg
 from .render import render_image, white_background
 
 FORMATS = ("png", "svg", "pdf")
@@ -26,13 +29,14 @@ FORMATS = ("png", "svg", "pdf")
 class _VectorFriendly:
     """Draw curves as one path each and backgrounds without cached pixmaps while exporting.
 
-    pyqtgraph draws thick curves as separate segments and caches each view's background as a
-    pixmap: both are fine on screen, but a vector file would hold hundreds of two-point lines
-    and an embedded image.
+    pyqtgraph draws thick curves as separate segments, caches each view's background as a
+    pixmap and stamps scatter symbols from a pixmap atlas: fine on screen, but a vector file
+    would hold hundreds of two-point lines and embedded images.
     """
 
     def __init__(self, widget: QWidget):
         self.curves = []
+        self.scatters = []
         self.views = []
         for view in [widget, *widget.findChildren(QGraphicsView)]:
             if not isinstance(view, QGraphicsView) or view.scene() is None:
@@ -41,6 +45,8 @@ class _VectorFriendly:
             for item in view.scene().items():
                 if isinstance(item, pg.PlotCurveItem):
                     self.curves.append((item, item.opts.get("segmentedLineMode", "auto")))
+                elif isinstance(item, pg.ScatterPlotItem):
+                    self.scatters.append((item, item.opts.get("useCache", True)))
 
     def __enter__(self):
         for view, _ in self.views:
@@ -48,6 +54,8 @@ class _VectorFriendly:
             view.resetCachedContent()
         for curve, _ in self.curves:
             curve.setSegmentedLineMode("off")
+        for scatter, _ in self.scatters:
+            scatter.opts["useCache"] = False      # symbols as paths, not cached pixmaps
         return self
 
     def __exit__(self, *exc):
@@ -55,6 +63,8 @@ class _VectorFriendly:
             view.setCacheMode(mode)
         for curve, mode in self.curves:
             curve.setSegmentedLineMode(mode)
+        for scatter, cached in self.scatters:
+            scatter.opts["useCache"] = cached
         return False
 
 
@@ -64,6 +74,51 @@ def _render_vector(widget: QWidget, device) -> None:
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         widget.render(painter)
         painter.end()
+
+
+def _measure(text: str, family: str, size: float, weight: int, italic: bool) -> float:
+    """Advance of ``text`` in Qt's metrics (what placed the rich-text runs in the SVG)."""
+    font = QFont(family)
+    screen = QGuiApplication.primaryScreen()
+    font.setPointSizeF(size * 72 / (screen.logicalDotsPerInch() if screen else 96))   # size in px
+    font.setWeight(QFont.Weight(max(1, min(1000, weight))))
+    font.setItalic(italic)
+    return QFontMetricsF(font).horizontalAdvance(text)
+
+
+def _families(data: bytes) -> dict[str, str]:
+    """Family names in Qt's SVG -> the families they resolve to on this system."""
+    out = {}
+    for name in set(re.findall(rb'font-family="([^"]*)"', data)):
+        family = name.decode("utf-8").strip()
+        out[family] = QFontInfo(QFont(family)).family() or family
+    return out
+
+
+def svg_bytes(widget: QWidget, title: str = "gradviz", size: tuple[str, str] | None = None) -> bytes:
+    """``widget`` as an SVG that renders alike in librsvg, Inkscape, browsers and LibreOffice.
+
+    Qt's generator draws it (at the widget's logical DPI, so text has the size laid out on
+    screen); :func:`gradviz.core.svg.portable_svg` then applies each group's matrix to the
+    coordinates, so no stroke relies on ``vector-effect``, and merges rich-text runs.
+    """
+    buffer = QBuffer()
+    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+    gen = QSvgGenerator()
+    gen.setOutputDevice(buffer)
+    gen.setResolution(round(widget.logicalDpiX()) or 96)
+    gen.setSize(widget.size())
+    gen.setViewBox(QRectF(0, 0, widget.width(), widget.height()))
+    gen.setTitle(title)
+    gen.setDescription("made with gradviz")
+    _render_vector(widget, gen)
+    buffer.close()
+    data = bytes(buffer.data())
+    return portable_svg(data, _families(data), _measure, size)
+
+
+def write_svg(widget: QWidget, path, title: str = "gradviz", size=None) -> None:
+    Path(path).write_bytes(svg_bytes(widget, title, size))
 
 
 def export_widget(widget: QWidget, path, fmt: str | None = None, scale: float = 2.0,
@@ -85,13 +140,7 @@ def export_widget(widget: QWidget, path, fmt: str | None = None, scale: float = 
             return path
         with white_background(widget, white):
             if fmt == "svg":
-                gen = QSvgGenerator()
-                gen.setFileName(str(tmp))
-                gen.setSize(widget.size())
-                gen.setViewBox(QRectF(0, 0, w, h))
-                gen.setTitle(title)
-                gen.setDescription("made with gradviz")
-                _render_vector(widget, gen)
+                write_svg(widget, tmp, title)
             else:
                 pdf = QPdfWriter(str(tmp))
                 pdf.setTitle(title)

@@ -305,6 +305,10 @@ def portable_svg(data: bytes, families: dict[str, str] | None = None,
             el.set("font-family", real if real.lower() == "sans-serif" else f"{real}, sans-serif")
     for group in list(root.iter(_NS + "g")):
         _flatten_group(group)
+    for clip in root.iter(_NS + "clipPath"):        # clip shapes are in device units already
+        for el in clip.iter():
+            if clip.get("transform") is None and el.get("transform") is None:
+                el.attrib.pop("vector-effect", None)
     # merge after the families are rewritten, measuring with the names Qt resolved
     if measure is not None:
         _merge_runs(root, lambda text, family, size_, weight, italic: measure(

@@ -13,7 +13,8 @@ from pathlib import Path
 import re
 
 from PyQt6.QtCore import QBuffer, QIODevice, QMarginsF, QRectF, QSizeF
-from PyQt6.QtGui import QFont, QFontInfo, QFontMetricsF, QGuiApplication, QImage, QPageSize, QPainter, QPdfWriter
+from PyQt6.QtGui import (QFont, QFontInfo, QFontMetricsF, QGuiApplication, QImage, QPageSize,
+                         QPainter, QPdfWriter, QPicture)
 from PyQt6.QtSvg import QSvgGenerator
 import pyqtgraph as pg
 from PyQt6.QtWidgets import QGraphicsView, QWidget
@@ -98,23 +99,33 @@ def _families(data: bytes) -> dict[str, str]:
 def svg_bytes(widget: QWidget, title: str = "gradviz", size: tuple[str, str] | None = None) -> bytes:
     """``widget`` as an SVG that renders alike in librsvg, Inkscape, browsers and LibreOffice.
 
-    Qt's generator draws it (at the widget's logical DPI, so text has the size laid out on
-    screen); :func:`gradviz.core.svg.portable_svg` then applies each group's matrix to the
-    coordinates, so no stroke relies on ``vector-effect``, and merges rich-text runs.
+    The widget is painted into a QPicture, which is played into Qt's SVG 1.1 generator (at
+    the widget's logical DPI, so text has the size laid out on screen). SVG 1.1 writes clip
+    paths, so what the screen clips (a label too long for its plot) is clipped here too;
+    painting it directly, Qt 6.11's generator keeps a stale clip path (curves clipped to a
+    label's box vanish), replaying the recorded picture gives it each clip explicitly.
+    :func:`gradviz.core.svg.portable_svg` then applies each group's matrix to the coordinates,
+    so no stroke relies on ``vector-effect``, and merges rich-text runs. ``size`` is the outer
+    width and height (default: the widget's size in px).
     """
+    picture = QPicture()
+    _render_vector(widget, picture)
     buffer = QBuffer()
     buffer.open(QIODevice.OpenModeFlag.WriteOnly)
-    gen = QSvgGenerator()
+    gen = QSvgGenerator(QSvgGenerator.SvgVersion.Svg11)
     gen.setOutputDevice(buffer)
     gen.setResolution(round(widget.logicalDpiX()) or 96)
     gen.setSize(widget.size())
     gen.setViewBox(QRectF(0, 0, widget.width(), widget.height()))
     gen.setTitle(title)
     gen.setDescription("made with gradviz")
-    _render_vector(widget, gen)
+    painter = QPainter(gen)
+    picture.play(painter)
+    painter.end()
     buffer.close()
     data = bytes(buffer.data())
-    return portable_svg(data, _families(data), _measure, size)
+    return portable_svg(data, _families(data), _measure,
+                        size or (f"{widget.width()}px", f"{widget.height()}px"))
 
 
 def write_svg(widget: QWidget, path, title: str = "gradviz", size=None) -> None:
@@ -122,8 +133,12 @@ def write_svg(widget: QWidget, path, title: str = "gradviz", size=None) -> None:
 
 
 def export_widget(widget: QWidget, path, fmt: str | None = None, scale: float = 2.0,
-                  white: bool = True, overwrite: bool = False, title: str = "gradviz") -> Path:
+                  white: bool = True, overwrite: bool = False, title: str = "gradviz",
+                  svg_size: tuple[str, str] | None = None) -> Path:
     """Write ``widget`` to ``path`` as PNG (at ``scale``), SVG or PDF; returns the path.
+
+    ``svg_size`` is the SVG's outer width and height (e.g. ``("8.5cm", "5cm")``); by default
+    the widget's size in px at 96 per inch. The PDF page is the widget's size at 96 per inch.
 
     Raises :class:`GradvizError` for an unknown format or an existing file (unless
     ``overwrite``); a failed write leaves no file behind.
@@ -140,7 +155,7 @@ def export_widget(widget: QWidget, path, fmt: str | None = None, scale: float = 
             return path
         with white_background(widget, white):
             if fmt == "svg":
-                write_svg(widget, tmp, title)
+                write_svg(widget, tmp, title, svg_size)
             else:
                 pdf = QPdfWriter(str(tmp))
                 pdf.setTitle(title)

@@ -44,7 +44,7 @@ def render_image(widget, scale: float = 1.0, white: bool = True):
     image = QImage(max(1, round(size.width() * scale)), max(1, round(size.height() * scale)),
                    QImage.Format.Format_ARGB32)
     image.fill(QColor("white") if white else widget.palette().color(QPalette.ColorRole.Window))
-    with white_background(widget, white):
+    with white_background(widget, white), scaled_pens(widget, scale), antialiased(widget):
         painter = QPainter(image)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         painter.setRenderHint(QPainter.RenderHint.TextAntialiasing)
@@ -52,6 +52,75 @@ def render_image(widget, scale: float = 1.0, white: bool = True):
         widget.render(painter)
         painter.end()
     return image
+
+
+#: where pyqtgraph items keep the pens they stroke with (attributes and ``opts`` keys)
+_PEN_ATTRS = ("pen", "currentPen", "hoverPen", "_pen", "border")
+_PEN_OPTS = ("pen", "shadowPen")
+
+
+@contextlib.contextmanager
+def scaled_pens(widget, scale: float):
+    """Cosmetic pens ``scale`` times wider while the block runs.
+
+    pyqtgraph strokes with cosmetic pens (width in device pixels, whatever the transform), so a
+    scaled painter would draw a 2 px curve 2 px wide in a 3× image: three times thinner than
+    the text, and than the same figure in SVG or PDF (where the width is in layout pixels).
+    Widening them by the scale keeps every line in proportion.
+    """
+    if abs(scale - 1.0) < 1e-9:
+        yield
+        return
+    from PyQt6.QtCore import Qt
+    from PyQt6.QtGui import QPen
+
+    changed = []   # (dict holding it, key, original pen)
+
+    def widen(pen):
+        wide = QPen(pen)
+        wide.setWidthF(max(pen.widthF(), 1.0) * scale)
+        return wide
+
+    for item in _scene_items(widget):
+        holders = [(item.__dict__, _PEN_ATTRS)]
+        if isinstance(item.__dict__.get("opts"), dict):
+            holders.append((item.opts, _PEN_OPTS))
+        for holder, keys in holders:
+            for key in keys:
+                pen = holder.get(key)
+                if isinstance(pen, QPen) and pen.isCosmetic() and pen.style() != Qt.PenStyle.NoPen:
+                    changed.append((holder, key, pen))
+                    holder[key] = widen(pen)
+    try:
+        yield
+    finally:
+        for holder, key, pen in changed:
+            holder[key] = pen
+
+
+def _scene_items(widget):
+    from PyQt6.QtWidgets import QGraphicsView
+
+    for view in [widget, *widget.findChildren(QGraphicsView)]:
+        if isinstance(view, QGraphicsView) and view.scene() is not None:
+            yield from view.scene().items()
+
+
+@contextlib.contextmanager
+def antialiased(widget):
+    """Curves drawn with anti-aliasing while the block runs (pyqtgraph's default is off, which
+    is quick on screen but leaves stair-stepped lines in a figure)."""
+    changed = []
+    for item in _scene_items(widget):
+        opts = item.__dict__.get("opts")
+        if isinstance(opts, dict) and opts.get("antialias") is False:
+            changed.append(opts)
+            opts["antialias"] = True
+    try:
+        yield
+    finally:
+        for opts in changed:
+            opts["antialias"] = False
 
 
 @contextlib.contextmanager

@@ -87,9 +87,10 @@ def test_check_mode_passes_on_this_machine():
 def _fake_dpkg(folder: Path, absent: set[str]) -> dict:
     """A `dpkg -s` that reports ``absent`` packages as not installed (a machine without them)."""
     fake = folder / "dpkg"
-    fake.write_text("#!/bin/sh\ncase \" %s \" in *\" $2 \"*) exit 1;; esac\nexec %s \"$@\"\n"
-                    % (" ".join(sorted(absent)), subprocess.run(
-                        ["sh", "-c", "command -v dpkg"], capture_output=True, text=True).stdout.strip()))
+    real = subprocess.run(["sh", "-c", "command -v dpkg"], capture_output=True,
+                          text=True).stdout.strip()
+    names = " ".join(sorted(absent))
+    fake.write_text(f'#!/bin/sh\ncase " {names} " in *" $2 "*) exit 1;; esac\nexec {real} "$@"\n')
     fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
     return {**os.environ, "PATH": f"{folder}{os.pathsep}{os.environ['PATH']}"}
 

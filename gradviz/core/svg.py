@@ -24,7 +24,7 @@ from __future__ import annotations
 import math
 import re
 import xml.etree.ElementTree as ET
-from typing import Callable
+from collections.abc import Callable
 
 SVG = "http://www.w3.org/2000/svg"
 XLINK = "http://www.w3.org/1999/xlink"
@@ -71,7 +71,7 @@ def _bake_path(d: str, m) -> str:
     tokens = _TOKEN.findall(d)
     out, i = [], 0
     while i < len(tokens):
-        cmd, num = tokens[i]
+        cmd = tokens[i][0]
         if not cmd or cmd not in _ARITY:
             raise _Unbakeable(d)             # relative or other commands: Qt does not write them
         i += 1
@@ -107,7 +107,7 @@ def _f(el, name, default=0.0) -> float:
 def _bake(el, m) -> bool:
     """Rewrite ``el``'s geometry through ``m`` in place; False if it must keep a transform."""
     tag = el.tag.removeprefix(_NS)
-    a, b, c, d, e, f = m
+    a, b, c, d = m[:4]
     axis_aligned = b == 0 and c == 0
     if tag == "path":
         el.set("d", _bake_path(el.get("d", ""), m))

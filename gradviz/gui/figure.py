@@ -284,7 +284,7 @@ class FigureDialog(QDialog):
         views = QGroupBox(_("Views (each without its buttons)"))
         vl = QVBoxLayout(views)
         self.boxes: dict[str, QCheckBox] = {}
-        for stem, (title, widget) in targets(window).items():
+        for stem, (title, _widget) in targets(window).items():
             if stem == DASHBOARD:
                 continue
             box = QCheckBox(_(title))

@@ -49,8 +49,10 @@ def test_bezier_and_close_commands_are_mapped_point_by_point():
 
 
 def test_fills_and_rects_are_baked_and_rotated_rects_become_polygons():
-    body = ('<g fill="#ffffff" stroke="none" transform="matrix(2,0,0,4,1,1)"><rect x="1" y="1" width="3" height="2"/></g>'
-            '<g fill="#ffffff" stroke="none" transform="matrix(0,-1,1,0,0,100)"><rect x="0" y="0" width="10" height="5"/></g>')
+    body = ('<g fill="#ffffff" stroke="none" transform="matrix(2,0,0,4,1,1)">'
+            '<rect x="1" y="1" width="3" height="2"/></g>'
+            '<g fill="#ffffff" stroke="none" transform="matrix(0,-1,1,0,0,100)">'
+            '<rect x="0" y="0" width="10" height="5"/></g>')
     g1, g2 = ET.fromstring(portable_svg(svg(body))).findall(NS + "g")
     rect = g1.find(NS + "rect")
     assert [float(rect.get(k)) for k in ("x", "y", "width", "height")] == [3, 5, 6, 8]

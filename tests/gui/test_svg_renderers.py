@@ -40,7 +40,9 @@ def difference(a_path, b_path):
     """(mean |a − b|, share of pixels differing by > 32 of 255), both blurred by 1.5 px."""
     a, b = grey(a_path), grey(b_path)
     assert a.shape == b.shape, (a.shape, b.shape)
-    blur = lambda x: np.asarray(Image.fromarray(x.astype(np.uint8)).filter(ImageFilter.GaussianBlur(1.5)), float)
+    def blur(x):
+        return np.asarray(Image.fromarray(x.astype(np.uint8)).filter(ImageFilter.GaussianBlur(1.5)),
+                          float)
     d = np.abs(blur(a) - blur(b))
     return d.mean(), (d > 32).mean()
 

@@ -386,7 +386,7 @@ class FigureDialog(QDialog):
             return
         pw, ph = spec.pixel_size
         wcm, hcm = spec.size_cm
-        self.summary.setText(_("{n} views in {rows} rows × {cols} columns; PNG {pw} × {ph} px; "
+        self.summary.setText(_("{n} view(s) in a grid of {rows} × {cols}; PNG {pw} × {ph} px; "
                                "{wcm:.1f} × {hcm:.1f} cm in SVG and PDF").format(
             n=len(spec.views), rows=rows, cols=cols, pw=pw, ph=ph, wcm=wcm, hcm=hcm))
         if ok is not None:

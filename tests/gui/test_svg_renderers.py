@@ -118,3 +118,25 @@ def test_subscripts_stay_in_one_text_and_text_stays_text(qtbot, tmp_path, analys
     assert all(s.get("x") is None for s in legend)
     assert legend.get("font-family").endswith(", sans-serif")
     assert (root.get("width"), root.get("height")) == ("640px", "400px")
+
+
+def test_chinese_labels_with_subscripts_render_alike(qtbot, tmp_path):
+    """CJK glyphs come from the fallback font (fonts-wqy-microhei) in Qt and in librsvg."""
+    import pyqtgraph as pg
+
+    plot = pg.PlotWidget()
+    qtbot.addWidget(plot)
+    plot.setBackground("w")
+    plot.resize(480, 300)
+    plot.setTitle("梯度流 ‖∂h<sub>t</sub>/∂h<sub>i</sub>‖ 在 t = 30", color="k", size="14pt")
+    plot.setLabel("bottom", "滞后 t − i（步）", color="k")
+    plot.plot(np.arange(20.0), np.cos(np.arange(20) / 3), pen=pg.mkPen("b", width=3))
+    plot.show()
+    qtbot.waitExposed(plot)
+    png = export_widget(plot, tmp_path / "c.png", scale=1)
+    svg = export_widget(plot, tmp_path / "c.svg")
+    rsvg(svg, tmp_path / "c-rsvg.png")
+    mean, share = difference(png, tmp_path / "c-rsvg.png")
+    assert mean < 2.0 and share < 0.02, (mean, share)
+    texts = ["".join(t.itertext()).strip() for t in ET.parse(svg).getroot().iter(NS + "text")]
+    assert "梯度流 ‖∂ht/∂hi‖ 在 t = 30" in texts

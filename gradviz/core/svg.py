@@ -166,16 +166,17 @@ def _flatten_group(group) -> None:
         return
     text = group.get("transform")
     for el in list(group):
+        own = el.get("transform")
         baked = False
-        if not _strokes_scale(el, group) and el.get("transform") is None:
+        if not _strokes_scale(el, group) and own is None:
             try:
                 baked = _bake(el, m)
             except _Unbakeable:
                 baked = False
         if baked:
             el.attrib.pop("vector-effect", None)
-        else:
-            el.set("transform", text)                # text, images, non-cosmetic strokes
+        else:                                         # text, images, non-cosmetic strokes
+            el.set("transform", f"{text} {own}" if own else text)
     group.attrib.pop("transform")
 
 

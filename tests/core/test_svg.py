@@ -125,3 +125,11 @@ def test_the_outer_size_can_be_given_in_centimetres():
     root = ET.fromstring(portable_svg(svg(""), size=("8.5cm", "5.3125cm")))
     assert (root.get("width"), root.get("height")) == ("8.5cm", "5.3125cm")
     assert root.get("viewBox") == "0 0 640 400"
+
+
+def test_an_element_with_its_own_matrix_keeps_both_in_order():
+    body = ('<g fill="#000000" stroke="none" transform="matrix(2,0,0,2,0,0)">'
+            '<path transform="matrix(1,0,0,1,5,5)" d="M0,0 L1,1"/></g>')
+    path = ET.fromstring(portable_svg(svg(body))).find(f"{NS}g/{NS}path")
+    assert path.get("transform") == "matrix(2,0,0,2,0,0) matrix(1,0,0,1,5,5)"
+    assert path.get("d") == "M0,0 L1,1"

@@ -109,3 +109,14 @@ def test_excel_habits_blank_rows_trailing_cells_thousands_and_semicolons(tmp_pat
     np.testing.assert_array_equal(read_csv(excel), [[1234, 2], [5, 6]])
     semi = write(tmp_path, "s.csv", "x;y\n1,5;2\n3;4,25\n", "utf-8")
     np.testing.assert_array_equal(read_csv(semi), [[1.5, 2], [3, 4.25]])
+
+
+def test_the_scene_keeps_the_choice_and_resolves_with_it(tmp_path):
+    from gradviz.core.scene import Scene, resolve
+
+    path = write(tmp_path, "p.csv", AIRLINE, "gbk")
+    scene = Scene(inputs_path=str(path), inputs_columns="乘客数", inputs_time="日期")
+    assert Scene.from_dict(scene.to_dict()) == scene                 # sessions and presets
+    r = resolve(scene, csv_sets_input_size=True)
+    assert (r.scene.steps, r.scene.input_size) == (3, 1)
+    np.testing.assert_array_equal(r.raw_inputs, [[112], [118], [132]])

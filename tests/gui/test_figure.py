@@ -15,7 +15,7 @@ from gradviz.core import plotdata
 from gradviz.core.errors import GradvizError
 from gradviz.core.scene import Scene
 from gradviz.gui.app import create_window
-from gradviz.gui.export_actions import DASHBOARD, export_figure
+from gradviz.gui.export_actions import DASHBOARD, copy_view, export_figure
 from gradviz.gui.exporting import image_to_array
 from gradviz.gui.figure import (Figure, FigureDialog, FigureSpec, dashboard_spec,
                                 export_figure_spec, shown_views)
@@ -157,6 +157,8 @@ def test_the_whole_dashboard_is_the_shown_views_not_the_window(window, tmp_path)
     img = QImage(str(path))
     assert (img.width(), img.height()) == dashboard_spec(window, scale=2).pixel_size
     assert (img.width(), img.height()) != (2 * window.width(), 2 * window.height())
+    copied = copy_view(window, DASHBOARD, scale=1)
+    assert (copied.width(), copied.height()) == dashboard_spec(window).pixel_size
     window.docks[type(window.views["States"]).__name__].hide()
     assert "states" not in shown_views(window)
     assert len(dashboard_spec(window).views) == len(shown) - 1

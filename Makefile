@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench system-deps clean
+.PHONY: run test lint bench system-deps test-deps clean
 
 $(STAMP): pyproject.toml setup.py
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -14,8 +14,12 @@ $(STAMP): pyproject.toml setup.py
 	$(BIN)/pip install -q -e '.[test]'
 	@touch $(STAMP)
 
-system-deps:
-	@sh scripts/system-deps.sh
+system-deps: $(STAMP)
+	@sh scripts/system-deps.sh $(BIN)/python
+
+# the same plus what the tests use: xvfb/xauth, rsvg-convert (SVG exports), pdftoppm
+test-deps: $(STAMP)
+	@sh scripts/system-deps.sh --test $(BIN)/python
 
 run: $(STAMP) system-deps
 	$(BIN)/gradviz
@@ -26,7 +30,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check gradviz tests benchmarks
 	$(BIN)/mypy
 
-test: $(STAMP) system-deps lint
+test: $(STAMP) test-deps lint
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest --ignore=tests/gui
 	sh scripts/gui-tests.sh $(BIN)/python
 

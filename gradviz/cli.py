@@ -147,7 +147,15 @@ def export_parser() -> _Parser:
     p.add_argument("--h0", type=_finite, metavar="V", help="initial state value of every unit")
     p.add_argument("--state-dict", metavar="FILE", help="torch state_dict of an nn.RNN/LSTM/GRU")
     p.add_argument("--inputs", metavar="FILE.csv",
-                   help="inputs: T rows × input_size numbers, header optional (sets T)")
+                   help="inputs: T rows × input_size numbers, header optional (sets T); UTF-8 "
+                        "with or without BOM, UTF-16 or GBK/GB18030 as Excel writes it")
+    p.add_argument("--columns", metavar="NAMES",
+                   help="--inputs columns that drive the cell, by header name or 1-based number, "
+                        "comma-separated (default: every column of numbers; dates and text "
+                        "are left out)")
+    p.add_argument("--time-column", metavar="NAME",
+                   help="--inputs column that labels the steps (not an input); rows follow its "
+                        "order when it holds numbers or year-first dates")
     p.add_argument("--layer", type=_count, metavar="L", help="layer to analyse (default 0)")
     p.add_argument("--direction", type=int, choices=(0, 1),
                    help="direction to analyse (1: the reverse one, in processing order)")
@@ -215,12 +223,17 @@ def plan_export(args: argparse.Namespace) -> ExportPlan:
         if args.input:
             raise GradvizError("--input and --inputs: choose one (a signal or a CSV file)")
         changes["inputs_path"] = args.inputs
+        changes["inputs_columns"] = args.columns
+        changes["inputs_time"] = args.time_column
         inputs = None
         if args.amplitude is None:
             changes["amplitude"] = 1.0     # a file's numbers are used as they are
     elif args.input and scene.inputs_path:
         changes["inputs_path"] = None      # a signal replaces the session's CSV
+        changes["inputs_columns"] = changes["inputs_time"] = None
         inputs = None
+    if (args.columns or args.time_column) and not args.inputs:
+        raise GradvizError("--columns and --time-column choose columns of --inputs FILE.csv")
     scene = scene.replace(**changes)
 
     if scene.state_dict_path and base is None:

@@ -49,6 +49,8 @@ class Scene:
     direction: int = 0
     state_dict_path: str | None = None
     inputs_path: str | None = None
+    inputs_columns: str | None = None  # CSV columns that drive the cell: names or 1-based numbers
+    inputs_time: str | None = None     # a CSV column that labels (and orders) the steps
 
     @property
     def cell_name(self) -> str:
@@ -215,7 +217,8 @@ def _inputs(scene: Scene, raw: np.ndarray | None, free_width: bool):
         return scene, None, make_signal(scene.input, scene.steps, scene.input_size,
                                         scene.amplitude, scene.seed)
     if raw is None:
-        raw = read_csv(scene.inputs_path, expected_width=None if free_width else scene.input_size)
+        raw = read_csv(scene.inputs_path, expected_width=None if free_width else scene.input_size,
+                       columns=scene.inputs_columns, time=scene.inputs_time)
     raw = np.asarray(raw, dtype=np.float64)
     scene = scene.replace(steps=int(raw.shape[0]), input_size=int(raw.shape[1]))
     return scene, raw, scene.amplitude * raw

@@ -106,7 +106,8 @@ def embed_files(session: Session) -> Session:
     if not scene.inputs_path:
         inputs = None
     elif inputs is None:
-        inputs = read_csv(scene.inputs_path, expected_width=scene.input_size)
+        inputs = read_csv(scene.inputs_path, expected_width=scene.input_size,
+                          columns=scene.inputs_columns, time=scene.inputs_time)
     return Session(scene=scene, step=session.step, compare=session.compare,
                    preset=session.preset, view_layout=session.view_layout,
                    weights=weights, inputs=inputs)

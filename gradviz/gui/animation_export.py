@@ -22,7 +22,9 @@ from ..core.animation import write_animation
 from ..core.errors import GradvizError
 from ..core.files import TargetExistsError
 from .export_targets import DASHBOARD, figure_mode, light, settle_layouts, target_widget, targets
-from .exporting import image_to_array, render_image
+from .exporting import image_to_array
+from .figure import shown_views
+from .render import render_image
 from .worker import error_message
 
 #: at most this many animation frames are offered by default (every k-th step beyond it)
@@ -51,12 +53,17 @@ class AnimationJob(QObject):
         if not target_names:
             raise GradvizError("choose at least one view to animate")
         self.window, self.path = window, Path(path)
+        self.dashboard = DASHBOARD in target_names
+        if self.dashboard:            # the shown views, tiled: never the window's menus and controls
+            target_names = [t for t in target_names if t != DASHBOARD] + [
+                t for t in shown_views(window) if t not in target_names]
+            if not target_names:
+                raise GradvizError("no view is shown: show one first (View ▸ Views)")
         self.widgets = [target_widget(window, t) for t in target_names]
         if self.path.suffix.lower() not in (".gif", ".mp4"):
             raise GradvizError(f"{self.path.name}: an animation is written as .gif or .mp4")
         if self.path.exists() and not overwrite:
             raise TargetExistsError(self.path)
-        self.dashboard = DASHBOARD in target_names
         self.steps = [max(0, min(int(t), c.analysis.steps)) for t in steps]
         self.fps, self.scale, self.white, self.overwrite = fps, scale, white, overwrite
         self.analysis = c.analysis
@@ -83,8 +90,7 @@ class AnimationJob(QObject):
             transport.pause()
         self._light = contextlib.ExitStack()
         self._light.enter_context(light(self.window, self.white))
-        if not self.dashboard:
-            self._light.enter_context(figure_mode(self.widgets))
+        self._light.enter_context(figure_mode(self.widgets))
         self._thread = threading.Thread(target=self._encode, name="gradviz-animation", daemon=True)
         self._thread.start()
         self._timer.start()
@@ -246,7 +252,7 @@ class AnimationDialog(QDialog):
         layout = QVBoxLayout(self)
         what = QGroupBox("Frames of")
         wl = QVBoxLayout(what)
-        self.dashboard = QRadioButton("the whole dashboard (window as on screen)")
+        self.dashboard = QRadioButton("the whole dashboard (every shown view, side by side)")
         self.some = QRadioButton("these views, side by side:")
         wl.addWidget(self.some)
         self.boxes: dict[str, QCheckBox] = {}

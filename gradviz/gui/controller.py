@@ -177,7 +177,7 @@ class Controller(QObject):
             changes["state_dict_path"] = None
         if current.inputs_path and "inputs_path" not in changes and any(
                 k in changes and changes[k] != getattr(current, k) for k in SIGNAL_KEYS):
-            changes["inputs_path"] = None
+            changes["inputs_path"] = changes["inputs_columns"] = changes["inputs_time"] = None
         try:
             candidate = current.replace(**changes)
             candidate.validate()
@@ -212,9 +212,11 @@ class Controller(QObject):
         self._request(self.scene.replace(state_dict_path=str(path), wr_scale=None,
                                          forget_bias=None, update_bias=None, forget_clamp=None))
 
-    def load_inputs_csv(self, path: str) -> None:
-        """Drive the cell with a CSV of inputs (T rows × input_size columns; it decides T)."""
-        self._request(self.scene.replace(inputs_path=str(path)))
+    def load_inputs_csv(self, path: str, columns: str | None = None, time: str | None = None) -> None:
+        """Drive the cell with a CSV of inputs (T rows × input_size columns; it decides T);
+        ``columns``/``time`` choose its input columns and time axis (see core.inputs)."""
+        self._request(self.scene.replace(inputs_path=str(path), inputs_columns=columns or None,
+                                         inputs_time=time or None))
 
     def set_compare(self, enabled: bool) -> None:
         """Compare mode: RNN, LSTM and GRU on the current input and seed (computed off-thread)."""
@@ -278,7 +280,7 @@ class Controller(QObject):
 
     @staticmethod
     def _csv_key(scene: Scene) -> tuple:
-        return (scene.inputs_path, scene.input_size)
+        return (scene.inputs_path, scene.input_size, scene.inputs_columns, scene.inputs_time)
 
     def _compute(self, scene: Scene, step: int, follow_end: bool, bases: dict, csv: dict):
         """The worker's pipeline for one scene, newest wins between its stages (a generator):
@@ -425,7 +427,7 @@ def _compare_job(scene: Scene, csv: dict, step: int):
     results: dict[str, Analysis] = {}
     for cell in COMPARE_CELLS:
         s = compare_scene(scene, cell)   # keyed by cell name: rnn (or rnn-relu, ...), lstm, gru
-        r = resolve(s, raw_inputs=csv.get((s.inputs_path, s.input_size)) if s.inputs_path else None)
+        r = resolve(s, raw_inputs=csv.get(Controller._csv_key(s)) if s.inputs_path else None)
         trace = simulate(r.scene, base=r.base, inputs=r.inputs)
         a = analyse(trace, exact=False, stride=None)
         a.rows = {min(step, a.steps): a.row(min(step, a.steps))}

@@ -21,12 +21,15 @@ from PyQt6.QtWidgets import (QApplication, QComboBox, QDialog, QLabel, QMenu, QP
 from ..core import plotdata
 from ..core.errors import GradvizError
 from ..core.files import TargetExistsError, atomic_path
+from ..core.i18n import _
 from ..core.tables import write_csv
 from .exporting import copy_to_clipboard, export_widget
 from .file_dialogs import ask_save_path, show_problem, write_or_ask
 from .actions import make_action
 from .animation_export import AnimationDialog, AnimationJob
 from .export_targets import DASHBOARD, figure_mode, light, target_widget, targets
+from .figure import (FIGURE_FILE_FORMATS, FigureDialog, dashboard_spec, export_figure_spec,
+                     figure_image)
 from .worker import LatestRunner
 
 #: figure formats offered: key -> (menu text, file suffix, scale)
@@ -100,9 +103,16 @@ def write_trace_npz(trace, layer: int, direction: int, path, overwrite: bool = F
 
 def export_figure(window, target: str, path, fmt: str | None = None, scale: float = 2,
                   white: bool = True, overwrite: bool = False) -> Path:
-    """One view (or the dashboard) as PNG at ``scale``, SVG or PDF; light plots if ``white``."""
+    """One view as PNG at ``scale``, SVG or PDF; light plots if ``white``.
+
+    The dashboard is every shown view laid out alone (no menus, toolbars or controls), each
+    at its on-screen size, as a :class:`~gradviz.gui.figure.Figure`.
+    """
+    if target == DASHBOARD:
+        spec = dashboard_spec(window, scale=scale, white=white)
+        return export_figure_spec(window, spec, path, fmt, overwrite=overwrite)
     widget = target_widget(window, target)
-    with light(window, white), figure_mode([] if target == DASHBOARD else [widget]):
+    with light(window, white), figure_mode([widget]):
         return export_widget(widget, path, fmt, scale=scale, white=white, overwrite=overwrite,
                              title=f"gradviz — {targets(window)[target][0]}")
 
@@ -119,8 +129,12 @@ def export_csv(window, target: str, path, overwrite: bool = False) -> Path:
 
 
 def copy_view(window, target: str, scale: float = 2, white: bool = True) -> QImage:
+    if target == DASHBOARD:
+        image = figure_image(window, dashboard_spec(window, scale=scale, white=white))
+        QApplication.clipboard().setImage(image)
+        return image
     widget = target_widget(window, target)
-    with light(window, white), figure_mode([] if target == DASHBOARD else [widget]):
+    with light(window, white), figure_mode([widget]):
         return copy_to_clipboard(widget, scale=scale, white=white)
 
 
@@ -192,6 +206,7 @@ class Exporter(QObject):
         self.trace_export.written.connect(lambda p: self._written(p))
         self.trace_export.failed.connect(lambda m: show_problem(window, m))
         self.animation = None
+        self.last_figure = None
         self.progress_dialog: QProgressDialog | None = None
         self._build_actions()
         self._build_menu()
@@ -212,7 +227,7 @@ class Exporter(QObject):
         by_widget = {id(w): stem for stem, (_t, w) in targets(self.window).items()
                      if stem != DASHBOARD}
         w = widget
-        for _ in range(30):
+        for _hop in range(30):
             if w is None:
                 return None
             stem = by_widget.get(id(w))
@@ -259,6 +274,10 @@ class Exporter(QObject):
             self.figure_actions[key] = self._act(f"Figure as {text}…",
                                                  lambda _=False, k=key: self.ask_figure(k),
                                                  "Ctrl+E" if key == "png2" else None, tip)
+        self.figure_layout_action = self._act(
+            _("&Figure: chosen views, size and DPI…"), self.ask_figure_layout, "Ctrl+Shift+E",
+            _("The chosen views alone (no buttons) laid out at a size in cm or px and a DPI, on "
+              "white: PNG, SVG or PDF for slides and papers"))
         self.csv_action = self._act("Data as &CSV…", self.ask_csv, None,
                                     "The numbers the current view plots, one named column each")
         self.npz_action = self._act("&Trace as .npz…", self.ask_npz, None,
@@ -292,6 +311,7 @@ class Exporter(QObject):
         self.target_menu = menu.addMenu("Current &view")
         self.target_menu.addActions(self.target_group.actions())
         menu.addSeparator()
+        menu.addAction(self.figure_layout_action)
         for action in self.figure_actions.values():
             menu.addAction(action)
         menu.addAction(self.csv_action)
@@ -318,6 +338,11 @@ class Exporter(QObject):
             lambda i: self.set_current(self.target_combo.itemData(i)))
         bar.addWidget(self.target_combo)
         self.toolbar_actions = {}
+        figure = QAction(_("Figure…"), self.window)
+        figure.setToolTip(self.figure_layout_action.toolTip())
+        figure.triggered.connect(self.figure_layout_action.trigger)
+        bar.addAction(figure)
+        self.toolbar_actions["figure"] = figure
         for key, text in (("png2", "PNG"), ("svg", "SVG"), ("pdf", "PDF")):
             a = QAction(text, self.window)
             a.setToolTip(self.figure_actions[key].toolTip())
@@ -354,7 +379,10 @@ class Exporter(QObject):
     def ask_figure(self, key: str) -> Path | None:
         text, suffix, scale = FIGURE_FORMATS[key]
         try:
-            target_widget(self.window, self.current)
+            if self.current == DASHBOARD:
+                dashboard_spec(self.window)
+            else:
+                target_widget(self.window, self.current)
         except GradvizError as exc:
             show_problem(self.window, str(exc), "")
             return None
@@ -366,6 +394,33 @@ class Exporter(QObject):
         path = _with_suffix(path, suffix)
         done = write_or_ask(self.window, lambda ow: export_figure(
             self.window, self.current, path, suffix, scale, self.white, ow), path)
+        if done:
+            self._written(done)
+        return done
+
+    def ask_figure_layout(self) -> Path | None:
+        """The Figure dialog, then where to save; the last choices are offered next time."""
+        if self.window.controller.analysis is None:
+            show_problem(self.window, _("nothing computed yet: no figure to make"), "")
+            return None
+        dialog = FigureDialog(self.window, self.current, self.last_figure)
+        if dialog.exec() != QDialog.DialogCode.Accepted:
+            return None
+        try:
+            spec = dialog.spec()
+        except GradvizError as exc:
+            show_problem(self.window, str(exc), "")
+            return None
+        self.last_figure = spec
+        fmt = dialog.format.currentData()
+        stem = spec.views[0] if len(spec.views) == 1 else "figure"
+        path = ask_save_path(self.window, _("Export figure"), f"{stem}.{fmt}",
+                             FIGURE_FILE_FORMATS[fmt][1])
+        if not path:
+            return None
+        path = _with_suffix(path, fmt)
+        done = write_or_ask(self.window, lambda ow: export_figure_spec(
+            self.window, spec, path, fmt, overwrite=ow), path)
         if done:
             self._written(done)
         return done

@@ -1,6 +1,9 @@
 """What the Export menu can write (each view, the compare view, the whole dashboard) and how a
 figure is prepared: the light theme for slides, the views' rows of buttons hidden.
 
+"Whole dashboard" is every shown view laid out alone (:func:`gradviz.gui.figure.dashboard_spec`),
+never the window with its menus, toolbars, controls and dock buttons: it has no widget here.
+
 Shared by the figure/CSV export (:mod:`gradviz.gui.export_actions`) and the animation export
 (:mod:`gradviz.gui.animation_export`).
 """
@@ -16,26 +19,29 @@ from ..core.errors import GradvizError
 DASHBOARD = "dashboard"
 
 
-def targets(window) -> dict[str, tuple[str, QWidget]]:
-    """Export targets: view file stem -> (title, widget), then the whole dashboard."""
+def targets(window) -> dict[str, tuple[str, QWidget | None]]:
+    """Export targets: view file stem -> (title, widget), then the whole dashboard (None)."""
     out = {}
     for title, view in window.views.items():
         stem = getattr(type(view), "file_stem", None) or title.lower().replace(" ", "_")
         out[stem] = (title, view)
     if window.compare_view is not None:
         out["compare"] = (type(window.compare_view).title, window.compare_view)
-    out[DASHBOARD] = ("Whole dashboard", window.dashboard())
+    out[DASHBOARD] = ("Whole dashboard", None)
     return out
 
 
 def target_widget(window, target: str) -> QWidget:
+    """The shown view ``target`` (not the dashboard: see :mod:`gradviz.gui.figure`)."""
+    if target == DASHBOARD:
+        raise GradvizError("the whole dashboard is exported as a figure of its views")
     found = targets(window).get(target)
     if found is None:
         raise GradvizError(f"no view called {target!r}")
     title, widget = found
     if target == "compare" and not window.controller.compare:
         raise GradvizError("the compare view is shown in compare mode only (Compare ▸ Ctrl+M)")
-    if target != DASHBOARD and not widget.isVisible():
+    if not widget.isVisible():
         raise GradvizError(f"the {title} view is hidden: show it first (View ▸ Views)")
     return widget
 

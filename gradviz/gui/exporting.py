@@ -10,67 +10,34 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PyQt6.QtCore import QMarginsF, QRectF, QSizeF
-from PyQt6.QtGui import QColor, QGuiApplication, QImage, QPageSize, QPainter, QPalette, QPdfWriter
+import re
+
+from PyQt6.QtCore import QBuffer, QIODevice, QMarginsF, QRectF, QSizeF
+from PyQt6.QtGui import (QFont, QFontInfo, QFontMetricsF, QGuiApplication, QImage, QPageSize,
+                         QPainter, QPdfWriter, QPicture)
 from PyQt6.QtSvg import QSvgGenerator
 import pyqtgraph as pg
 from PyQt6.QtWidgets import QGraphicsView, QWidget
 
 from ..core.errors import GradvizError
 from ..core.files import atomic_path
+from ..core.svg import portable_svg
+from .render import render_image, white_background
 
 FORMATS = ("png", "svg", "pdf")
-
-
-class _WhiteBackground:
-    """Temporarily paint a widget's own background white (for slides)."""
-
-    def __init__(self, widget: QWidget, enabled: bool):
-        self.widget, self.enabled = widget, enabled
-
-    def __enter__(self):
-        if self.enabled:
-            self.palette = self.widget.palette()
-            self.fill = self.widget.autoFillBackground()
-            pal = QPalette(self.palette)
-            pal.setColor(QPalette.ColorRole.Window, QColor("white"))
-            self.widget.setPalette(pal)
-            self.widget.setAutoFillBackground(True)
-        return self
-
-    def __exit__(self, *exc):
-        if self.enabled:
-            self.widget.setPalette(self.palette)
-            self.widget.setAutoFillBackground(self.fill)
-        return False
-
-
-def render_image(widget: QWidget, scale: float = 1.0, white: bool = True) -> QImage:
-    """The widget drawn into an ARGB image ``scale`` times its on-screen size."""
-    size = widget.size()
-    image = QImage(max(1, round(size.width() * scale)), max(1, round(size.height() * scale)),
-                   QImage.Format.Format_ARGB32)
-    image.fill(QColor("white") if white else widget.palette().color(QPalette.ColorRole.Window))
-    with _WhiteBackground(widget, white):
-        painter = QPainter(image)
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        painter.setRenderHint(QPainter.RenderHint.TextAntialiasing)
-        painter.scale(scale, scale)
-        widget.render(painter)
-        painter.end()
-    return image
 
 
 class _VectorFriendly:
     """Draw curves as one path each and backgrounds without cached pixmaps while exporting.
 
-    pyqtgraph draws thick curves as separate segments and caches each view's background as a
-    pixmap: both are fine on screen, but a vector file would hold hundreds of two-point lines
-    and an embedded image.
+    pyqtgraph draws thick curves as separate segments, caches each view's background as a
+    pixmap and stamps scatter symbols from a pixmap atlas: fine on screen, but a vector file
+    would hold hundreds of two-point lines and embedded images.
     """
 
     def __init__(self, widget: QWidget):
         self.curves = []
+        self.scatters = []
         self.views = []
         for view in [widget, *widget.findChildren(QGraphicsView)]:
             if not isinstance(view, QGraphicsView) or view.scene() is None:
@@ -79,6 +46,8 @@ class _VectorFriendly:
             for item in view.scene().items():
                 if isinstance(item, pg.PlotCurveItem):
                     self.curves.append((item, item.opts.get("segmentedLineMode", "auto")))
+                elif isinstance(item, pg.ScatterPlotItem):
+                    self.scatters.append((item, item.opts.get("useCache", True)))
 
     def __enter__(self):
         for view, _ in self.views:
@@ -86,6 +55,8 @@ class _VectorFriendly:
             view.resetCachedContent()
         for curve, _ in self.curves:
             curve.setSegmentedLineMode("off")
+        for scatter, _ in self.scatters:
+            scatter.opts["useCache"] = False      # symbols as paths, not cached pixmaps
         return self
 
     def __exit__(self, *exc):
@@ -93,6 +64,8 @@ class _VectorFriendly:
             view.setCacheMode(mode)
         for curve, mode in self.curves:
             curve.setSegmentedLineMode(mode)
+        for scatter, cached in self.scatters:
+            scatter.opts["useCache"] = cached
         return False
 
 
@@ -104,9 +77,68 @@ def _render_vector(widget: QWidget, device) -> None:
         painter.end()
 
 
+def _measure(text: str, family: str, size: float, weight: int, italic: bool) -> float:
+    """Advance of ``text`` in Qt's metrics (what placed the rich-text runs in the SVG)."""
+    font = QFont(family)
+    screen = QGuiApplication.primaryScreen()
+    font.setPointSizeF(size * 72 / (screen.logicalDotsPerInch() if screen else 96))   # size in px
+    font.setWeight(QFont.Weight(max(1, min(1000, weight))))
+    font.setItalic(italic)
+    return QFontMetricsF(font).horizontalAdvance(text)
+
+
+def _families(data: bytes) -> dict[str, str]:
+    """Family names in Qt's SVG -> the families they resolve to on this system."""
+    out = {}
+    for name in set(re.findall(rb'font-family="([^"]*)"', data)):
+        family = name.decode("utf-8").strip()
+        out[family] = QFontInfo(QFont(family)).family() or family
+    return out
+
+
+def svg_bytes(widget: QWidget, title: str = "gradviz", size: tuple[str, str] | None = None) -> bytes:
+    """``widget`` as an SVG that renders alike in librsvg, Inkscape, browsers and LibreOffice.
+
+    The widget is painted into a QPicture, which is played into Qt's SVG 1.1 generator (at
+    the widget's logical DPI, so text has the size laid out on screen). SVG 1.1 writes clip
+    paths, so what the screen clips (a label too long for its plot) is clipped here too;
+    painting it directly, Qt 6.11's generator keeps a stale clip path (curves clipped to a
+    label's box vanish), replaying the recorded picture gives it each clip explicitly.
+    :func:`gradviz.core.svg.portable_svg` then applies each group's matrix to the coordinates,
+    so no stroke relies on ``vector-effect``, and merges rich-text runs. ``size`` is the outer
+    width and height (default: the widget's size in px).
+    """
+    picture = QPicture()
+    _render_vector(widget, picture)
+    buffer = QBuffer()
+    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+    gen = QSvgGenerator(QSvgGenerator.SvgVersion.Svg11)
+    gen.setOutputDevice(buffer)
+    gen.setResolution(round(widget.logicalDpiX()) or 96)
+    gen.setSize(widget.size())
+    gen.setViewBox(QRectF(0, 0, widget.width(), widget.height()))
+    gen.setTitle(title)
+    gen.setDescription("made with gradviz")
+    painter = QPainter(gen)
+    picture.play(painter)
+    painter.end()
+    buffer.close()
+    data = bytes(buffer.data())
+    return portable_svg(data, _families(data), _measure,
+                        size or (f"{widget.width()}px", f"{widget.height()}px"))
+
+
+def write_svg(widget: QWidget, path, title: str = "gradviz", size=None) -> None:
+    Path(path).write_bytes(svg_bytes(widget, title, size))
+
+
 def export_widget(widget: QWidget, path, fmt: str | None = None, scale: float = 2.0,
-                  white: bool = True, overwrite: bool = False, title: str = "gradviz") -> Path:
+                  white: bool = True, overwrite: bool = False, title: str = "gradviz",
+                  svg_size: tuple[str, str] | None = None) -> Path:
     """Write ``widget`` to ``path`` as PNG (at ``scale``), SVG or PDF; returns the path.
+
+    ``svg_size`` is the SVG's outer width and height (e.g. ``("8.5cm", "5cm")``); by default
+    the widget's size in px at 96 per inch. The PDF page is the widget's size at 96 per inch.
 
     Raises :class:`GradvizError` for an unknown format or an existing file (unless
     ``overwrite``); a failed write leaves no file behind.
@@ -121,15 +153,9 @@ def export_widget(widget: QWidget, path, fmt: str | None = None, scale: float = 
             if not render_image(widget, scale, white).save(str(tmp), "PNG"):
                 raise GradvizError(f"{path}: could not write the PNG")
             return path
-        with _WhiteBackground(widget, white):
+        with white_background(widget, white):
             if fmt == "svg":
-                gen = QSvgGenerator()
-                gen.setFileName(str(tmp))
-                gen.setSize(widget.size())
-                gen.setViewBox(QRectF(0, 0, w, h))
-                gen.setTitle(title)
-                gen.setDescription("made with gradviz")
-                _render_vector(widget, gen)
+                write_svg(widget, tmp, title, svg_size)
             else:
                 pdf = QPdfWriter(str(tmp))
                 pdf.setTitle(title)

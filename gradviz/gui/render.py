@@ -6,12 +6,13 @@ pixel size (text and lines scale with it, so scale 2 or 3 gives print-sharp figu
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
-import tempfile
 from pathlib import Path
 
 from ..core.errors import GradvizError
+from ..core.files import atomic_path
 
 #: default size of one exported view, in logical pixels
 VIEW_SIZE = (960, 600)
@@ -29,31 +30,126 @@ def ensure_app():
     return app
 
 
-def grab_png(widget, path: Path, scale: float = 1.0) -> Path:
-    """Paint ``widget`` into a PNG at ``scale`` × its size; written to a temp file, then renamed."""
-    from PyQt6.QtCore import Qt
-    from PyQt6.QtGui import QImage, QPainter
+def render_image(widget, scale: float = 1.0, white: bool = True):
+    """``widget`` painted into an ARGB QImage ``scale`` × its size: the one PNG renderer.
+
+    The painter is scaled, so text and lines are redrawn at the higher resolution rather than
+    upscaled. With ``white`` the widget's own background is painted white for the moment
+    (slides); otherwise the image starts in the widget's window colour. Used by ``gradviz
+    export``, the Export menu, the clipboard and the animation frames.
+    """
+    from PyQt6.QtGui import QColor, QImage, QPainter, QPalette
 
     size = widget.size()
     image = QImage(max(1, round(size.width() * scale)), max(1, round(size.height() * scale)),
                    QImage.Format.Format_ARGB32)
-    image.setDevicePixelRatio(scale)
-    image.fill(Qt.GlobalColor.white)
-    painter = QPainter(image)
-    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-    painter.setRenderHint(QPainter.RenderHint.TextAntialiasing)
-    widget.render(painter)
-    painter.end()
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=".png", dir=path.parent)
-    os.close(fd)
+    image.fill(QColor("white") if white else widget.palette().color(QPalette.ColorRole.Window))
+    with white_background(widget, white), scaled_pens(widget, scale), antialiased(widget):
+        painter = QPainter(image)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setRenderHint(QPainter.RenderHint.TextAntialiasing)
+        painter.scale(scale, scale)
+        widget.render(painter)
+        painter.end()
+    return image
+
+
+#: where pyqtgraph items keep the pens they stroke with (attributes and ``opts`` keys)
+_PEN_ATTRS = ("pen", "currentPen", "hoverPen", "_pen", "border")
+_PEN_OPTS = ("pen", "shadowPen")
+
+
+@contextlib.contextmanager
+def scaled_pens(widget, scale: float):
+    """Cosmetic pens ``scale`` times wider while the block runs.
+
+    pyqtgraph strokes with cosmetic pens (width in device pixels, whatever the transform), so a
+    scaled painter would draw a 2 px curve 2 px wide in a 3× image: three times thinner than
+    the text, and than the same figure in SVG or PDF (where the width is in layout pixels).
+    Widening them by the scale keeps every line in proportion.
+    """
+    if abs(scale - 1.0) < 1e-9:
+        yield
+        return
+    from PyQt6.QtCore import Qt
+    from PyQt6.QtGui import QPen
+
+    changed = []   # (dict holding it, key, original pen)
+
+    def widen(pen):
+        wide = QPen(pen)
+        wide.setWidthF(max(pen.widthF(), 1.0) * scale)
+        return wide
+
+    for item in _scene_items(widget):
+        holders = [(item.__dict__, _PEN_ATTRS)]
+        if isinstance(item.__dict__.get("opts"), dict):
+            holders.append((item.opts, _PEN_OPTS))
+        for holder, keys in holders:
+            for key in keys:
+                pen = holder.get(key)
+                if isinstance(pen, QPen) and pen.isCosmetic() and pen.style() != Qt.PenStyle.NoPen:
+                    changed.append((holder, key, pen))
+                    holder[key] = widen(pen)
     try:
-        if not image.save(tmp, "PNG"):
+        yield
+    finally:
+        for holder, key, pen in changed:
+            holder[key] = pen
+
+
+def _scene_items(widget):
+    from PyQt6.QtWidgets import QGraphicsView
+
+    for view in [widget, *widget.findChildren(QGraphicsView)]:
+        if isinstance(view, QGraphicsView) and view.scene() is not None:
+            yield from view.scene().items()
+
+
+@contextlib.contextmanager
+def antialiased(widget):
+    """Curves drawn with anti-aliasing while the block runs (pyqtgraph's default is off, which
+    is quick on screen but leaves stair-stepped lines in a figure)."""
+    changed = []
+    for item in _scene_items(widget):
+        opts = item.__dict__.get("opts")
+        if isinstance(opts, dict) and opts.get("antialias") is False:
+            changed.append(opts)
+            opts["antialias"] = True
+    try:
+        yield
+    finally:
+        for opts in changed:
+            opts["antialias"] = False
+
+
+@contextlib.contextmanager
+def white_background(widget, enabled: bool = True):
+    """Paint ``widget``'s own background white while the block runs (for slides)."""
+    if not enabled:
+        yield
+        return
+    from PyQt6.QtGui import QColor, QPalette
+
+    palette, fill = widget.palette(), widget.autoFillBackground()
+    white = QPalette(palette)
+    white.setColor(QPalette.ColorRole.Window, QColor("white"))
+    widget.setPalette(white)
+    widget.setAutoFillBackground(True)
+    try:
+        yield
+    finally:
+        widget.setPalette(palette)
+        widget.setAutoFillBackground(fill)
+
+
+def grab_png(widget, path: Path, scale: float = 1.0) -> Path:
+    """Paint ``widget`` into a PNG at ``scale`` × its size on white; written atomically."""
+    image = render_image(widget, scale, white=True)
+    path = Path(path)
+    with atomic_path(path, overwrite=True) as tmp:
+        if not image.save(str(tmp), "PNG"):
             raise GradvizError(f"{path}: could not write the PNG")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     return path
 
 

@@ -19,6 +19,7 @@ from PyQt6.QtGui import QAction, QActionGroup, QColor, QFont, QKeySequence, QPal
 from PyQt6.QtWidgets import (QApplication, QDockWidget, QFileDialog, QLabel, QMainWindow,
                              QMessageBox, QStyleFactory, QToolBar, QWidget)
 
+from ..core.errors import GradvizError
 from .controller import Controller, format_numbers, format_numbers_html
 from .actions import make_action
 from .controls import ControlPanel
@@ -385,8 +386,16 @@ class MainWindow(QMainWindow):
             path, _ = QFileDialog.getOpenFileName(self, "Open inputs CSV", "",
                                                   "CSV (*.csv *.txt);;All files (*)")
         if path:
+            from .csv_columns import choose_csv_columns
+            try:
+                choice = choose_csv_columns(self, path)
+            except GradvizError as exc:
+                self.show_error(str(exc))
+                return
+            if choice is None:
+                return
             self._file_pending = True
-            self.controller.load_inputs_csv(path)
+            self.controller.load_inputs_csv(path, *choice)
 
     # ------------------------------------------------------------------ appearance
 

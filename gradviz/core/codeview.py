@@ -177,11 +177,15 @@ def step_view(analysis, t: int, row=None) -> StepView:
             view.factors.append(("mean f_t", float(analysis.gate_stats["f_mean"][t - 1])))
         else:
             view.factors.append(("mean z_t", float(analysis.gate_stats["z_mean"][t - 1])))
-    if row is not None and row.t == t:
+    jac = analysis.jac
+    if row is not None and row.t == t and row.h is not None:
         view.factors.append(("log10 ‖∂h_t/∂h_0‖₂", float(row.h[0])))
-    elif analysis.jac.h is not None:
-        view.factors.append(("log10 ‖∂h_t/∂h_0‖₂", float(analysis.jac.h[t, 0])))
-    else:
-        view.factors.append(("log10 ‖∂h_t/∂h_0‖_F", float(analysis.jac.h_fro[t, 0])))
+    elif row is not None and row.t == t:
+        view.factors.append(("log10 ‖∂h_t/∂h_0‖_F", float(row.h_fro[0])))
+    elif jac is not None and jac.full and jac.h is not None:
+        view.factors.append(("log10 ‖∂h_t/∂h_0‖₂", float(jac.h[t, 0])))
+    elif jac is not None and jac.full:
+        view.factors.append(("log10 ‖∂h_t/∂h_0‖_F", float(jac.h_fro[t, 0])))
+    # else: this step's row is still being computed
     view.factors = [(k, _finite(v)) for k, v in view.factors]
     return view

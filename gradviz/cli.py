@@ -468,7 +468,7 @@ def _accepts(func, name: str) -> bool:
 # ---------------------------------------------------------------- entry point
 
 #: headless subcommands: name -> module whose ``run(argv) -> int`` handles it (``export`` is here)
-SUBCOMMANDS = {"export": None}
+SUBCOMMANDS = {"export": None, "train": "gradviz.commands.train"}
 
 
 def _run_subcommand(command: str, argv: list[str]) -> int:

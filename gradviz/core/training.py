@@ -1151,3 +1151,76 @@ def write_forecast_csv(result: TrainResult, path, overwrite: bool = True) -> Pat
     for r in rows:
         w.writerow([repr(v) if isinstance(v, float) else v for v in r])
     return atomic_write_text(path, buf.getvalue(), overwrite=overwrite)
+
+
+# ---------------------------------------------------------------- what the lab plots
+
+LOG10_FLOOR = -30.0
+
+
+def log10_floor(values, floor: float = LOG10_FLOOR) -> np.ndarray:
+    """log10 of non-negative numbers, zeros (and anything below 10^floor) drawn at ``floor``."""
+    a = np.asarray(values, dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = np.log10(np.where(a > 0, a, 0.0))
+    return np.where(np.isfinite(out) & (out > floor), out, floor)
+
+
+def lab_plot_data(history: History) -> dict[str, np.ndarray]:
+    """Every curve and image of the lab from a history (finite float64 arrays):
+
+    iteration (n,); log10_loss (n,); test_iteration, log10_test_loss; log10_grad_norm and
+    log10_grad_norm_clipped (n,); clip_rate (n,): running fraction of iterations clipped;
+    sigma_max (n,); record_iteration; forget_iteration, forget_mean; the newest recorded
+    iteration's ‖∂L/∂h_t‖ (grad_t, log10_grad_h_last) and W_hh shares (contrib_t,
+    log10_whh_contrib_last), the first's (first_grad_t, log10_grad_h_first), positive
+    entries only; log10_grad_h (recorded, T), zeros one decade below the smallest value.
+    """
+    h = history
+    n = len(h.loss)
+    T = len(h.grad_h[-1]) if h.grad_h else 0
+    clipped = np.asarray(h.clipped, dtype=np.float64)
+    grad_h = np.asarray(h.grad_h, dtype=np.float64).reshape(len(h.grad_h), T)
+    contrib = np.asarray(h.whh_contrib, dtype=np.float64).reshape(len(h.whh_contrib), T)
+    last_g = grad_h[-1] if len(grad_h) else np.zeros(0)
+    last_c = contrib[-1] if len(contrib) else np.zeros(0)
+    first_g = grad_h[0] if len(grad_h) else np.zeros(0)
+    t = np.arange(1, T + 1, dtype=np.float64)
+    positive = grad_h[grad_h > 0]
+    floor = max(LOG10_FLOOR, float(np.log10(positive.min())) - 1.0) if positive.size else 0.0
+    return {
+        "iteration": np.arange(1, n + 1, dtype=np.float64),
+        "log10_loss": log10_floor(h.loss),
+        "test_iteration": np.asarray(h.test_iteration, dtype=np.float64),
+        "log10_test_loss": log10_floor(h.test_loss),
+        "log10_grad_norm": log10_floor(h.grad_norm),
+        "log10_grad_norm_clipped": log10_floor(h.grad_norm_clipped),
+        "clip_rate": np.cumsum(clipped) / np.arange(1, n + 1) if n else np.zeros(0),
+        "sigma_max": np.asarray(h.sigma_max_whh, dtype=np.float64),
+        "record_iteration": np.asarray(h.record_iteration, dtype=np.float64),
+        "forget_iteration": np.asarray(h.record_iteration[:len(h.forget_mean)], dtype=np.float64),
+        "forget_mean": np.asarray(h.forget_mean, dtype=np.float64),
+        # exact zeros (a relu unit off; step 1's W_hh share, as h_0 = 0) are left out of curves
+        "grad_t": t[last_g > 0],
+        "log10_grad_h_last": np.log10(last_g[last_g > 0]),
+        "first_grad_t": t[first_g > 0],
+        "log10_grad_h_first": np.log10(first_g[first_g > 0]),
+        "contrib_t": t[last_c > 0],
+        "log10_whh_contrib_last": np.log10(last_c[last_c > 0]),
+        "steps": np.array(float(T)),
+        "log10_grad_h": log10_floor(grad_h, floor) if len(grad_h) else np.zeros((0, 0)),
+    }
+
+
+def metrics_rows(result: TrainResult) -> list[tuple[str, float, float, float, float]]:
+    """(name, train RMSE, train MAE, test RMSE, test MAE) for the model and every baseline."""
+    rows = []
+    if result.metrics is not None and result.config.model != "ar":
+        m = result.metrics
+        rows.append((result.config.model, m.train_rmse, m.train_mae, m.test_rmse, m.test_mae))
+    for name, m in result.baselines.items():
+        label = _(BASELINE_NAMES[name])
+        if name == "ar":
+            label = label.format(p=len(m.params) - 1)
+        rows.append((label, m.train_rmse, m.train_mae, m.test_rmse, m.test_mae))
+    return rows

@@ -952,6 +952,20 @@ def _grad_norm(params) -> float:
     return float(torch.linalg.vector_norm(torch.cat(grads)))
 
 
+def grad_through_time(model, x, target, loss_fn) -> tuple[list[float], list[float], float | None]:
+    """The gradient views of one batch: (‖∂L/∂h_t‖ for t = 1..T, ‖∂L/∂W_hh‖ of each step,
+    the LSTM's mean forget gate or None), from an unrolled forward pass with the model's own
+    weights and ``torch.autograd.grad`` (the parameters' ``.grad`` are not touched, so
+    recording never changes the training trajectory)."""
+    torch = _torch()
+    pred, states, copies, fmean = model.unrolled(x)
+    loss = loss_fn(pred, target)
+    grads = torch.autograd.grad(loss, [*states, *copies], allow_unused=True)
+    T = len(states)
+    norms = [float(torch.linalg.vector_norm(g)) if g is not None else 0.0 for g in grads]
+    return norms[:T], norms[T:], fmean
+
+
 def train(cfg: TrainConfig, progress=None, control: TrainControl | None = None,
           progress_interval: float = 0.1) -> TrainResult:
     """Train ``cfg`` (validated first); ``progress(Progress)`` is called on this thread at
@@ -992,15 +1006,14 @@ def train(cfg: TrainConfig, progress=None, control: TrainControl | None = None,
         x, target = task.batch()
         record = cfg.recurrent and cfg.record_every > 0 and (it == 1 or it % cfg.record_every == 0)
         opt.zero_grad(set_to_none=True)
-        if record:
-            pred, states, copies, fmean = model.unrolled(x)
-        else:
-            pred = model(x)
+        pred = model(x)
         loss = task.loss(pred, target)
         loss_value = float(loss.detach())
         if not math.isfinite(loss_value):
             result.stopped_nonfinite = it
             break
+        if record:   # before backward and the step: the same weights and batch, its own graph
+            views = grad_through_time(model, x, target, task.loss)
         loss.backward()
         norm = _grad_norm(params)
         if not math.isfinite(norm):
@@ -1019,10 +1032,7 @@ def train(cfg: TrainConfig, progress=None, control: TrainControl | None = None,
         else:
             after = norm
         if record:
-            gh = [float(torch.linalg.vector_norm(s.grad)) if s.grad is not None else 0.0
-                  for s in states]
-            wc = [float(torch.linalg.vector_norm(w.grad)) if w.grad is not None else 0.0
-                  for w in copies]
+            gh, wc, fmean = views
             if all(math.isfinite(v) for v in gh + wc):
                 hist.record_iteration.append(it)
                 hist.grad_h.append(gh)

@@ -64,6 +64,13 @@ def test_grad_through_time_equals_autograd(model, layers, task):
     ours = [float(torch.linalg.vector_norm(s.grad)) for s in states]
     theirs = [_split_grad(net, x, target, job.loss, t) for t in range(1, T + 1)]
     np.testing.assert_allclose(ours, theirs, rtol=1e-10, atol=1e-14)
+    # what the training loop records: the same numbers, without touching the parameters' .grad
+    net.zero_grad(set_to_none=True)
+    gh, wc, fm = tr.grad_through_time(net, x, target, job.loss)
+    np.testing.assert_allclose(gh, theirs, rtol=1e-10, atol=1e-14)
+    np.testing.assert_allclose(wc, [float(torch.linalg.vector_norm(c.grad)) for c in copies],
+                               rtol=1e-12)
+    assert fm == fmean and all(p.grad is None for p in net.parameters())
     # the steps' W_hh contributions sum to autograd's ∂L/∂W_hh of the fused module
     w = getattr(net.rnn, f"weight_hh_l{layers - 1}")
     (g_fused,) = torch.autograd.grad(job.loss(net(x), target), w)
@@ -155,6 +162,14 @@ def test_same_seed_same_curve():
         np.testing.assert_array_equal(value, b.history.arrays()[key], err_msg=key)
     c = tr.train(cfg.replace(seed=1))
     assert c.history.loss != a.history.loss
+
+
+def test_recording_does_not_change_the_training():
+    cfg = tr.TrainConfig(task="adding", model="lstm", hidden=6, layers=1, steps=12, batch=8,
+                         iters=12, lr=1e-2, eval_every=4)
+    a, b = tr.train(cfg.replace(record_every=0)), tr.train(cfg.replace(record_every=3))
+    assert a.history.loss == b.history.loss and a.history.test_loss == b.history.test_loss
+    assert a.history.grad_h == [] and len(b.history.grad_h) == 5
 
 
 def test_history_shapes_and_finite():

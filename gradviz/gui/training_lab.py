@@ -50,7 +50,7 @@ class TrainingPlots(QWidget):
         pg.setConfigOptions(antialias=True)
         c = _LIGHT
         self.widgets: dict[str, pg.PlotWidget] = {}
-        grid = QGridLayout(self)
+        grid = self.grid = QGridLayout(self)
         grid.setContentsMargins(0, 0, 0, 0)
         grid.setSpacing(4)
 
@@ -82,7 +82,8 @@ class TrainingPlots(QWidget):
 
         p = self.forecast_plot = plot("forecast", _("Forecast (original units)"), "",
                                       _("month"), 0, 1)
-        p.addLegend(offset=(5, 5), labelTextColor=c["fg"], brush=(255, 255, 255, 200))
+        p.addLegend(offset=(5, 5), labelTextColor=c["fg"], brush=(255, 255, 255, 200),
+                    colCount=2)
         self.actual_curve = p.plot([], [], pen=_pen(c["fg"], 2), name=_("actual"))
         self.fitted_curve = p.plot([], [], pen=_pen(c["blue"], 2), name=_("fitted (train)"))
         self.predicted_curve = p.plot([], [], pen=_pen(c["red"], 2), name=_("predicted (test)"))
@@ -108,7 +109,7 @@ class TrainingPlots(QWidget):
         self.heat_bar.setImageItem(self.heat_image, insert_in=p)
 
         p = self.contrib_plot = plot("whh_contrib", _("Step i's share of ∂L/∂W_hh"),
-                                     "log10 ‖∂L/∂W_hh (step i)‖", "i", 2, 0)
+                                     "log10 ‖·‖", "i", 2, 0)
         self.contrib_curve = p.plot([], [], pen=_pen(c["orange"], 2), symbol="o", symbolSize=4,
                                     symbolBrush=c["orange"], symbolPen=None)
 
@@ -119,18 +120,30 @@ class TrainingPlots(QWidget):
         self.norm_clipped_curve = p.plot([], [], pen=_pen(c["blue"], 1), name=_("after"))
 
         p = self.sigma_plot = plot("sigma", _("σ_max(W_hh) and mean forget gate f_t"), "",
-                                   _("iteration"), 3, 0, 2)
+                                   _("iteration"), 3, 0)
         p.addLegend(offset=(-5, 5), labelTextColor=c["fg"], brush=(255, 255, 255, 200))
         self.sigma_curve = p.plot([], [], pen=_pen(c["blue"], 2), name="σ_max(W_hh)")
         self.forget_curve = p.plot([], [], pen=_pen(c["green"], 2), name=_("mean f_t"))
         one = pg.InfiniteLine(pos=1.0, angle=0, pen=_pen(c["grey"], 1, Qt.PenStyle.DashLine))
         p.addItem(one)
-        for row, stretch in enumerate((3, 3, 3, 2)):
+        for row, stretch in enumerate((3, 3, 3, 3)):
             grid.setRowStretch(row, stretch)
         for w in self.widgets.values():
             w.getPlotItem().vb.disableAutoRange()
 
     # -- updates
+
+    def set_forecasting(self, on: bool, table=None) -> None:
+        """Forecasting tasks show the forecast figure (and the metrics ``table``); the others
+        give its room to the loss curves (and σ_max)."""
+        grid = self.grid
+        self.widgets["forecast"].setVisible(on)
+        grid.removeWidget(self.widgets["loss"])
+        grid.addWidget(self.widgets["loss"], 0, 0, 1, 1 if on else 2)
+        if table is not None:
+            table.setVisible(on)
+            grid.removeWidget(self.widgets["sigma"])
+            grid.addWidget(self.widgets["sigma"], 3, 0, 1, 1 if on else 2)
 
     def clear(self) -> None:
         for curve in (self.loss_curve, self.test_curve, self.grad_curve, self.first_grad_curve,
@@ -348,39 +361,44 @@ class TrainingLab(QWidget):
         form.addRow(_("Hidden"), self.hidden)
         self.layers = self._spin(1, 8, _("stacked layers"))
         form.addRow(_("Layers"), self.layers)
-        self.forget_bias_on = QCheckBox(_("forget bias b_f"))
+        self.forget_bias_on = QCheckBox(_("forget bias"))
         self.forget_bias = self._dspin(-10, 10, 2, 0.5, _("LSTM: effective forget-gate bias at "
                                                           "init (b_if = B, b_hf = 0)"))
         self.forget_bias_on.toggled.connect(self._update_enabled)
         form.addRow(self.forget_bias_on, self.forget_bias)
-        self.wr_on = QCheckBox(_("σ_max(W_hh) at init"))
+        self.wr_on = QCheckBox(_("init σ_max"))
         self.wr_scale = self._dspin(0.01, 20, 2, 0.1, _("scale W_hh to this largest singular "
                                                         "value before training"))
         self.wr_on.toggled.connect(self._update_enabled)
         form.addRow(self.wr_on, self.wr_scale)
 
         self.steps = self._spin(2, 2000, _("adding: sequence length T; copy: delay T"))
-        form.addRow(_("T (adding, copy)"), self.steps)
+        form.addRow(_("T"), self.steps)
         self.look_back = self._spin(1, 120, _("forecasting: window length (the notes: 3)"))
         form.addRow(_("look_back"), self.look_back)
         self.layout_box = QComboBox()
-        self.layout_box.addItem(_("notes: one sequence, window as features"), "notes")
+        self.layout_box.addItem(_("notes (window = features)"), "notes")
         self.layout_box.addItem(_("one sequence per window"), "window")
+        self.layout_box.setToolTip(_("notes: the months are one sequence and each step's input "
+                                     "is the window of the last look_back values; or each "
+                                     "window is a sequence of look_back steps"))
         form.addRow(_("Layout"), self.layout_box)
         self.scale_on = QComboBox()
-        self.scale_on.addItem(_("min-max on the whole series (notes)"), "all")
-        self.scale_on.addItem(_("min-max on the training part"), "train")
+        self.scale_on.addItem(_("whole series (notes)"), "all")
+        self.scale_on.addItem(_("training part only"), "train")
+        self.scale_on.setToolTip(_("where the min-max scaling is fitted"))
         form.addRow(_("Scaling"), self.scale_on)
         self.difference = QComboBox()
         self.difference.addItem(_("none"), "none")
-        self.difference.addItem(_("differences y_t − y_{t−1}"), "diff")
+        self.difference.addItem(_("y_t − y_{t−1}"), "diff")
         self.difference.addItem(_("log-differences"), "logdiff")
         form.addRow(_("Transform"), self.difference)
         csv_row = QWidget()
         ch = QHBoxLayout(csv_row)
         ch.setContentsMargins(0, 0, 0, 0)
         self.csv_path = QLineEdit()
-        self.csv_path.setPlaceholderText(_("CSV file with a header"))
+        self.csv_path.setPlaceholderText(_("file.csv"))
+        self.csv_path.setToolTip(_("a CSV file with a header row"))
         self.csv_browse = QPushButton(_("…"))
         self.csv_browse.setFixedWidth(28)
         self.csv_browse.clicked.connect(self._browse_csv)
@@ -388,10 +406,12 @@ class TrainingLab(QWidget):
         ch.addWidget(self.csv_browse)
         form.addRow(_("CSV"), csv_row)
         self.columns = QLineEdit()
-        self.columns.setPlaceholderText(_("input columns A,B (default: the target)"))
+        self.columns.setPlaceholderText(_("A,B"))
+        self.columns.setToolTip(_("input columns, separated by commas (default: the target)"))
         form.addRow(_("Columns"), self.columns)
         self.target = QLineEdit()
-        self.target.setPlaceholderText(_("target column (default: the last)"))
+        self.target.setPlaceholderText(_("(last column)"))
+        self.target.setToolTip(_("the column to forecast (default: the last)"))
         form.addRow(_("Target"), self.target)
 
         self.optimizer = QComboBox()
@@ -422,6 +442,11 @@ class TrainingLab(QWidget):
         self.record_every = self._spin(0, 100_000, _("gradient-through-time views every k "
                                                      "iterations (0: off)"))
         form.addRow(_("Record every"), self.record_every)
+        for edit in form_host.findChildren(QLineEdit):
+            edit.setMinimumWidth(60)
+        for box in form_host.findChildren(QComboBox):
+            box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            box.setMinimumContentsLength(8)
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setWidget(form_host)
@@ -456,7 +481,7 @@ class TrainingLab(QWidget):
         self.status.setWordWrap(True)
         self.status.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Minimum)
         lv.addWidget(self.status)
-        left.setMinimumWidth(270)
+        left.setMinimumWidth(300)
         split.addWidget(left)
 
         right = QWidget()
@@ -465,12 +490,11 @@ class TrainingLab(QWidget):
         self.plots = TrainingPlots()
         rv.addWidget(self.plots, 1)
         self.table = _table([])
-        self.table.setMaximumHeight(130)
-        rv.addWidget(self.table)
+        self.plots.grid.addWidget(self.table, 3, 1)
         split.addWidget(right)
         split.setStretchFactor(0, 0)
         split.setStretchFactor(1, 1)
-        split.setSizes([300, 980])
+        split.setSizes([330, 950])
         self._set_running(False)
 
     def _spin(self, lo, hi, tip):
@@ -611,6 +635,7 @@ class TrainingLab(QWidget):
         self.plots.set_previous(self._previous)
         self._set_baseline_for(cfg)
         self.table.setRowCount(0)
+        self.plots.set_forecasting(cfg.forecasting, self.table)
         self.progress.setRange(0, max(1, cfg.iters))
         self.progress.setValue(0)
         self._total = cfg.iters
@@ -670,6 +695,7 @@ class TrainingLab(QWidget):
         self.result = result
         self._set_running(False)
         self.plots.update_history(result.history, max(1, result.config.iters))
+        self.plots.set_forecasting(result.data is not None, self.table)
         self.plots.show_forecast(result)
         fill_metrics_table(self.table, result)
         text = result.status()

@@ -205,6 +205,10 @@ class TrainingPlots(QWidget):
         base = [self.baseline_value] if self.baseline_value is not None else []
         self._range(self.loss_plot, (0, xmax), [d["log10_loss"], d["log10_test_loss"], base])
         self._range(self.norm_plot, (0, xmax), [d["log10_grad_norm"], d["log10_grad_norm_clipped"]])
+        fired = int(sum(history.clipped))
+        self.norm_plot.setTitle(_("Gradient norm before / after clipping (clipped {k} of {n})")
+                                .format(k=fired, n=len(history.clipped)),
+                                color=_LIGHT["fg"], size="10pt")
         self._range(self.sigma_plot, (0, xmax), [d["sigma_max"], d["forget_mean"], [0.0, 1.0]])
         if T:
             self._range(self.grad_plot, (0.5, T + 0.5), [d["log10_grad_h_last"],

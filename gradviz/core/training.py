@@ -1234,3 +1234,74 @@ def metrics_rows(result: TrainResult) -> list[tuple[str, float, float, float, fl
             label = label.format(p=len(m.params) - 1)
         rows.append((label, m.train_rmse, m.train_mae, m.test_rmse, m.test_mae))
     return rows
+
+
+# ---------------------------------------------------------------- sessions
+
+def result_state(result: TrainResult) -> dict:
+    """A finished run as plain JSON data (setup, history, trained weights as nested lists of
+    float64 numbers) for a session file; :func:`restore_result` reads it back."""
+    h = result.history
+    hist = {f.name: [bool(v) for v in h.clipped] if f.name == "clipped" else
+            [list(map(float, row)) for row in getattr(h, f.name)] if f.name in ("grad_h", "whh_contrib")
+            else [int(v) for v in getattr(h, f.name)] if f.name in ("test_iteration", "record_iteration")
+            else [float(v) for v in getattr(h, f.name)] for f in fields(History)}
+    return {"config": result.config.to_dict(), "history": hist,
+            "iterations": result.iterations, "stopped_nonfinite": result.stopped_nonfinite,
+            "cancelled": result.cancelled, "elapsed": result.elapsed,
+            "weights": {k: v.tolist() for k, v in _numpy_state(result.model)} if result.model
+            is not None else None}
+
+
+def _numpy_state(model):
+    return [(k, v.detach().double().numpy()) for k, v in model.state_dict().items()]
+
+
+def restore_result(state: dict, source: str = "session") -> TrainResult:
+    """The :class:`TrainResult` of :func:`result_state` data: the model rebuilt with its
+    weights, the forecasts and metrics recomputed from them (float64)."""
+    torch = _torch()
+    if not isinstance(state, dict) or "config" not in state:
+        raise GradvizError(_("{source}: the training run is not an object with a config")
+                           .format(source=source))
+    cfg = TrainConfig.from_dict(state["config"], source=f"{source}: training config")
+    hist = History()
+    for name, values in (state.get("history") or {}).items():
+        if name not in {f.name for f in fields(History)} or not isinstance(values, list):
+            raise GradvizError(_("{source}: unknown or malformed history entry {name!r}")
+                               .format(source=source, name=name))
+        setattr(hist, name, list(values))
+    task = _Task(cfg)
+    result = TrainResult(config=cfg, history=hist, iterations=int(state.get("iterations", 0)),
+                         stopped_nonfinite=state.get("stopped_nonfinite"),
+                         cancelled=bool(state.get("cancelled", False)),
+                         elapsed=float(state.get("elapsed", 0.0)), data=task.data)
+    if cfg.forecasting:
+        result.baselines = forecast_baselines(task.data, cfg.ar_order, cfg.season)
+    elif cfg.task == "adding":
+        result.baseline_loss = adding_baseline()
+    else:
+        result.baseline_loss = copy_baseline(cfg.steps)
+    weights = state.get("weights")
+    if cfg.model == "ar":
+        result.metrics = result.baselines.get("ar")
+        return result
+    if not isinstance(weights, dict):
+        raise GradvizError(_("{source}: the training run holds no weights").format(source=source))
+    model = build_model(cfg, task.input_size, task.output_size, task.seq_len)
+    expected = model.state_dict()
+    sd = {}
+    for key, ref in expected.items():
+        if key not in weights:
+            raise GradvizError(_("{source}: weight {key!r} is missing").format(source=source, key=key))
+        arr = np.asarray(weights[key], dtype=np.float64)
+        if arr.shape != tuple(ref.shape) or not np.all(np.isfinite(arr)):
+            raise GradvizError(_("{source}: weight {key!r} has shape {shape} or is not finite; "
+                                 "expected {expected}").format(source=source, key=key,
+                                                              shape=arr.shape,
+                                                              expected=tuple(ref.shape)))
+        sd[key] = torch.from_numpy(arr).to(ref.dtype)
+    model.load_state_dict(sd)
+    result.model = model
+    _finish(result, task)
+    return result

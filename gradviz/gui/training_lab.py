@@ -732,6 +732,46 @@ class TrainingLab(QWidget):
         self.status.setText(text)
         self.status_changed.emit(text)
 
+    # -- sessions
+
+    def session_state(self) -> dict:
+        """The setup on screen and the last run (history and trained weights) as JSON data,
+        for a session file (``apply_session_state`` reads it back)."""
+        from ..core.training import result_state
+        try:
+            config = self.config().to_dict()
+        except GradvizError:
+            config = self.result.config.to_dict() if self.result is not None else None
+        return {"config": config,
+                "result": result_state(self.result) if self.result is not None else None}
+
+    def apply_session_state(self, state: dict, source: str = "session") -> None:
+        """Show a saved setup and run (plots, forecast, table; the weights ready to analyse
+        or save). A malformed one raises GradvizError and changes nothing."""
+        from ..core.training import restore_result
+        if not isinstance(state, dict):
+            raise GradvizError(_("{source}: the training lab's state is not an object")
+                               .format(source=source))
+        cfg = (TrainConfig.from_dict(state["config"], source=f"{source}: training setup")
+               if state.get("config") is not None else None)
+        result = (restore_result(state["result"], source=source)
+                  if state.get("result") is not None else None)
+        if self.running:
+            self.stop()
+            self.wait()
+        if cfg is not None:
+            self.set_config(cfg)
+        self.result = result
+        self.plots.clear()
+        if result is not None:
+            self._set_baseline_for(result.config)
+            self.plots.update_history(result.history, max(1, result.config.iters))
+            self.plots.set_forecasting(result.data is not None, self.table)
+            self.plots.show_forecast(result)
+            fill_metrics_table(self.table, result)
+            self._say(result.status())
+        self._set_running(False)
+
     # -- the trained model
 
     def analyse_scene(self):

@@ -393,3 +393,21 @@ def test_ar_model_and_conv1d():
     c = tr.train(tr.default_config("airline", "conv1d").replace(iters=5, lr=1e-2, hidden=8))
     assert c.history.grad_h == [] and math.isfinite(c.metrics.test_rmse)
     assert set(c.model_state_dict()) == {"conv.weight", "conv.bias", "head.weight", "head.bias"}
+
+
+def test_result_state_round_trip():
+    import json
+    cfg = tr.default_config("airline", "gru").replace(iters=8, record_every=4, hidden=4)
+    r = tr.train(cfg)
+    state = json.loads(json.dumps(tr.result_state(r)))
+    back = tr.restore_result(state)
+    assert back.config == cfg and back.iterations == 8
+    assert back.history.arrays().keys() == r.history.arrays().keys()
+    for k, v in r.history.arrays().items():
+        np.testing.assert_array_equal(back.history.arrays()[k], v, err_msg=k)
+    for k, v in r.model_state_dict().items():
+        assert torch.equal(back.model_state_dict()[k], v)
+    assert back.metrics.test_rmse == r.metrics.test_rmse
+    bad = {**state, "weights": {**state["weights"], "rnn.weight_hh_l0": [[1.0]]}}
+    with pytest.raises(GradvizError, match="weight 'rnn.weight_hh_l0' has shape"):
+        tr.restore_result(bad)

@@ -202,3 +202,21 @@ def test_save_model_loads_in_plain_torch(qtbot, lab, tmp_path):
         theirs = head.double()(out[:, -1])
         ours = result.model.double()(x)
     np.testing.assert_allclose(theirs.numpy(), ours.numpy(), rtol=1e-12)
+
+
+def test_session_state_round_trip(qtbot, lab):
+    import json
+    result = run(qtbot, lab, default_config("airline", "lstm").replace(iters=10, record_every=5))
+    state = json.loads(json.dumps(lab.session_state()))
+    lab.set_config(SMALL)
+    lab.result = None
+    lab.apply_session_state(state)
+    assert lab.config() == result.config
+    assert lab.result.metrics.test_rmse == result.metrics.test_rmse
+    np.testing.assert_array_equal(lab.plots.loss_curve.getData()[1],
+                                  lab_plot_data(result.history)["log10_loss"])
+    assert lab.table.rowCount() == 4 and lab.analyse_button.isEnabled()
+    from gradviz.core.errors import GradvizError
+    with pytest.raises(GradvizError, match="unknown training setting"):
+        lab.apply_session_state({"config": {"nope": 1}})
+    assert lab.result.metrics.test_rmse == result.metrics.test_rmse   # unchanged

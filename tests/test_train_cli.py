@@ -131,6 +131,7 @@ def test_csv_task(tmp_path, no_png):
     (["--task", "airline", "--model", "gru", "--forget-bias", "1"], "forget bias applies to an LSTM only"),
     (["--task", "airline", "--columns", "a"], "--csv, --columns and --target apply to task csv only"),
     (["--preset", "nope"], "no training preset 'nope'"),
+    (["--preset", "airline-lstm", "--task", "copy"], "--task copy contradicts --preset airline-lstm"),
     (["--task", "airline", "--look-back", "200"], "need at least 4"),
 ])
 def test_bad_input_is_one_line_and_writes_nothing(tmp_path, capsys, monkeypatch, args, message,

@@ -104,8 +104,8 @@ def plan(args):
         from ..core.training_presets import load_training_preset
         cfg = load_training_preset(args.preset).config
         if args.task and args.task != cfg.task:
-            base = tr.default_config(args.task, args.model or cfg.model)
-            cfg = base
+            raise GradvizError(_("--task {task} contradicts --preset {preset}: its task is {own}")
+                               .format(task=args.task, preset=args.preset, own=cfg.task))
     else:
         cfg = tr.default_config(args.task or "airline", args.model or "lstm")
     changes = {k: getattr(args, k) for k in _FLAGS if getattr(args, k) is not None}

@@ -877,6 +877,19 @@ def install_training_lab(window):
         w.raise_()
         w.activateWindow()
 
+    def stop_training() -> bool:
+        """Last close guard: when the window really closes, end a run that is going on."""
+        if "w" in holder:
+            holder["w"].lab.stop()
+            holder["w"].lab.wait(10_000)
+        return True
+
+    window.close_guards.append(stop_training)
+    from PyQt6.QtWidgets import QApplication
+    app = QApplication.instance()
+    if app is not None:
+        app.aboutToQuit.connect(stop_training)
+
     menu = window.menuBar().addMenu(_("&Training"))
     window.menus["training"] = menu
     action = make_action(window, _("Training &lab…"), open_lab, "Ctrl+T",

@@ -220,3 +220,21 @@ def test_session_state_round_trip(qtbot, lab):
     with pytest.raises(GradvizError, match="unknown training setting"):
         lab.apply_session_state({"config": {"nope": 1}})
     assert lab.result.metrics.test_rmse == result.metrics.test_rmse   # unchanged
+
+
+def test_closing_the_window_ends_a_run(qtbot):
+    window = create_window(Scene(hidden_size=4, steps=12), autosave=False)
+    window.open_training_lab()
+    lab = window.training_lab().lab
+    lab.set_config(SMALL.replace(iters=1_000_000, record_every=0, eval_every=1000))
+    assert lab.start()
+    qtbot.waitUntil(lambda: lab.progress.value() > 0, timeout=30_000)
+    guards = window.close_guards
+    assert guards[-1]() is True          # what closing runs last, after the other guards
+    assert not lab._thread.isRunning() if lab._thread is not None else True
+    qtbot.waitUntil(lambda: not lab.running, timeout=10_000)
+    assert lab.result.cancelled
+    window.training_lab().close()
+    window.close_guards.clear()
+    window.close()
+    window.controller.wait()

@@ -174,6 +174,10 @@ class TrainConfig:
             raise GradvizError(_("model conv1d needs look_back ≥ 3, got {n}").format(n=self.look_back))
         if self.task == "csv" and not self.csv_path:
             raise GradvizError(_("task csv needs a CSV file (--csv FILE)"))
+        if not self.forecasting and self.batch == 0:
+            raise GradvizError(_("batch 0 (the whole training set) is for forecasting; the "
+                                 "{task} task draws new batches: give a batch size ≥ 1")
+                               .format(task=self.task))
         if self.task != "csv" and (self.csv_path or self.columns or self.target):
             raise GradvizError(_("--csv, --columns and --target apply to task csv only"))
 
@@ -457,6 +461,7 @@ class Metrics:
     test_mae: float
     fitted: np.ndarray              # (n_train,) or fewer: predictions at train_index[-len:]
     predicted: np.ndarray           # (n_test,) predictions at test_index
+    params: np.ndarray | None = None   # AR: [c, a_1..a_p]
 
     def to_dict(self) -> dict:
         return {"train_rmse": self.train_rmse, "train_mae": self.train_mae,
@@ -920,7 +925,7 @@ class _Task:
                 return self.x_all[:n], self.z_all[:n]
             idx = torch.from_numpy(self.rng.choice(n, size=cfg.batch, replace=False))
             return self.x_all[idx], self.z_all[idx]
-        b = cfg.batch or 64
+        b = cfg.batch
         if cfg.task == "adding":
             x, y = adding_batch(self.rng, b, cfg.steps)
             return torch.tensor(x, dtype=self.dtype), torch.tensor(y, dtype=self.dtype)

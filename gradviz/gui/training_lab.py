@@ -880,8 +880,11 @@ def install_training_lab(window):
     def stop_training() -> bool:
         """Last close guard: when the window really closes, end a run that is going on."""
         if "w" in holder:
-            holder["w"].lab.stop()
-            holder["w"].lab.wait(10_000)
+            try:
+                holder["w"].lab.stop()
+                holder["w"].lab.wait(10_000)
+            except RuntimeError:      # the lab's window is already gone
+                holder.pop("w", None)
         return True
 
     window.close_guards.append(stop_training)

@@ -374,6 +374,7 @@ def test_csv_task(tmp_path):
     ({"task": "csv"}, "needs a CSV file"),
     ({"model": "conv1d", "task": "copy"}, "conv1d"),
     ({"optimizer": "rmsprop"}, "unknown optimizer"),
+    ({"task": "adding", "batch": 0}, "batch 0 .the whole training set. is for forecasting"),
 ])
 def test_config_errors(changes, match):
     with pytest.raises(GradvizError, match=match):

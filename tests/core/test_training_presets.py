@@ -51,12 +51,12 @@ def test_claims_can_fail():
 
 def test_bad_presets():
     good = {"name": "x", "title": "t", "explanation": "e says s",
-            "config": {"task": "adding", "model": "lstm"},
+            "config": {"task": "adding", "model": "lstm", "batch": 8},
             "claim": [{"run": "main", "quantity": "final_test_loss", "below": 1, "statement": "s"}]}
     assert preset_from_dict(good).config.task == "adding"
     for bad, match in (({"claim": [{**good["claim"][0], "run": "other"}]}, "names run 'other'"),
                        ({"claim": [{**good["claim"][0], "quantity": "nope"}]}, "unknown claim quantity"),
-                       ({"config": {"task": "adding", "nope": 1}}, "unknown training setting"),
+                       ({"config": {"task": "adding", "batch": 8, "nope": 1}}, "unknown training setting"),
                        ({"extra": 1}, "unknown key 'extra'")):
         with pytest.raises(GradvizError, match=match):
             preset_from_dict({**good, **bad})

@@ -611,39 +611,39 @@ def _module_classes():
             top = L - 1
             states, copies, outs = [], [], []
             f_sum, f_count = x.new_zeros(()), 0
-            params = [(getattr(rnn, f"weight_ih_l{l}"), getattr(rnn, f"weight_hh_l{l}"),
-                       getattr(rnn, f"bias_ih_l{l}"), getattr(rnn, f"bias_hh_l{l}"))
-                      for l in range(L)]
+            params = [(getattr(rnn, f"weight_ih_l{k}"), getattr(rnn, f"weight_hh_l{k}"),
+                       getattr(rnn, f"bias_ih_l{k}"), getattr(rnn, f"bias_hh_l{k}"))
+                      for k in range(L)]
             for t in range(T):
                 inp = x[:, t]
-                for l in range(L):
-                    w_ih, w_hh, b_ih, b_hh = params[l]
-                    if l == top:
+                for k in range(L):
+                    w_ih, w_hh, b_ih, b_hh = params[k]
+                    if k == top:
                         w_hh = w_hh.clone()
                         w_hh.retain_grad()
                         copies.append(w_hh)
-                    a = inp @ w_ih.T + b_ih + h[l] @ w_hh.T + b_hh
+                    a = inp @ w_ih.T + b_ih + h[k] @ w_hh.T + b_hh
                     if kind == "rnn":
                         new = torch.relu(a) if rnn.nonlinearity == "relu" else torch.tanh(a)
                     elif kind == "lstm":
                         i, f, g, o = a.chunk(4, dim=1)
                         i, f, g, o = torch.sigmoid(i), torch.sigmoid(f), torch.tanh(g), torch.sigmoid(o)
-                        c[l] = f * c[l] + i * g
-                        new = o * torch.tanh(c[l])
+                        c[k] = f * c[k] + i * g
+                        new = o * torch.tanh(c[k])
                         f_sum = f_sum + f.detach().sum()
                         f_count += f.numel()
                     else:   # gru, torch's formulas: n = tanh(W_in x + b_in + r (W_hn h + b_hn))
                         gi = inp @ w_ih.T + b_ih
-                        gh = h[l] @ w_hh.T + b_hh
+                        gh = h[k] @ w_hh.T + b_hh
                         ir, iz, in_ = gi.chunk(3, dim=1)
                         hr, hz, hn = gh.chunk(3, dim=1)
                         r, z = torch.sigmoid(ir + hr), torch.sigmoid(iz + hz)
                         n = torch.tanh(in_ + r * hn)
-                        new = (1 - z) * n + z * h[l]
-                    if l == top:
+                        new = (1 - z) * n + z * h[k]
+                    if k == top:
                         new.retain_grad()
                         states.append(new)
-                    h[l] = new
+                    h[k] = new
                     inp = new
                 outs.append(inp)
             out = torch.stack(outs, dim=1)

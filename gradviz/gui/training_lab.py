@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
-from PyQt6.QtCore import QObject, Qt, QThread, pyqtSignal
+from PyQt6.QtCore import Qt, QThread, pyqtSignal
 from PyQt6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QDoubleSpinBox,
                              QFileDialog, QFormLayout, QGridLayout, QHBoxLayout, QHeaderView,
                              QLabel, QLineEdit, QProgressBar, QPushButton, QScrollArea,

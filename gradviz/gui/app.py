@@ -58,6 +58,8 @@ def create_window(scene: Scene | None = None, settings=None, session=None, prese
     from .lecture import install_lecture_kit
     from .session_actions import add_recent_session
     kit = install_lecture_kit(window, autosave=autosave)
+    from .training_lab import install_training_lab
+    install_training_lab(window)
     if session is not None:
         kit.sessions.apply(session, session_path)
         if session_path is not None:

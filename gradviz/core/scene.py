@@ -312,9 +312,10 @@ class Analysis:
         """The same analysis with another (finer) map; the theory computed so far is shared."""
         return replace(self, jac=jac)
 
-    def row(self, t: int, exact: bool = True) -> RowNorms:
-        """Norms of ∂h_t/∂h_i for i = 0..t: 2-norms and Frobenius (only Frobenius if not exact)."""
-        return row_norms(self.jacobians, t, self.h_size, exact=exact)
+    def row(self, t: int, exact: bool = True, should_stop=None) -> RowNorms:
+        """Norms of ∂h_t/∂h_i for i = 0..t: 2-norms and Frobenius (only Frobenius if not exact);
+        ``should_stop()`` is asked now and then (raises jacobians.Stopped)."""
+        return row_norms(self.jacobians, t, self.h_size, exact=exact, should_stop=should_stop)
 
     def arrays(self) -> dict[str, np.ndarray]:
         """The arrays of ``trace.npz`` (see README): states, output, gates, log10 maps."""

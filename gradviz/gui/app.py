@@ -107,6 +107,6 @@ def _dispose(window) -> None:
     """Delete the window's widgets while the QApplication still exists (a widget outliving it
     can crash the interpreter's exit)."""
     from PyQt6 import sip
-    window.controller.wait(5_000)
+    window.controller.shutdown(1000)
     if not sip.isdeleted(window):
         sip.delete(window)

@@ -180,6 +180,24 @@ class PhaseResult:
         out[miss[:, 0], miss[:, 1]] = self.lambda1[near[:, 0], near[:, 1]]
         return out
 
+    def display(self, limit: float | None = None) -> tuple[np.ndarray, float]:
+        """(values, limit) to draw with levels ±limit: :meth:`filled`, a point that overflowed
+        float64 (NaN: it exploded) at +limit, everything clipped to ±limit. ``limit`` defaults
+        to max |λ₁| (at least 0.05, at most 1: strong vanishing saturates, so that the edge keeps its contrast and a dead relu point's −708 cannot wash out
+        the rest)."""
+        values = self.filled()
+        finite = values[np.isfinite(values)]
+        if limit is None:
+            limit = float(np.clip(np.abs(finite).max() if finite.size else 0.0, 0.05, 1.0))
+        values = np.where(np.isfinite(values), values, limit)
+        return np.clip(values, -limit, limit), limit
+
+    def snapshot(self) -> "PhaseResult":
+        """A copy (what a progress report hands to another thread)."""
+        return PhaseResult(spec=self.spec, lambda1=self.lambda1.copy(),
+                           lambda1_std=self.lambda1_std.copy(), done=self.done.copy(),
+                           complete=self.complete, seconds=self.seconds, cached=self.cached)
+
     def arrays(self) -> dict[str, np.ndarray]:
         """What ``phase.npz`` holds (float64)."""
         return {"g": np.asarray(self.spec.g, dtype=np.float64),
@@ -405,3 +423,46 @@ def theory_curve(spec: PhaseSpec, points: int = 200) -> tuple[np.ndarray, np.nda
     lo, hi = min(spec.g), max(spec.g)
     g = np.geomspace(lo, hi, points) if hi > lo else np.array([lo])
     return g, np.asarray(mean_field_rate(g))
+
+
+def scene_point(spec: PhaseSpec, scene: Scene) -> tuple[float, float] | None:
+    """Where ``scene`` sits on ``spec``'s axes (gain or σ_max, y), or None when it is not a
+    scene of this diagram (another cell, a σ_max scene on a gain diagram, ...)."""
+    base = spec.scene
+    if scene.cell != base.cell or scene.hidden_size != base.hidden_size:
+        return None
+    if x_kind(base) == "gain":
+        if scene.init != "gaussian" or scene.wr_scale is not None or scene.state_dict_path:
+            return None
+        x = 1.0 if scene.gain is None else scene.gain
+    else:
+        if scene.wr_scale is None:
+            return None
+        x = scene.wr_scale
+    y = getattr(scene, Y_AXES[spec.y_axis][0])
+    if y is None:     # a gate bias "as initialised": 0 unless torch's default init drew it
+        if scene.init == "default":
+            return None
+        y = 0.0
+    return float(x), float(y)
+
+
+def scene_mean_field(scene: Scene) -> float | None:
+    """The mean-field λ of ``scene`` when the theory applies to it (a one-layer tanh RNN with
+    Gaussian W_hh of gain g, zero biases, zero input), else None."""
+    zero_input = scene.input == "zeros" or scene.amplitude == 0.0
+    if (scene.cell == "rnn" and scene.nonlinearity == "tanh" and scene.init == "gaussian"
+            and scene.wr_scale is None and not scene.state_dict_path and scene.num_layers == 1
+            and zero_input and not scene.inputs_path):
+        return float(mean_field_rate(1.0 if scene.gain is None else scene.gain))
+    return None
+
+
+def scene_lyapunov(scene: Scene, jacobians: np.ndarray):
+    """(core.lyapunov.Lyapunov, mean-field λ or None) of a scene's run: what the Lyapunov view
+    and the status line show (the transient as in the phase diagram, start vector from the
+    scene's seed, so a point opened from the diagram shows the diagram's λ₁)."""
+    from .lyapunov import lyapunov
+    T = jacobians.shape[0]
+    return (lyapunov(jacobians, transient=default_transient(T), seed=scene.seed),
+            scene_mean_field(scene))

@@ -171,8 +171,24 @@ def _render(result, path: Path, scale: int) -> None:
     render_phase_png(result, path, scale=scale)
 
 
+def _join_ranges(argv) -> list[str]:
+    """``--y-range -3:3:16`` as ``--y-range=-3:3:16`` (argparse takes -3:3:16 for an option)."""
+    out, argv = [], list(argv)
+    k = 0
+    while k < len(argv):
+        a = argv[k]
+        if a in ("--g-range", "--y-range") and k + 1 < len(argv) and argv[k + 1][:1] == "-" \
+                and argv[k + 1][1:2].isdigit():
+            out.append(f"{a}={argv[k + 1]}")
+            k += 2
+            continue
+        out.append(a)
+        k += 1
+    return out
+
+
 def run(argv) -> int:
-    args = parser().parse_args(argv)
+    args = parser().parse_args(_join_ranges(argv))
     _check_out(Path(args.out))
     spec = plan(args)
     from ..core.phase import compute_phase

@@ -183,8 +183,8 @@ class PhaseResult:
     def display(self, limit: float | None = None) -> tuple[np.ndarray, float]:
         """(values, limit) to draw with levels ±limit: :meth:`filled`, a point that overflowed
         float64 (NaN: it exploded) at +limit, everything clipped to ±limit. ``limit`` defaults
-        to max |λ₁| (at least 0.05, at most 1: strong vanishing saturates, so that the edge keeps its contrast and a dead relu point's −708 cannot wash out
-        the rest)."""
+        to max |λ₁|, at least 0.05 and at most 1: strong vanishing saturates, so the edge
+        keeps its contrast (and a dead relu point's −708 cannot wash out the rest)."""
         values = self.filled()
         finite = values[np.isfinite(values)]
         if limit is None:

@@ -87,6 +87,7 @@ class PhasePlot(PlotView):
         self.limit = 1.0
         self.current: tuple[float, float] | None = None
         self._clicks_connected = False
+        self.interactive = True     # False for a figure (no marker, no "click" hint)
         st.apply(st.appearance)
 
     # the View contract: the diagram does not follow the cursor -------------------------------
@@ -211,9 +212,11 @@ class PhasePlot(PlotView):
         done, total = int(r.done.sum()), r.done.size
         state = (_("complete") if r.complete else
                  _("{done} of {total} points (nearest computed shown)").format(done=done, total=total))
-        return _("{state}, {s:.1f} s; colours ±{lim:.2f}; line: λ₁ = 0, the edge of chaos; "
-                 "○ the scene on screen; click a point to open it").format(
+        text = _("{state}, {s:.1f} s; colours ±{lim:.2f}; line: λ₁ = 0, the edge of chaos").format(
             state=state, s=r.seconds, lim=self.limit)
+        if self.interactive:
+            text += "; " + _("○ the scene on screen; click a point to open it")
+        return text
 
     def _restyled(self) -> None:
         pen = self.styler.pen("fg", SOLID, 1.2)
@@ -248,6 +251,7 @@ def render_phase_png(result: PhaseResult, path, scale: float = 1.0, size=(960, 7
     from .views.base import Appearance
     app = ensure_app()
     view = PhasePlot()
+    view.interactive = False
     try:
         view.set_appearance(Appearance())
         view.set_result(result, theory_curve(result.spec))

@@ -283,6 +283,7 @@ class PhaseDock(QWidget):
         self.relay.progress.connect(self._progress)
         self._cancel = threading.Event()
         self._job = 0
+        self._cell = None
         self.spec: PhaseSpec | None = None
         self.result: PhaseResult | None = None
         self.theory = None
@@ -373,18 +374,19 @@ class PhaseDock(QWidget):
         return w
 
     def _fill_y_axes(self, cell: str) -> None:
-        current = self.y_axis.currentData()
+        """The second axes that act on ``cell``; a new cell starts on its own (forget bias for
+        LSTM, update bias for GRU, amplitude for RNN)."""
+        if cell == self._cell:
+            return
+        self._cell = cell
         self.y_axis.blockSignals(True)
         self.y_axis.clear()
         for key, (_field, cells) in Y_AXES.items():
             if cell in cells:
                 self.y_axis.addItem(_(Y_LABELS[key]), key)
-        keep = self.y_axis.findData(current)
-        self.y_axis.setCurrentIndex(keep if keep >= 0 else
-                                    self.y_axis.findData(core_phase.default_y_axis(cell)))
+        self.y_axis.setCurrentIndex(self.y_axis.findData(core_phase.default_y_axis(cell)))
         self.y_axis.blockSignals(False)
-        if keep < 0:
-            self._y_axis_changed()
+        self._y_axis_changed()
 
     def _y_axis_changed(self, _index=None) -> None:
         amplitude = self.y_axis.currentData() == "amplitude"

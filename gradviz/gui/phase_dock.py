@@ -21,7 +21,8 @@ import numpy as np
 import pyqtgraph as pg
 from PyQt6.QtCore import QObject, Qt, pyqtSignal
 from PyQt6.QtWidgets import (QComboBox, QDoubleSpinBox, QGridLayout, QHBoxLayout, QLabel,
-                             QProgressBar, QPushButton, QSpinBox, QVBoxLayout, QWidget)
+                             QProgressBar, QPushButton, QSizePolicy, QSpinBox, QVBoxLayout,
+                             QWidget)
 
 from ..core import phase as core_phase
 from ..core.i18n import N_, _
@@ -337,6 +338,11 @@ class PhaseDock(QWidget):
         buttons.addWidget(self.status, 1)
         self.progress_bar.setMaximumWidth(160)
         self.status.setWordWrap(False)
+        # nothing here may widen the dock column it shares (long texts are cut, not pushing)
+        self.status.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        for combo in (self.x_mode, self.y_axis):
+            combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            combo.setMinimumContentsLength(8)
         outer.addLayout(grid)
         outer.addLayout(buttons)
         self.plot = PhasePlot(self)

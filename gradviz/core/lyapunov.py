@@ -75,6 +75,18 @@ class Lyapunov:
     def measured(self) -> int:
         return int(self.t.shape[0])
 
+    def columns(self) -> dict[str, np.ndarray]:
+        """What the Lyapunov view plots, as CSV columns: t, the running λ_i(t) and λ₁'s
+        error, then the final spectrum (i, λ_i, its error; shorter columns end early)."""
+        out = {"t": self.t.astype(np.float64)}
+        for i in range(self.exponents.shape[0]):
+            out[f"lambda{i + 1}_running"] = self.running[:, i]
+        out["lambda1_running_err"] = self.running_err[:, 0]
+        out["i"] = np.arange(1, self.exponents.shape[0] + 1, dtype=np.float64)
+        out["lambda_i"] = self.exponents
+        out["lambda_i_err"] = self.stderr
+        return out
+
 
 def _orthonormal(n: int, k: int, seed: int) -> np.ndarray:
     """Q_0: k random orthonormal columns; column 0 is the same for every k (so the top

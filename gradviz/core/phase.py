@@ -198,6 +198,13 @@ class PhaseResult:
                            lambda1_std=self.lambda1_std.copy(), done=self.done.copy(),
                            complete=self.complete, seconds=self.seconds, cached=self.cached)
 
+    def columns(self) -> dict[str, np.ndarray]:
+        """The grid as long CSV columns: one row per point (g, y, λ₁, its std, computed)."""
+        gg, yy = np.meshgrid(np.asarray(self.spec.g), np.asarray(self.spec.y))
+        return {"g": gg.ravel(), "y": yy.ravel(), "lambda1": self.lambda1.ravel(),
+                "lambda1_std": self.lambda1_std.ravel(),
+                "computed": self.done.ravel().astype(np.float64)}
+
     def arrays(self) -> dict[str, np.ndarray]:
         """What ``phase.npz`` holds (float64)."""
         return {"g": np.asarray(self.spec.g, dtype=np.float64),

@@ -229,6 +229,13 @@ class PhasePlot(PlotView):
         self.marker.setSize(self.appearance.font_pt + 8)
         self.marker.setPen(pg.mkPen(self.styler.color("fg"), width=max(2.0, self.appearance.line_width)))
 
+    def csv_columns(self) -> dict:
+        """Export ▸ CSV of the diagram (the core's numbers, NaN where not computed)."""
+        from ..core.errors import GradvizError
+        if self.result is None:
+            raise GradvizError(_("no phase diagram yet: press Compute in its dock"))
+        return self.result.columns()
+
     # clicks ------------------------------------------------------------------------------
     def point_at(self, scene_pos) -> tuple[int, int] | None:
         """Grid index under a position of the graphics scene (None outside the map)."""

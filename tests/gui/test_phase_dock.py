@@ -164,3 +164,30 @@ def test_reset_layout_keeps_the_new_docks_beside_their_neighbours(window, qtbot)
         w.docks["StepFactorsView"]))
     assert w.docks["phase"] in w.tabifiedDockWidgets(w.docks["JacobianMapView"])
     assert "Phase diagram" in w.views and "Lyapunov exponents" in w.views
+
+
+def test_csv_and_figure_export_of_the_new_views(window, qtbot, tmp_path):
+    from gradviz.core.tables import read_csv_table
+    from gradviz.gui.export_actions import export_csv, export_figure
+    w = window()
+    r = w.lyapunov.result
+    table = read_csv_table(export_csv(w, "lyapunov", tmp_path / "lyapunov.csv"))
+    np.testing.assert_allclose(table["t"], r.t)
+    np.testing.assert_allclose(table["lambda1_running"], r.running[:, 0])
+    n = r.exponents.shape[0]
+    np.testing.assert_allclose(table["lambda_i"][:n], r.exponents)
+    dock = w.phase
+    with pytest.raises(Exception, match="Compute"):
+        export_csv(w, "phase", tmp_path / "none.csv")
+    set_grid(dock, g=(0.5, 2.0, 3), y=(0.0, 1.0, 2))
+    assert dock.compute()
+    qtbot.waitUntil(lambda: not dock.busy and dock.result is not None and dock.result.complete,
+                    timeout=20_000)
+    w.docks["phase"].show()
+    w.docks["phase"].raise_()
+    table = read_csv_table(export_csv(w, "phase", tmp_path / "phase.csv"))
+    np.testing.assert_allclose(table["lambda1"], dock.result.lambda1.ravel())
+    np.testing.assert_allclose(table["g"], np.tile(dock.spec.g, 2))
+    qtbot.waitUntil(dock.plot.isVisible)
+    png = export_figure(w, "phase", tmp_path / "phase.png", scale=1)
+    assert png.stat().st_size > 5_000

@@ -135,6 +135,13 @@ class LyapunovView(PlotView):
             text += "   " + _("(top exponent only: n = {n} > 256)").format(n=r.n)
         return text
 
+    def csv_columns(self) -> dict:
+        """Export ▸ CSV of this view (the core's numbers)."""
+        from ...core.errors import GradvizError
+        if self.result is None:
+            raise GradvizError(_("the Lyapunov exponents are not computed yet"))
+        return self.result.columns()
+
     def set_step(self, step: int, row=None) -> None:
         self.step, self.row = int(step), row
         r = self.result

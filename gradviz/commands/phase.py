@@ -12,20 +12,49 @@ from __future__ import annotations
 import argparse
 import math
 import os
-import shutil
 import sys
-import tempfile
 from pathlib import Path
 
-from ..cli import (CELL_NAMES, PROG, SIGNAL_NAMES, INIT_NAMES, _check_out, _finite, _make_parents,
-                   _ordinary_permissions, _Parser, _positive_int, _count, _int)
 from ..core.errors import GradvizError
 from ..core.i18n import _
+
+PROG = "gradviz"
+
+
+class _Usage(Exception):
+    """A malformed command line: one line on stderr, exit status 2 (as ``gradviz export``)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):
+        raise _Usage(f"{self.prog}: error: {message}")
+
+
+def _number(kind, test, expected):
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}") from None
+        if not test(value):
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}")
+        return value
+    return parse
+
+
+_positive_int = _number(int, lambda v: v > 0, "a positive integer")
+_count = _number(int, lambda v: v >= 0, "an integer ≥ 0")
+_int = _number(int, lambda v: True, "an integer")
+_finite = _number(float, math.isfinite, "a finite number")
+
 
 Y_CHOICES = ("amplitude", "forget-bias", "update-bias")
 
 
 def parser() -> _Parser:
+    from ..core.cells import INITS
+    from ..core.inputs import SIGNALS
+    from ..core.kinds import CELL_NAMES
     p = _Parser(prog=f"{PROG} phase",
                 description=_("The growth rate λ₁ of ∂h_t/∂h_0 (top Lyapunov exponent, per step) "
                               "over a grid of the recurrent gain × a second setting: writes "
@@ -35,8 +64,8 @@ def parser() -> _Parser:
                          "first --transient steps (default T/5) are run but not measured."))
     p.add_argument("--out", metavar="DIR", required=True,
                    help=_("output folder (created; phase.npz and phase.png in it are replaced)"))
-    p.add_argument("--cell", choices=CELL_NAMES, default="rnn", help=_("cell (default rnn = tanh)"))
-    p.add_argument("--init", choices=INIT_NAMES, default="gaussian",
+    p.add_argument("--cell", choices=list(CELL_NAMES), default="rnn", help=_("cell (default rnn = tanh)"))
+    p.add_argument("--init", choices=INITS, default="gaussian",
                    help=_("weight init (default gaussian: the axis is the gain g)"))
     p.add_argument("--g-range", metavar="A:B:N", default="0.1:4:32",
                    help=_("gain or σ_max values, N of them log-spaced from A to B (default 0.1:4:32)"))
@@ -57,7 +86,7 @@ def parser() -> _Parser:
     p.add_argument("--seeds", type=_positive_int, default=1, metavar="K",
                    help=_("seeds per point, averaged; λ₁ std over them (default 1)"))
     p.add_argument("--seed", type=_int, default=0, metavar="S", help=_("first seed (default 0)"))
-    p.add_argument("--input", choices=SIGNAL_NAMES, default="sine",
+    p.add_argument("--input", choices=SIGNALS, default="sine",
                    help=_("input signal (default sine)"))
     p.add_argument("--amplitude", type=_finite, default=1.0, metavar="A",
                    help=_("input amplitude when it is not the second axis (default 1)"))
@@ -96,9 +125,11 @@ def parse_range(text: str, option: str, log: bool) -> tuple[float, ...]:
 
 
 def plan(args):
+    from ..core.kinds import CELL_NAMES
     from ..core.phase import PhaseSpec, default_y_axis
-    from ..core.scene import CELLS, Scene
-    kind, nonlinearity = CELLS[args.cell]
+    from ..core.scene import Scene
+    cell = CELL_NAMES[args.cell]
+    kind, nonlinearity = cell.kind, cell.nonlinearity
     y_axis = args.y.replace("-", "_") if args.y else default_y_axis(kind)
     default_y = "0:3:16" if y_axis == "amplitude" else "-3:3:16"
     g = parse_range(args.g_range, "--g-range", log=True)
@@ -119,56 +150,31 @@ def write(result, out_dir, scale: int = 1) -> list[Path]:
     neither appear."""
     import numpy as np
 
+    from ..core.files import atomic_folder
+    from ..core.lyapunov import mean_field_rate
     from ..core.phase import theory_curve
     out = Path(out_dir)
-    _check_out(out)
-    created = _make_parents(out.parent)
-    tmp, done = None, False
-    try:
+    with atomic_folder(out) as tmp:
+        arrays = result.arrays()
+        if theory_curve(result.spec) is not None:
+            arrays["lambda1_mean_field"] = np.asarray(mean_field_rate(arrays["g"]))
         try:
-            tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent))
-            arrays = result.arrays()
-            theory = theory_curve(result.spec)
-            if theory is not None:
-                from ..core.lyapunov import mean_field_rate
-                arrays["lambda1_mean_field"] = np.asarray(mean_field_rate(arrays["g"]))
             with open(tmp / "phase.npz", "wb") as f:
                 np.savez(f, **arrays)
         except OSError as exc:
             raise GradvizError(f"--out {out}: cannot write ({exc.strerror or exc})") from None
         _render(result, tmp / "phase.png", scale)
-        names = sorted(p.name for p in tmp.iterdir())
-        try:
-            _ordinary_permissions(tmp, names)
-            if not out.exists():
-                os.rename(tmp, out)
-                tmp = None
-            else:
-                for name in names:
-                    os.replace(tmp / name, out / name)
-        except OSError as exc:
-            raise GradvizError(f"--out {out}: cannot write ({exc.strerror or exc})") from None
-        done = True
-        return [out / name for name in names]
-    finally:
-        if tmp is not None:
-            shutil.rmtree(tmp, ignore_errors=True)
-        if not done:
-            for parent in created:
-                try:
-                    parent.rmdir()
-                except OSError:
-                    break
+    return [out / "phase.npz", out / "phase.png"]
 
 
 def _render(result, path: Path, scale: int) -> None:
-    if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY") \
-            and sys.platform.startswith("linux"):
-        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    if os.environ.get("QT_QPA_PLATFORM") == "offscreen":
+    """The figure, drawn by the window's own plot (``gui.render``, offscreen without a display)."""
+    from ..core.display import offscreen_without_display
+    offscreen_without_display()
+    if os.environ.get("QT_QPA_PLATFORM") == "offscreen":   # its size-hint warnings are noise
         os.environ.setdefault("QT_LOGGING_RULES", "default.warning=false")
-    from ..gui.phase_dock import render_phase_png
-    render_phase_png(result, path, scale=scale)
+    from ..gui.render import render_phase
+    render_phase(result, path, scale=scale)
 
 
 def _join_ranges(argv) -> list[str]:
@@ -188,8 +194,13 @@ def _join_ranges(argv) -> list[str]:
 
 
 def run(argv) -> int:
-    args = parser().parse_args(_join_ranges(argv))
-    _check_out(Path(args.out))
+    try:
+        args = parser().parse_args(_join_ranges(argv))
+    except _Usage as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    from ..core.files import check_folder_target
+    check_folder_target(args.out)   # a wrong --out fails before any work
     spec = plan(args)
     from ..core.phase import compute_phase
     ny, nx = spec.shape

@@ -22,16 +22,18 @@ import json
 import math
 import time
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from .errors import GradvizError
-from .dynamics import _PHI, _sigmoid
+from .kinds.base import sigmoid as _sigmoid
+from .kinds.rnn import PHI as _PHI
 from .jacobians import step_jacobians
 from .lyapunov import LN_ZERO, _block_stats, _orthonormal, default_transient, lambda1
 from .lyapunov import mean_field_rate
-from .scene import Scene, apply_sliders, load_base_net, scene_inputs, simulate
+from .scene import Scene, apply_sliders, load_base_net, resolve, simulate
 
 #: second axis -> (Scene field, cells it applies to)
 Y_AXES = {"amplitude": ("amplitude", ("rnn", "lstm", "gru")),
@@ -192,7 +194,7 @@ class PhaseResult:
         values = np.where(np.isfinite(values), values, limit)
         return np.clip(values, -limit, limit), limit
 
-    def snapshot(self) -> "PhaseResult":
+    def snapshot(self) -> PhaseResult:
         """A copy (what a progress report hands to another thread)."""
         return PhaseResult(spec=self.spec, lambda1=self.lambda1.copy(),
                            lambda1_std=self.lambda1_std.copy(), done=self.done.copy(),
@@ -231,11 +233,10 @@ def refinement_order(nx: int, ny: int) -> list[list[tuple[int, int]]]:
 def point_lambda1(scene: Scene, transient: int, base=None, cache: PhaseCache | None = None
                   ) -> tuple[float, float]:
     """(λ₁, block standard error) of one scene's run (layer and direction of the scene)."""
-    key = PhaseCache.key(scene, transient) if cache is not None else None
-    if cache is not None:
-        hit = cache.get(key)
-        if hit is not None:
-            return hit
+    key = PhaseCache.key(scene, transient)
+    hit = cache.get(key) if cache is not None else None
+    if hit is not None:
+        return hit
     trace = simulate(scene, base=base)
     if trace.steps <= transient:
         value = (math.nan, math.nan)     # overflowed before measuring: no rate
@@ -270,7 +271,8 @@ def batch_lambda1(scenes: list[Scene], transient: int, base) -> list[tuple[float
     kind, H = spec.kind, spec.hidden_size
     params = [n.layer_params(0, 0) for n in nets]
     W = np.stack([p["w_hh"] for p in params])                         # (B, G·H, H)
-    x = np.stack([scene_inputs(s) for s in scenes])                    # (B, T, in)
+    raw = resolve(first, base=base).raw_inputs     # a CSV read once (None for a signal)
+    x = np.stack([resolve(s, base=base, raw_inputs=raw).inputs for s in scenes])   # (B, T, in)
     xin = np.einsum("bti,bgi->btg", x, np.stack([p["w_ih"] for p in params]))
     xin += np.stack([p["b_ih"] for p in params])[:, None, :]
     b_hh = np.stack([p["b_hh"] for p in params])                       # (B, G·H)
@@ -282,11 +284,13 @@ def batch_lambda1(scenes: list[Scene], transient: int, base) -> list[tuple[float
     clamp = first.forget_clamp if kind == "lstm" else None
     logs = np.empty((T, B))
     alive = np.ones(B, bool)
-    mv = lambda M, u: np.matmul(M, u[:, :, None])[:, :, 0]   # noqa: E731 - batched M @ u
+    mv = lambda M, u: np.matmul(M, u[:, :, None])[:, :, 0]
 
     with np.errstate(over="ignore", invalid="ignore"):
         for t in range(T):
             if kind == "rnn":
+                phi: Any
+                dphi: Any
                 phi, dphi = _PHI[first.nonlinearity]
                 a = xin[:, t] + b_hh + mv(W, h)
                 h = phi(a)

@@ -10,7 +10,7 @@ line. :func:`install_phase` adds them to a :class:`~gradviz.gui.window.MainWindo
   chaos) and the current scene marked; a click opens that point's scene. Below: λ₁ against g
   along one row, with the mean-field curve when it applies.
 
-``gradviz phase`` draws its PNG with the same :class:`PhasePlot` (:func:`render_phase_png`).
+``gradviz phase`` draws its PNG with the same :class:`PhasePlot` (``gui.render.render_phase``).
 """
 from __future__ import annotations
 
@@ -27,9 +27,11 @@ from PyQt6.QtWidgets import (QComboBox, QDoubleSpinBox, QGridLayout, QHBoxLayout
 from ..core import phase as core_phase
 from ..core.i18n import N_, _
 from ..core.phase import (PhaseCache, PhaseResult, PhaseSpec, Y_AXES, Y_LABELS, lin_range,
-                          log_range, nearest_point, point_scene, scene_point, x_kind, x_label)
+                          log_range, nearest_point, point_scene, scene_point, x_label)
+from .views.base import Heatmap, PlotView
+from .views.items import Plot, caption
 from .views.lyapunov import LyapunovView
-from .views.style import DASH, DOT, SOLID, Heatmap, Plot, PlotView, caption
+from .views.style import DASH, DOT, SOLID
 from .worker import LatestRunner
 
 #: the gain axis ticks (log axis: positions are log10 g)
@@ -84,7 +86,7 @@ class PhasePlot(PlotView):
         self._theory_in_legend = False
         self.result: PhaseResult | None = None
         self.theory_data = None
-        self.row = 0
+        self.grid_row = 0
         self.limit = 1.0
         self.current: tuple[float, float] | None = None
         self._clicks_connected = False
@@ -92,13 +94,10 @@ class PhasePlot(PlotView):
         st.apply(st.appearance)
 
     # the View contract: the diagram does not follow the cursor -------------------------------
-    def set_analysis(self, scene, analysis) -> None:
-        self.scene, self.analysis = scene, analysis
+    def draw(self) -> None:
+        pass
 
-    def set_step(self, step: int, row=None) -> None:
-        self.step = step
-
-    def showEvent(self, event):   # noqa: N802 - Qt name
+    def showEvent(self, event):
         super().showEvent(event)
         self._connect_clicks()
 
@@ -151,14 +150,14 @@ class PhasePlot(PlotView):
         if current is not None:
             self.marker.setData([math.log10(current[0])], [current[1]])
             self.marker.setVisible(True)
-            self.row = nearest_point(spec, current[0], current[1])[1]
+            self.grid_row = nearest_point(spec, current[0], current[1])[1]
         else:
             self.marker.setVisible(False)
-            self.row = int(np.argmin(np.abs(np.asarray(spec.y))))
+            self.grid_row = int(np.argmin(np.abs(np.asarray(spec.y))))
         self._draw_row()
 
     def _draw_row(self) -> None:
-        r, iy = self.result, self.row
+        r, iy = self.result, self.grid_row
         spec = r.spec
         self.row_line.setPos(spec.y[iy])
         gx = self._xpos(spec.g)
@@ -250,25 +249,6 @@ class PhasePlot(PlotView):
         found = self.point_at(event.scenePos())
         if found is not None:
             self.point_clicked.emit(*found)
-
-
-def render_phase_png(result: PhaseResult, path, scale: float = 1.0, size=(960, 720)):
-    """``gradviz phase``'s figure: a :class:`PhasePlot` of ``result`` painted offscreen."""
-    from ..core.phase import theory_curve
-    from .render import _prepare, ensure_app, grab_png
-    from .views.base import Appearance
-    app = ensure_app()
-    view = PhasePlot()
-    view.interactive = False
-    try:
-        view.set_appearance(Appearance())
-        view.set_result(result, theory_curve(result.spec))
-        _prepare(view, size)
-        return grab_png(view, path, scale)
-    finally:
-        view.close()
-        view.deleteLater()
-        app.processEvents()
 
 
 # ---------------------------------------------------------------------- the dock

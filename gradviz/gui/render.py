@@ -222,3 +222,24 @@ def render_compare(results: dict, out_path, step: int | None = None, scale: floa
         view.close()
         view.deleteLater()
         app.processEvents()
+
+
+def render_phase(result, path, scale: float = 1.0, size: tuple[int, int] = (960, 720)) -> Path:
+    """``gradviz phase``'s figure: the window's phase-diagram plot of ``result``
+    (core.phase.PhaseResult) painted offscreen."""
+    from ..core.phase import theory_curve
+    from .phase_dock import PhasePlot
+    from .views.base import Appearance
+
+    app = ensure_app()
+    view = PhasePlot()
+    view.interactive = False
+    try:
+        view.set_appearance(Appearance())
+        view.set_result(result, theory_curve(result.spec))
+        _prepare(view, size)
+        return grab_png(view, Path(path), scale)
+    finally:
+        view.close()
+        view.deleteLater()
+        app.processEvents()

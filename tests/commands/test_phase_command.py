@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from gradviz import cli
+from gradviz.core.errors import GradvizError
 from gradviz.commands import phase as phase_command
 from gradviz.core.lyapunov import mean_field_rate
 from gradviz.core.phase import PhaseSpec, compute_phase, lin_range, log_range, point_lambda1
@@ -98,7 +99,7 @@ def test_an_out_that_is_a_file_is_refused_before_any_work(tmp_path, capsys):
 
 def test_a_failing_figure_leaves_nothing(tmp_path, capsys, monkeypatch):
     def broken(*_args, **_kw):
-        raise cli.GradvizError("phase.png: could not write the PNG")
+        raise GradvizError("phase.png: could not write the PNG")
     monkeypatch.setattr(phase_command, "_render", broken)
     out = tmp_path / "out"
     rc = run("--g-range", "0.5:1:2", "--y-range", "0:1:2", "--hidden", 4, "--steps", 10, out=out)

@@ -85,8 +85,8 @@ def test_qr_spectrum_of_a_product_with_known_singular_values():
     values d_i^T exactly; the spectrum converges to ln d_i."""
     d = np.array([1.3, 1.0, 0.7, 0.4])
     rng = np.random.default_rng(0)
-    O = [np.linalg.qr(rng.normal(size=(4, 4)))[0] for _ in range(301)]
-    J = np.stack([O[t + 1] @ np.diag(d) @ O[t].T for t in range(300)])
+    Os = [np.linalg.qr(rng.normal(size=(4, 4)))[0] for _ in range(301)]
+    J = np.stack([Os[t + 1] @ np.diag(d) @ Os[t].T for t in range(300)])
     r = lyapunov(J, transient=20, seed=2)
     np.testing.assert_allclose(r.exponents, np.log(d), atol=0.01)
     top = lyapunov(J, transient=20, seed=2, k=1)
@@ -141,7 +141,7 @@ def test_mean_field_against_scipy_quadrature():
         return integrate.quad(lambda z: f(math.sqrt(q) * z) * math.exp(-z * z / 2)
                               / math.sqrt(2 * math.pi), -12, 12, limit=200, epsabs=1e-14, epsrel=1e-13)[0]
     for g in (1.1, 2.0, 4.0):
-        q_ref = optimize.brentq(lambda q: g * g * expect(lambda a: math.tanh(a) ** 2, q) - q,
+        q_ref = optimize.brentq(lambda q, g=g: g * g * expect(lambda a: math.tanh(a) ** 2, q) - q,
                                 1e-9, g * g, xtol=1e-15)
         assert mean_field_q(g) == pytest.approx(q_ref, rel=1e-10)
         rate = 0.5 * math.log(g * g * expect(lambda a: 1 / math.cosh(a) ** 4, q_ref))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from PyQt6.QtCore import QPoint, Qt
+from PyQt6.QtCore import Qt
 
 from gradviz.core.lyapunov import lyapunov, mean_field_rate
 from gradviz.core.phase import compute_phase, point_scene, scene_point
@@ -93,8 +93,8 @@ def test_the_dock_draws_the_cores_grid_and_a_click_opens_the_point(window, qtbot
     # the scene on screen (g = 1, A = 1) is marked, its row drawn below
     (mx,), (my,) = dock.plot.marker.getData()
     assert (10 ** mx, my) == pytest.approx((1.0, 1.0))
-    assert dock.plot.row == 2
-    x, lam = dock.plot.measured.getData()
+    assert dock.plot.grid_row == 2
+    _x, lam = dock.plot.measured.getData()
     np.testing.assert_allclose(lam, ref.lambda1[2])
     # widget -> model: a click on a cell of the map opens that point's scene
     plot = dock.plot

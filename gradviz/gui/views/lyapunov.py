@@ -14,7 +14,9 @@ import numpy as np
 import pyqtgraph as pg
 
 from ...core.i18n import _
-from .style import DASH, DOT, RIGHT_LABEL, SOLID, Plot, PlotView, caption
+from .base import PlotView
+from .items import Plot, caption
+from .style import DASH, DOT, RIGHT_LABEL, SOLID
 
 #: running curves drawn besides λ₁ (the rest of the spectrum is in the lower plot)
 SHOWN = 5
@@ -78,10 +80,8 @@ class LyapunovView(PlotView):
 
     # ------------------------------------------------------------------ the view contract
 
-    def set_analysis(self, scene, analysis) -> None:
-        """New run: its exponents follow in :meth:`set_lyapunov` (computed off-thread)."""
-        self.scene, self.analysis = scene, analysis
-        self.note_run(analysis)
+    def analysis_changed(self) -> None:
+        """A new run: its exponents follow in :meth:`set_lyapunov` (computed off-thread)."""
         self.set_note("pending", _("computing the Lyapunov exponents…"))
 
     def set_lyapunov(self, scene, result, mean_field: float | None) -> None:
@@ -118,7 +118,7 @@ class LyapunovView(PlotView):
         self.lower.setXRange(0.5, n + 0.5, padding=0)
         self.lower.setYRange(min(e_lo, 0.0) - pad, max(e_hi, 0.0) + pad, padding=0)
         self.info.setText(self.summary())
-        self.set_step(self.step, self.row)
+        self.redraw()
 
     def summary(self) -> str:
         """The caption under the title of the lower plot (numbers to say aloud)."""
@@ -142,8 +142,7 @@ class LyapunovView(PlotView):
             raise GradvizError(_("the Lyapunov exponents are not computed yet"))
         return self.result.columns()
 
-    def set_step(self, step: int, row=None) -> None:
-        self.step, self.row = int(step), row
+    def draw(self) -> None:
         r = self.result
         if r is None:
             return

@@ -537,7 +537,7 @@ class LyapunovPanel(QObject):
         err = r.lambda1_err if np.isfinite(r.lambda1_err) else 0.0
         verdict = _("explodes") if r.lambda1 > err else (_("vanishes") if r.lambda1 < -err
                                                           else _("at the edge"))
-        return _("λ₁ = <b>{lam:+.3f}</b> ± {err:.3f} /step ({verdict})").format(
+        return _("λ₁ = <b>{lam:+.3f}</b> ± {err:.2g} /step ({verdict})").format(
             lam=r.lambda1, err=err, verdict=verdict)
 
 
@@ -576,8 +576,18 @@ def install_phase(window):
         window.actions_[key + "_dock"] = toggle
 
     def show_phase():
+        """Show the diagram big enough to read: a docked tab too small for it floats, centred
+        over the window (dock it back by double-clicking its title)."""
         phase_dock.show()
         phase_dock.raise_()
+        if not phase_dock.isFloating() and (phase_dock.height() < 480 or phase_dock.width() < 560):
+            geo = window.geometry()
+            width = min(1000, max(560, int(geo.width() * 0.8)))
+            height = min(760, max(480, int(geo.height() * 0.9)))
+            phase_dock.setFloating(True)
+            phase_dock.resize(width, height)
+            phase_dock.move(geo.x() + (geo.width() - width) // 2,
+                            geo.y() + (geo.height() - height) // 2)
     window.actions_["phase"] = make_action(window, _("Phase diagram (edge of chaos)…"), show_phase,
                                            "Ctrl+Shift+D", _("λ₁ over gain × a second setting; "
                                                               "click a point to open it"))

@@ -27,7 +27,7 @@ from PyQt6.QtWidgets import (QComboBox, QDoubleSpinBox, QGridLayout, QHBoxLayout
 from ..core import phase as core_phase
 from ..core.i18n import N_, _
 from ..core.phase import (PhaseCache, PhaseResult, PhaseSpec, Y_AXES, Y_LABELS, lin_range,
-                          log_range, nearest_point, point_scene, scene_point, x_label)
+                          log_range, nearest_point, point_scene, scene_point, x_kind, x_label)
 from .views.base import Heatmap, PlotView
 from .views.items import Plot, caption
 from .views.lyapunov import LyapunovView
@@ -275,6 +275,7 @@ class PhaseDock(QWidget):
         self.spec: PhaseSpec | None = None
         self.result: PhaseResult | None = None
         self.theory = None
+        self._theories: dict = {}     # gain values -> mean-field curve (or None)
         outer = QVBoxLayout(self)
         outer.setContentsMargins(4, 2, 4, 2)
         grid = QGridLayout()
@@ -425,13 +426,20 @@ class PhaseDock(QWidget):
         job = self._job = self._job + 1
         cache = self.cache
 
+        theories = self._theories
+
         def work():
-            theory = core_phase.theory_curve(spec, points=120)
+            # the mean-field curve (a fraction of a second) after the grid: it only adds a line
+            key = (spec.g, spec.scene.cell, spec.scene.nonlinearity, x_kind(spec.scene))
+            theory = theories.get(key)
 
             def progress(result, done, total):
                 relay.progress.emit(job, result.snapshot(), theory)
-            return job, core_phase.compute_phase(spec, progress=progress, cancel=cancel.is_set,
-                                                 cache=cache), theory
+            result = core_phase.compute_phase(spec, progress=progress, cancel=cancel.is_set,
+                                              cache=cache)
+            if key not in theories:
+                theories[key] = core_phase.theory_curve(spec, points=120)
+            return job, result, theories[key]
 
         self.runner.submit(work)
         return True

@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from .errors import GradvizError
+from .i18n import N_, _
 from .kinds.base import sigmoid as _sigmoid
 from .kinds.rnn import PHI as _PHI
 from .jacobians import step_jacobians
@@ -40,8 +41,8 @@ Y_AXES = {"amplitude": ("amplitude", ("rnn", "lstm", "gru")),
           "forget_bias": ("forget_bias", ("lstm",)),
           "update_bias": ("update_bias", ("gru",))}
 #: axis labels (formula symbols stay as they are)
-Y_LABELS = {"amplitude": "input amplitude A", "forget_bias": "forget bias b_f",
-            "update_bias": "update bias b_z"}
+Y_LABELS = {"amplitude": N_("input amplitude A"), "forget_bias": N_("forget bias b_f"),
+            "update_bias": N_("update bias b_z")}
 
 
 def x_kind(scene: Scene) -> str:
@@ -50,8 +51,8 @@ def x_kind(scene: Scene) -> str:
 
 
 def x_label(scene: Scene) -> str:
-    return ("gain g  (W_hh entries N(0, g²/H))" if x_kind(scene) == "gain"
-            else "target σ_max(W_hh)")
+    return (_("gain g (W_hh entries N(0, g²/H))") if x_kind(scene) == "gain"
+            else _("target σ_max(W_hh)"))
 
 
 def default_y_axis(cell: str) -> str:

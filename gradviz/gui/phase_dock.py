@@ -134,7 +134,7 @@ class PhasePlot(PlotView):
         self.line.getAxis("bottom").setTicks([ticks])
         self.map.setLabel("bottom", x_label(spec.scene))
         self.line.setLabel("bottom", x_label(spec.scene))
-        self.map.setLabel("left", Y_LABELS[spec.y_axis])
+        self.map.setLabel("left", _(Y_LABELS[spec.y_axis]))
         self.styler.apply(self.appearance)
         self._restyled()
         self.set_current(current)
@@ -188,7 +188,7 @@ class PhasePlot(PlotView):
         self.line.setXRange(gx[0] - 0.02, gx[-1] + 0.02, padding=0)
         self.line.setYRange(float(vals.min()) - pad, float(vals.max()) + pad, padding=0)
         self.line.setTitle(_("λ₁ against the gain along the row {name} = {y:g}").format(
-            name=Y_LABELS[spec.y_axis], y=spec.y[iy]))
+            name=_(Y_LABELS[spec.y_axis]), y=spec.y[iy]))
         self.info.setText(self.summary())
 
     def _theory_legend(self, on: bool) -> None:

@@ -101,10 +101,12 @@ def log_growth(jacobians: np.ndarray, k: int = 1, seed: int = 0) -> np.ndarray:
     Row t is step t+1's contribution: Σ over rows of column i is ln of the volume growth in
     direction i. A step that maps the vector to exactly 0 gives :data:`LN_ZERO` (finite).
     """
-    J = np.asarray(jacobians, dtype=np.float64)
-    if J.ndim != 3 or J.shape[1] != J.shape[2]:
-        raise GradvizError(f"one-step Jacobians must have shape (T, n, n), got {J.shape}")
-    T, n = J.shape[0], J.shape[1]
+    # an array, or core.jacobians.StepJacobians (read a step at a time: chunked when large)
+    J = jacobians if hasattr(jacobians, "chunks") else np.asarray(jacobians, dtype=np.float64)
+    shape = tuple(J.shape)
+    if len(shape) != 3 or shape[1] != shape[2]:
+        raise GradvizError(f"one-step Jacobians must have shape (T, n, n), got {shape}")
+    T, n = shape[0], shape[1]
     if not 1 <= k <= n:
         raise GradvizError(f"number of exponents must lie in 1..{n}, got {k}")
     out = np.empty((T, k))
@@ -160,8 +162,8 @@ def lyapunov(jacobians: np.ndarray, transient: int | None = None, k: int | None 
     ``k``: how many exponents (default the whole spectrum for n ≤ :data:`SPECTRUM_MAX`, else
     the top one); ``seed``: the random start Q_0; ``blocks``: for the standard error.
     """
-    J = np.asarray(jacobians, dtype=np.float64)
-    T, n = J.shape[0], J.shape[1] if J.ndim == 3 else 0
+    J = jacobians if hasattr(jacobians, "chunks") else np.asarray(jacobians, dtype=np.float64)
+    T, n = J.shape[0], J.shape[1] if len(J.shape) == 3 else 0
     transient = default_transient(T) if transient is None else int(transient)
     if not 0 <= transient < T:
         raise GradvizError(f"the transient must leave at least one measured step: "

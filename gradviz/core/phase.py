@@ -350,11 +350,25 @@ def compute_phase(spec: PhaseSpec, progress=None, cancel=None, cache: PhaseCache
                   interval: float = 0.25) -> PhaseResult:
     """λ₁ on ``spec``'s grid, coarse to fine (see module docstring).
 
-    ``progress(result, done, total)`` is called after each level and at most every
-    ``interval`` seconds in between; ``cancel()`` returning True stops early (the result then
-    has ``complete=False``). A point whose state overflows float64 before the transient ends
-    is NaN (relu only).
+    ``progress(result, done, total)`` is called with a snapshot after each level and at most
+    every ``interval`` seconds in between; ``cancel()`` returning True stops early (the result
+    then has ``complete=False``). A point whose state overflows float64 before the transient
+    ends is NaN (relu only).
     """
+    steps = iter_phase(spec, cancel=cancel, cache=cache, interval=interval)
+    while True:
+        try:
+            snapshot = next(steps)
+        except StopIteration as stop:
+            return stop.value
+        if progress is not None:
+            progress(snapshot, int(snapshot.done.sum()), snapshot.done.size)
+
+
+def iter_phase(spec: PhaseSpec, cancel=None, cache: PhaseCache | None = None,
+               interval: float = 0.25):
+    """:func:`compute_phase` as a generator (a worker's job): yields snapshots of the partial
+    result (after each level, at most every ``interval`` s in between) and returns the last."""
     spec.validate()
     ny, nx = spec.shape
     result = PhaseResult(spec=spec, lambda1=np.full((ny, nx), np.nan),
@@ -409,14 +423,13 @@ def compute_phase(spec: PhaseSpec, progress=None, cancel=None, cache: PhaseCache
                 per_seed.append(values)
             record(points, per_seed)
             now = time.perf_counter()
-            if progress is not None and now - last >= interval:
+            if now - last >= interval and count < total:
                 last = now
                 result.seconds, result.cached = now - start, cached_before
-                progress(result, count, total)
-        if progress is not None:
-            last = time.perf_counter()
-            result.seconds, result.cached = last - start, cached_before
-            progress(result, count, total)
+                yield result.snapshot()
+        last = time.perf_counter()
+        result.seconds, result.cached = last - start, cached_before
+        yield result.snapshot()
     result.complete = True
     result.seconds = time.perf_counter() - start
     result.cached = cached_before

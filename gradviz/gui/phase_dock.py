@@ -253,10 +253,6 @@ class PhasePlot(PlotView):
 
 # ---------------------------------------------------------------------- the dock
 
-class _Relay(QObject):
-    progress = pyqtSignal(int, object, object)   # job id, PhaseResult snapshot, theory
-
-
 class PhaseDock(QWidget):
     """Settings of the grid, Compute / Cancel with a progress bar, and the :class:`PhasePlot`."""
 
@@ -264,11 +260,10 @@ class PhaseDock(QWidget):
         super().__init__(parent)
         self.controller = controller
         self.cache = PhaseCache()
-        self.runner = LatestRunner(self)
+        self.runner = LatestRunner(self, cancel_running=True)
+        self.runner.partial.connect(self._progress)
         self.runner.finished.connect(self._finished)
         self.runner.failed.connect(self._failed)
-        self.relay = _Relay(self)
-        self.relay.progress.connect(self._progress)
         self._cancel = threading.Event()
         self._job = 0
         self._cell = None
@@ -422,21 +417,22 @@ class PhaseDock(QWidget):
         self.cancel_button.setEnabled(True)
         self.status.setText(_("computing {ny} × {nx} points…").format(ny=spec.shape[0],
                                                                       nx=spec.shape[1]))
-        cancel, relay = self._cancel, self.relay
+        cancel, cache, theories = self._cancel, self.cache, self._theories
         job = self._job = self._job + 1
-        cache = self.cache
-
-        theories = self._theories
 
         def work():
-            # the mean-field curve (a fraction of a second) after the grid: it only adds a line
+            """A generator job: a snapshot per level (plain data: no Qt object leaves the GUI
+            thread), then the mean-field curve (a fraction of a second, cached per range)."""
             key = (spec.g, spec.scene.cell, spec.scene.nonlinearity, x_kind(spec.scene))
             theory = theories.get(key)
-
-            def progress(result, done, total):
-                relay.progress.emit(job, result.snapshot(), theory)
-            result = core_phase.compute_phase(spec, progress=progress, cancel=cancel.is_set,
-                                              cache=cache)
+            steps = core_phase.iter_phase(spec, cancel=cancel.is_set, cache=cache)
+            while True:
+                try:
+                    snapshot = next(steps)
+                except StopIteration as stop:
+                    result = stop.value
+                    break
+                yield job, snapshot, theory
             if key not in theories:
                 theories[key] = core_phase.theory_curve(spec, points=120)
             return job, result, theories[key]
@@ -459,7 +455,8 @@ class PhaseDock(QWidget):
         scene = self.controller.shown_scene
         return scene_point(self.spec, scene) if (scene is not None and self.spec) else None
 
-    def _progress(self, job, result, theory) -> None:
+    def _progress(self, _generation, value) -> None:
+        job, result, theory = value
         if job != self._job:
             return
         self.result, self.theory = result, theory

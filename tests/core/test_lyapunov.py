@@ -168,3 +168,15 @@ def test_random_tanh_rnns_at_h256_follow_ln_g_and_the_mean_field(seed):
     assert abs(lam(0.5) - math.log(0.5)) < 0.1
     assert abs(lam(2.0) - mean_field_rate(2.0)) < 0.05
     assert abs(lam(3.0) - mean_field_rate(3.0)) < 0.05
+
+
+def test_chunked_step_jacobians_give_the_same_exponents():
+    """The window's analysis may hold its Jacobians chunked (StepJacobians): read step by step."""
+    from gradviz.core.jacobians import StepJacobians
+    trace = simulate(Scene(cell="lstm", hidden_size=6, steps=80, init="gaussian", wr_scale=None,
+                           gain=1.5))
+    chunked = StepJacobians(trace, eager_bytes=0)
+    assert not chunked.eager
+    a, b = lyapunov(chunked, seed=2), lyapunov(step_jacobians(trace), seed=2)
+    np.testing.assert_allclose(a.exponents, b.exponents, rtol=0, atol=1e-12)
+    assert lambda1(chunked, seed=2)[0] == pytest.approx(b.lambda1, abs=1e-12)

@@ -602,9 +602,16 @@ def install_phase(window):
     dock_widget.plot.set_appearance(window.appearance())
 
     def stop():
+        """The window closed: no new jobs, the running ones cancelled, both threads ended."""
+        try:
+            window.controller.analysis_ready.disconnect(panel._analysis_ready)
+        except TypeError:
+            pass
         dock_widget.cancel()
-        dock_widget.wait(10_000)
-        panel.runner.wait(10_000)
+        for runner in (dock_widget.runner, panel.runner):
+            runner.discard_pending()
+            runner.wait(10_000)
+            runner.shutdown()
     window.closed.connect(stop)
     window.phase = dock_widget
     window.lyapunov = panel

@@ -31,11 +31,11 @@ os.environ.setdefault("GRADVIZ_DATA_DIR", str(Path("/tmp") / "gradviz-bench-data
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import numpy as np  # noqa: E402
-from PyQt6.QtCore import QTimer  # noqa: E402
-from PyQt6.QtWidgets import QApplication  # noqa: E402
+import numpy as np
+from PyQt6.QtCore import QTimer
+from PyQt6.QtWidgets import QApplication
 
-from gradviz.core.scene import Scene  # noqa: E402
+from gradviz.core.scene import Scene
 
 TARGETS = {"first_update_ms": 50.0, "max_gap_ms": 50.0, "settle_full_ms": 1000.0,
            "redraw_ms_median": 16.0, "blocked_ms_max": 50.0}

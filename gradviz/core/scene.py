@@ -16,7 +16,7 @@ import numpy as np
 
 from . import theory
 from .cells import INITS, CellSpec, RecurrentNet, init_net, load_state_dict_file, scale_recurrent
-from .cells import set_gate_bias, sigma_max
+from .cells import multiply_recurrent, set_gate_bias, sigma_max
 from .dynamics import Trace, run
 from .errors import GradvizError
 from .inputs import SIGNALS, make_signal, read_csv
@@ -51,6 +51,8 @@ class Scene:
     inputs_path: str | None = None
     inputs_columns: str | None = None  # CSV columns that drive the cell: names or 1-based numbers
     inputs_time: str | None = None     # a CSV column that labels (and orders) the steps
+    gain: float | None = None         # W_hh multiplied by g before wr_scale (gaussian init:
+                                      # entries N(0, g²/H)); a set wr_scale overrides it
 
     @property
     def cell_name(self) -> str:
@@ -118,10 +120,13 @@ class Scene:
             raise GradvizError(f"unknown init {self.init!r}: expected one of {', '.join(INITS)}")
         if self.input not in SIGNALS:
             raise GradvizError(f"unknown input {self.input!r}: expected one of {', '.join(SIGNALS)}")
-        for name in ("wr_scale", "forget_bias", "forget_clamp", "update_bias", "amplitude", "h0"):
+        for name in ("wr_scale", "forget_bias", "forget_clamp", "update_bias", "amplitude", "h0",
+                     "gain"):
             v = getattr(self, name)
             if v is not None and not math.isfinite(v):
                 raise GradvizError(f"{name} must be a finite number, got {v}")
+        if self.gain is not None and self.gain <= 0:
+            raise GradvizError(f"gain must be positive, got {self.gain}")
         if self.forget_clamp is not None and not 0.0 <= self.forget_clamp <= 1.0:
             raise GradvizError(f"forget clamp must lie in [0, 1], got {self.forget_clamp}")
         if not 0 <= self.layer < self.num_layers:
@@ -171,6 +176,8 @@ def apply_sliders(net: RecurrentNet, scene: Scene) -> RecurrentNet:
     kind = net.spec.cell_kind
     if not kind.gates and net.spec.nonlinearity != scene.nonlinearity:   # an RNN's φ
         net = net.with_spec(nonlinearity=scene.nonlinearity)
+    if scene.gain is not None:
+        net = multiply_recurrent(net, scene.gain)
     if scene.wr_scale is not None:
         net = scale_recurrent(net, scene.wr_scale)
     if kind.bias_field and getattr(scene, kind.bias_field) is not None:

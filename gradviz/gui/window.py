@@ -180,8 +180,11 @@ class MainWindow(QMainWindow):
         self._error_timer.setSingleShot(True)
         self._error_timer.setInterval(15_000)
         self._error_timer.timeout.connect(self.clear_error)
-        status = self.statusBar()
+        from .status_line import StatusLine
+        status = StatusLine(self)
+        self.setStatusBar(status)
         status.addWidget(self.numbers_label, 1)
+        status.add_message_label()
         status.addPermanentWidget(self.error_label)
         status.addPermanentWidget(self.busy_label)
 

@@ -201,7 +201,8 @@ def test_play_grows_step_by_step_to_the_end(make_window, qtbot):
     window.transport.to_start()
     window.transport.play()
     qtbot.waitUntil(lambda: not window.transport.playing, timeout=3000)
-    assert seen == list(range(13))
+    # by the clock: each frame shows the step due (one or more on), in order, to the end
+    assert seen[0] == 0 and seen[-1] == 12 and seen == sorted(set(seen))
     assert view.step == 12 and view.row is not None and view.row.t == 12
 
 

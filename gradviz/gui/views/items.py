@@ -153,8 +153,11 @@ class Plot(pg.PlotItem):
                 if lg.height_in(columns) <= data and width - lg.columns_width(columns) >= 120:
                     lg.place("right", columns)
                     return
-        lg.place("top")   # no room beside either: above, the data gets what is left
-        lg.fit(width)
+        # no room anywhere: beside the data by symbol, as few rows as the width allows (the
+        # data keeps its height; the legend may reach into the axis below)
+        columns = max((c for c in range(1, len(lg.items) + 1)
+                       if width - lg.columns_width(c) >= 120), default=1)
+        lg.place("right", columns)
 
 
 class Caption(Title):

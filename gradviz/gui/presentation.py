@@ -84,10 +84,10 @@ class Presenter:
         for bar in self.hidden_bars:
             bar.hide()
         self.normal_geometry = w.saveGeometry()
-        w.showFullScreen()
         screen = w.screen()
         if screen is not None:   # also without a window manager (a bare X server, Xvfb)
             w.setGeometry(screen.geometry())
+        w.showFullScreen()
         self.lay_out(mode_of(w))
 
     def leave(self) -> None:

@@ -37,7 +37,7 @@ def layout_problems(window) -> list[str]:
     if window.compare_view is not None and window.compare_view.isVisible():
         views.append(window.compare_view)
     for view in views:
-        width = view.graphics.width()
+        width = min(view.graphics.width(), view.width())   # what the dock shows of it
         for plot, _title in view.styler._plots:
             if not plot.isVisible() or plot.scene() is None:
                 continue

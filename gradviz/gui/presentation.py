@@ -124,7 +124,7 @@ class Presenter:
                 bar.hide()
             return
         chosen = [w.docks[name] for name in PRESENTED[mode] if name in w.docks]
-        for name, dock in w.docks.items():
+        for dock in w.docks.values():
             if dock not in chosen:
                 dock.hide()
         area = Qt.DockWidgetArea.RightDockWidgetArea

@@ -25,7 +25,7 @@ class StatusLine(QStatusBar):
         self.addWidget(self.message_label, 0)
         self.message_label.hide()
 
-    def showMessage(self, text: str, msecs: int = 0) -> None:   # noqa: N802 (Qt's name)
+    def showMessage(self, text: str, msecs: int = 0) -> None:
         self.message_label.setText(text)
         self.message_label.setToolTip(text)
         self.message_label.setMinimumWidth(min(self.message_label.sizeHint().width(),
@@ -36,10 +36,10 @@ class StatusLine(QStatusBar):
         else:
             self._timer.stop()
 
-    def clearMessage(self) -> None:   # noqa: N802
+    def clearMessage(self) -> None:
         self._timer.stop()
         self.message_label.setText("")
         self.message_label.hide()
 
-    def currentMessage(self) -> str:   # noqa: N802
+    def currentMessage(self) -> str:
         return self.message_label.text()

@@ -71,7 +71,10 @@ def layout_problems(window) -> list[str]:
 
 
 def main() -> None:
-    geometry = sys.argv[1] if len(sys.argv) > 1 else ""
+    args = sys.argv[1:]
+    quick = "quick" in args   # the window's geometry only (no views checked, no presenting)
+    args = [a for a in args if a != "quick"]
+    geometry = args[0] if args else ""
     app = QApplication(["gradviz"])
     from gradviz.gui.app import create_window
     from gradviz.gui.window import use_fusion_style
@@ -81,6 +84,17 @@ def main() -> None:
         w, h = (int(x) for x in geometry.split("x"))
     window.show()
     window.controller.start()
+    if quick:
+        wait(300)
+        out = {"window": [window.x(), window.y(), window.width(), window.height()]}
+        if geometry:
+            window.resize(w, h)
+            wait(200)
+        window.close_guards.clear()
+        window.close()
+        window.controller.wait()
+        print("RESULT " + json.dumps(out))
+        return
     until(lambda: window.controller.analysis is not None and window.controller.analysis.jac
           is not None and not window.controller.is_busy)
     wait(300)

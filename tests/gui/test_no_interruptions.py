@@ -116,7 +116,7 @@ def _watch_for_modal(qtbot, seen):
 def test_opening_a_preset_asks_nothing_and_undo_brings_the_scene_back(window_on, qtbot,
                                                                        wait_idle):
     window = window_on(Scene(hidden_size=4, steps=20))
-    c, panel, history = window.controller, window.controls, window.history
+    c, panel = window.controller, window.controls
     panel.wr_scale.spin.setValue(1.3)                 # widget → model: an unsaved edit
     settle(qtbot, wait_idle, window, lambda c: c.shown_scene.wr_scale == 1.3)
     edited = c.shown_scene

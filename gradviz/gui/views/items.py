@@ -78,7 +78,7 @@ class FitAxis(pg.AxisItem):
     """An axis whose label is scaled down (to at most 0.6) when it is longer than the axis, and
     whose tick labels never overlap (:func:`fit_tick_spacing`)."""
 
-    def tickSpacing(self, minVal, maxVal, size):   # noqa: N803 (pyqtgraph's names)
+    def tickSpacing(self, minVal, maxVal, size):
         return fit_tick_spacing(self, super().tickSpacing(minVal, maxVal, size),
                                 minVal, maxVal, size)
 

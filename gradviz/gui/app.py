@@ -55,6 +55,8 @@ def create_window(scene: Scene | None = None, settings=None, session=None, prese
     controller.setParent(window)
     from .code_view import install_code_view
     install_code_view(window)   # before the kit restores the remembered dock layout
+    from .history import install_history
+    install_history(window)
     from .lecture import install_lecture_kit
     from .phase_dock import install_phase
     from .session_actions import add_recent_session
@@ -96,6 +98,8 @@ def run_app(argv=None, scene: Scene | None = None, session=None, preset: str | N
     use_fusion_style(app)
     window = create_window(scene, session=session, preset=chosen)
     _install_excepthook(window)
+    from .quit_signals import install_quit_signals
+    install_quit_signals(window)
     window.show()
     window.controller.start()
     from PyQt6.QtCore import QTimer

@@ -3,6 +3,7 @@ close the window, 20 times: no crash, no Python exception, and the last scene's 
 the core's."""
 from __future__ import annotations
 
+import os
 import random
 import sys
 
@@ -54,10 +55,14 @@ def no_exceptions(monkeypatch):
     return seen
 
 
+#: windows of 500 changes each: 3 in `make test`, 20 with `sh scripts/stress.sh` (minutes)
+RUNS = int(os.environ.get("GRADVIZ_STRESS_RUNS", "3"))
+
+
 def test_500_random_changes_then_close_20_times(qtbot, wait_idle, no_exceptions):
     presets = [p for p in list_presets() if p.scene.hidden_size <= 32 and p.scene.steps <= 300]
     rng = random.Random(12345)
-    for run in range(20):
+    for run in range(RUNS):
         window = create_window(autosave=False)
         window.resize(1280, 720)
         window.show()
@@ -66,7 +71,7 @@ def test_500_random_changes_then_close_20_times(qtbot, wait_idle, no_exceptions)
             random_change(rng, window, presets)
             if k % 100 == 99:   # rapid: most changes are superseded before they are drawn
                 QApplication.processEvents()
-        if run % 5 == 4:   # every fifth window: the last scene's numbers are the core's
+        if run % 5 == RUNS % 5 - 1 or run == RUNS - 1:   # the last scene's numbers are the core's
             window.transport.pause()
             wait_idle(window.controller, timeout=30_000)
             c = window.controller

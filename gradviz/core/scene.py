@@ -22,6 +22,7 @@ from .errors import GradvizError
 from .inputs import SIGNALS, make_signal, read_csv
 from .jacobians import JacobianMap, RowNorms, StepJacobians, coarse_map, row_norms
 from .kinds import CELL_NAMES, cell_name
+from .plan import check_scene
 
 
 @dataclass
@@ -106,11 +107,19 @@ class Scene:
 
     def validate(self) -> None:
         """Raise a :class:`GradvizError` naming the first setting that cannot work."""
-        for name, top in _LIMITS.items():
+        for name in _SIZES:
             v = getattr(self, name)
-            if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or not 1 <= v <= top:
-                raise GradvizError(f"{name.replace('_', ' ')} must be an integer from 1 to {top}, "
-                                   f"got {v!r}")
+            if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < 1:
+                raise GradvizError(f"{name.replace('_', ' ')} must be a positive integer, "
+                                   f"got {_short(v)}")
+        for name in ("proj_size", "layer", "direction"):
+            v = getattr(self, name)
+            if not isinstance(v, (int, np.integer)) or isinstance(v, bool):
+                raise GradvizError(f"{name.replace('_', ' ')} must be an integer, got {_short(v)}")
+        if not isinstance(self.seed, (int, np.integer)) or isinstance(self.seed, bool) \
+                or not 0 <= self.seed <= SEED_MAX:
+            raise GradvizError(f"seed must be an integer from 0 to {SEED_MAX}, "
+                               f"got {_short(self.seed)}")
         if not 0 <= self.proj_size < self.hidden_size:
             raise GradvizError(f"proj size must lie in [0, hidden size), got {self.proj_size}")
         self.spec()   # kind, nonlinearity, projection
@@ -122,6 +131,9 @@ class Scene:
             v = getattr(self, name)
             if v is not None and not math.isfinite(v):
                 raise GradvizError(f"{name} must be a finite number, got {v}")
+        if self.wr_scale is not None and abs(self.wr_scale) > WR_SCALE_MAX:
+            raise GradvizError(f"wr_scale must be at most {WR_SCALE_MAX:g} in size (beyond it "
+                               f"W_hh·h overflows float64), got {self.wr_scale:g}")
         if self.forget_clamp is not None and not 0.0 <= self.forget_clamp <= 1.0:
             raise GradvizError(f"forget clamp must lie in [0, 1], got {self.forget_clamp}")
         if not 0 <= self.layer < self.num_layers:
@@ -130,10 +142,24 @@ class Scene:
         if not 0 <= self.direction < (2 if self.bidirectional else 1):
             raise GradvizError(f"direction {self.direction} does not exist: the cell is "
                                f"{'bi' if self.bidirectional else 'uni'}directional")
+        kind = self.spec().cell_kind
+        check_scene(kind.gate_count, self.hidden_size, self.proj_size, self.num_layers,
+                    2 if self.bidirectional else 1, self.steps, self.input_size)
 
 
-#: upper limits that keep a scene computable on a laptop (the map is (T+1)² pairs)
-_LIMITS = {"hidden_size": 1024, "input_size": 1024, "num_layers": 16, "steps": 20_000}
+#: sizes that must be positive; how large they may be is what this machine can run
+#: (:func:`gradviz.core.plan.check_scene`), not a fixed table
+_SIZES = ("hidden_size", "input_size", "num_layers", "steps")
+#: seeds as the window's spin box takes them
+SEED_MAX = 2**31 - 1
+#: |wr_scale| beyond which W_hh·h overflows float64 for any hidden size gradviz can run
+WR_SCALE_MAX = 1e300
+
+
+def _short(value) -> str:
+    """A value for an error message, cut short (a session may hold a 400-digit integer)."""
+    text = repr(value)
+    return text if len(text) <= 24 else text[:20] + "…"
 
 
 def _field_types() -> tuple[dict[str, type], set[str]]:
@@ -388,5 +414,13 @@ def trace_arrays(analysis) -> dict:
         if value is None:
             continue
         a = np.asarray(value)
-        out[name] = a.astype(np.float64) if a.dtype.kind == "f" else a
+        if a.dtype.kind == "f":
+            a = a.astype(np.float64)
+            # maps hold NaN above the diagonal (no pair i > t); nothing else may be non-finite
+            check = np.tril(a) if a.ndim == 2 and a.shape[0] == a.shape[1] > 1 and \
+                name.startswith("log10_") and name != "log10_step_factor" else a
+            if not np.all(np.isfinite(check)):
+                raise GradvizError(f"{name} would hold NaN or inf: not written (please report "
+                                   "the scene: gradviz computes every number in log space)")
+        out[name] = a
     return out

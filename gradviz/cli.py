@@ -280,6 +280,8 @@ def plan_export(args: argparse.Namespace) -> ExportPlan:
     if base is None:
         _check_layer(scene, scene.num_layers, 2 if scene.bidirectional else 1)
         scene.validate()   # before any weights are built from it
+        if getattr(args, "out", None) is not None and not scene.inputs_path:
+            map_stride(ExportPlan(scene=scene))   # a map that cannot fit: refused before any work
     resolved = resolve(scene, base=base, raw_inputs=inputs,
                        csv_sets_input_size=args.input_size is None)
     scene = resolved.scene
@@ -393,9 +395,11 @@ def write_export(plan: ExportPlan, analysis, out_dir, scale: int = 1) -> list[Pa
             try:
                 with _quiet_stderr():   # "libpng error: ..." and Qt's chatter
                     render(plan.scene, analysis, tmp, scale=scale, **kw)
-            except (GradvizError, OSError) as exc:
-                reason = getattr(exc, "strerror", None) or "disk full or not writable?"
-                raise GradvizError(f"--out {out}: cannot write the figures ({reason})") from None
+            except GradvizError as exc:   # named in --out, never the hidden temp folder
+                raise GradvizError(str(exc).replace(str(tmp), str(out))) from None
+            except OSError as exc:
+                raise GradvizError(f"--out {out}: cannot write the figures "
+                                   f"({exc.strerror or 'disk full or not writable?'})") from None
         names = sorted(p.name for p in tmp.iterdir())
         _check_in_the_way(out, names)
         try:

@@ -163,9 +163,10 @@ def check_scene(kind_gates: int, hidden: int, proj: int, num_layers: int, direct
                            f"(state size {n}, T = {steps}); reduce the steps or the hidden size")
 
 
-def export_map(n: int, h_size: int, steps: int, seconds: float = EXPORT_SECONDS) -> MapPlan:
+def export_map(n: int, h_size: int, steps: int, seconds: float | None = None) -> MapPlan:
     """The export's map (float64, 2-norms of every pair): the finest stride that fits this
     machine's memory and ``seconds``, or a one-line refusal saying what to reduce."""
+    seconds = EXPORT_SECONDS if seconds is None else seconds
     plan = plan_map(n, h_size, steps, seconds, exact=True, itemsize=8)
     if plan is None:
         coarsest = max(1, steps // 16)

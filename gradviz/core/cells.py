@@ -46,10 +46,10 @@ class CellSpec:
 
     def __post_init__(self):
         if self.kind not in KINDS:
-            raise GradvizError(f"unknown cell kind {self.kind!r}: expected one of {', '.join(KINDS)}")
+            raise GradvizError(f"unknown cell kind {_short(self.kind)}: expected one of {', '.join(KINDS)}")
         if self.nonlinearity not in NONLINEARITIES:
             raise GradvizError(
-                f"unknown nonlinearity {self.nonlinearity!r}: expected one of {', '.join(NONLINEARITIES)}")
+                f"unknown nonlinearity {_short(self.nonlinearity)}: expected one of {', '.join(NONLINEARITIES)}")
         for name in ("input_size", "hidden_size", "num_layers"):
             value = getattr(self, name)
             if not isinstance(value, (int, np.integer)) or value <= 0:

@@ -140,7 +140,8 @@ def check_scene(kind_gates: int, hidden: int, proj: int, num_layers: int, direct
     for name, value in (("hidden size", hidden), ("steps", steps), ("input size", input_size),
                         ("layers", num_layers), ("proj size", proj)):
         if value > SIZE_CAP:
-            raise GradvizError(f"{name} {value} is beyond what any machine can run; "
+            shown = str(value) if len(str(value)) <= 40 else f"of {len(str(value))} digits"
+            raise GradvizError(f"{name} {shown} is beyond what any machine can run; "
                                f"reduce it")
     g = max(1, kind_gates)
     budget = memory_budget()

@@ -84,7 +84,7 @@ class Scene:
         known = {f.name: f for f in fields(cls)}
         unknown = sorted(set(data) - set(known))
         if unknown:
-            raise GradvizError(f"{source}: unknown setting {unknown[0]!r}")
+            raise GradvizError(f"{source}: unknown setting {_short(unknown[0])}")
         types_, optional = _field_types()
         values: dict[str, typing.Any] = {}
         for name, value in data.items():
@@ -93,13 +93,13 @@ class Scene:
                 if name not in optional:
                     raise GradvizError(f"{source}: {name} must be set, got null")
             elif kind is bool and not isinstance(value, bool):
-                raise GradvizError(f"{source}: {name} must be true or false, got {value!r}")
+                raise GradvizError(f"{source}: {name} must be true or false, got {_short(value)}")
             elif kind is int and (isinstance(value, bool) or not isinstance(value, int)):
-                raise GradvizError(f"{source}: {name} must be an integer, got {value!r}")
+                raise GradvizError(f"{source}: {name} must be an integer, got {_short(value)}")
             elif kind is float and (isinstance(value, bool) or not isinstance(value, (int, float))):
-                raise GradvizError(f"{source}: {name} must be a number, got {value!r}")
+                raise GradvizError(f"{source}: {name} must be a number, got {_short(value)}")
             elif kind is str and not isinstance(value, str):
-                raise GradvizError(f"{source}: {name} must be text, got {value!r}")
+                raise GradvizError(f"{source}: {name} must be text, got {_short(value)}")
             values[name] = float(value) if kind is float and value is not None else value
         scene = cls(**values)
         scene.validate()
@@ -121,12 +121,12 @@ class Scene:
             raise GradvizError(f"seed must be an integer from 0 to {SEED_MAX}, "
                                f"got {_short(self.seed)}")
         if not 0 <= self.proj_size < self.hidden_size:
-            raise GradvizError(f"proj size must lie in [0, hidden size), got {self.proj_size}")
+            raise GradvizError(f"proj size must lie in [0, hidden size), got {_short(self.proj_size)}")
         self.spec()   # kind, nonlinearity, projection
         if self.init not in INITS:
-            raise GradvizError(f"unknown init {self.init!r}: expected one of {', '.join(INITS)}")
+            raise GradvizError(f"unknown init {_short(self.init)}: expected one of {', '.join(INITS)}")
         if self.input not in SIGNALS:
-            raise GradvizError(f"unknown input {self.input!r}: expected one of {', '.join(SIGNALS)}")
+            raise GradvizError(f"unknown input {_short(self.input)}: expected one of {', '.join(SIGNALS)}")
         for name in ("wr_scale", "forget_bias", "forget_clamp", "update_bias", "amplitude", "h0"):
             v = getattr(self, name)
             if v is not None and not math.isfinite(v):
@@ -137,10 +137,10 @@ class Scene:
         if self.forget_clamp is not None and not 0.0 <= self.forget_clamp <= 1.0:
             raise GradvizError(f"forget clamp must lie in [0, 1], got {self.forget_clamp}")
         if not 0 <= self.layer < self.num_layers:
-            raise GradvizError(f"layer {self.layer} does not exist: the cell has "
+            raise GradvizError(f"layer {_short(self.layer)} does not exist: the cell has "
                                f"{self.num_layers} layer(s)")
         if not 0 <= self.direction < (2 if self.bidirectional else 1):
-            raise GradvizError(f"direction {self.direction} does not exist: the cell is "
+            raise GradvizError(f"direction {_short(self.direction)} does not exist: the cell is "
                                f"{'bi' if self.bidirectional else 'uni'}directional")
         kind = self.spec().cell_kind
         check_scene(kind.gate_count, self.hidden_size, self.proj_size, self.num_layers,

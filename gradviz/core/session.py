@@ -37,7 +37,7 @@ from .cells import RecurrentNet, load_state_dict_file, net_from_state_dict
 from .errors import GradvizError
 from .files import atomic_write_text, read_user_text
 from .inputs import read_csv
-from .scene import Scene
+from .scene import Scene, _short
 
 FORMAT = "gradviz-session"
 VERSION = 1
@@ -186,15 +186,15 @@ def session_from_dict(data, name: str = "session") -> Session:
         raise GradvizError(f"{name}: not a gradviz session file (no \"format\": \"{FORMAT}\")")
     version = data.get("version")
     if isinstance(version, bool) or not isinstance(version, int):
-        raise GradvizError(f"{name}: \"version\" must be an integer, got {version!r}")
+        raise GradvizError(f"{name}: \"version\" must be an integer, got {_short(version)}")
     if version > VERSION:
-        raise GradvizError(f"{name}: written by a newer gradviz (session version {version}; "
+        raise GradvizError(f"{name}: written by a newer gradviz (session version {_short(version)}; "
                            f"this one reads up to {VERSION})")
     if version < 1:
-        raise GradvizError(f"{name}: unknown session version {version}")
+        raise GradvizError(f"{name}: unknown session version {_short(version)}")
     unknown = sorted(set(data) - set(_KEYS))
     if unknown:
-        raise GradvizError(f"{name}: unknown key {unknown[0]!r}")
+        raise GradvizError(f"{name}: unknown key {_short(unknown[0])}")
     if "scene" not in data:
         raise GradvizError(f"{name}: missing key 'scene'")
     try:
@@ -210,10 +210,10 @@ def session_from_dict(data, name: str = "session") -> Session:
             raise GradvizError(f"{name}: scene: {key} must be a file path (text) or null")
     step = data.get("step")
     if step is not None and (isinstance(step, bool) or not isinstance(step, int) or step < 0):
-        raise GradvizError(f"{name}: \"step\" must be a step number ≥ 0 or null, got {step!r}")
+        raise GradvizError(f"{name}: \"step\" must be a step number ≥ 0 or null, got {_short(step)}")
     compare = data.get("compare", False)
     if not isinstance(compare, bool):
-        raise GradvizError(f"{name}: \"compare\" must be true or false, got {compare!r}")
+        raise GradvizError(f"{name}: \"compare\" must be true or false, got {_short(compare)}")
     for key in ("preset", "view_layout"):
         if data.get(key) is not None and not isinstance(data[key], str):
             raise GradvizError(f"{name}: \"{key}\" must be text or null")

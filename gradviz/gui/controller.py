@@ -263,6 +263,15 @@ class Controller(QObject):
             return None
         return step_numbers(self.analysis, self.step, self.row())
 
+    def stop_workers(self, msecs: int = 300) -> None:
+        """Closing: abandon running work (a generator job at its next yield) and stop the
+        threads, waiting at most ``msecs`` in all (they are daemon threads: a job still inside
+        one long numpy call cannot keep the process alive)."""
+        for runner in self._runners:
+            runner.discard_pending()
+        for runner in self._runners:
+            runner.shutdown(max(1, msecs // len(self._runners)))
+
     def wait(self, msecs: int = 10_000) -> None:
         """Block until the workers are idle (shutdown, tests)."""
         for runner in self._runners:
@@ -311,13 +320,17 @@ class Controller(QObject):
         if fine.stride > 1:
             yield "map", coarse_map(analysis.jacobians, hs, fine.stride, dtype=np.float32)
             return
-        steps = jacobian_map_steps(analysis.jacobians, hs, exact=False, dtype=np.float32)
+        # a yield every ~30 ms of work: a newer scene or closing the window abandons the map
+        every = max(1, min(16, int(1e9 // max(1.0, row_cost(n, T)))))
+        steps = jacobian_map_steps(analysis.jacobians, hs, exact=False, dtype=np.float32,
+                                   every=every)
         while True:
             try:
-                next(steps)
+                done_rows = next(steps)
             except StopIteration as done:
                 yield "map", done.value
                 return
+            yield "progress", done_rows
             yield "progress", None   # a point where a newer scene takes over
 
     def _request(self, scene: Scene) -> None:

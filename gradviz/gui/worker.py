@@ -148,7 +148,7 @@ class LatestRunner(QObject):
         self._busy = False
         self.latest = 0
         worker = self._worker
-        self.destroyed.connect(lambda *_: worker.stop())
+        self.destroyed.connect(lambda *_: worker.stop(0.1))   # never holds up the exit
 
     @property
     def busy(self) -> bool:

@@ -49,7 +49,8 @@ class CellSpec:
             raise GradvizError(f"unknown cell kind {_short(self.kind)}: expected one of {', '.join(KINDS)}")
         if self.nonlinearity not in NONLINEARITIES:
             raise GradvizError(
-                f"unknown nonlinearity {_short(self.nonlinearity)}: expected one of {', '.join(NONLINEARITIES)}")
+                "unknown nonlinearity "
+                f"{_short(self.nonlinearity)}: expected one of {', '.join(NONLINEARITIES)}")
         for name in ("input_size", "hidden_size", "num_layers"):
             value = getattr(self, name)
             if not isinstance(value, (int, np.integer)) or value <= 0:
@@ -301,8 +302,10 @@ def _check_value(key: str, value, source: str) -> None:
         raise GradvizError(f"{source}: {key} holds true/false values; expected numbers")
     shape = getattr(value, "shape", None)
     try:
-        dims = tuple(int(d) for d in shape)
+        dims = tuple(int(d) for d in shape) if shape is not None else None
     except (TypeError, ValueError):
+        dims = None
+    if dims is None:
         raise GradvizError(f"{source}: {key} has no shape; expected a tensor") from None
     if any(d < 0 for d in dims):
         raise GradvizError(f"{source}: {key} has shape {dims}")
@@ -328,7 +331,7 @@ def net_from_state_dict(sd: dict, nonlinearity: str = "tanh", source: str = "sta
             raise GradvizError(f"{source}: {key} has shape {tuple(value.shape)}, expected {shape}")
     check_weights(sum(math.prod(s) for s in shapes.values()) * 8, source, spec.hidden_size)
     params = {}
-    for key, shape in shapes.items():
+    for key in shapes:
         value = sd[key]
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")

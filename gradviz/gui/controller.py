@@ -263,14 +263,15 @@ class Controller(QObject):
             return None
         return step_numbers(self.analysis, self.step, self.row())
 
-    def stop_workers(self, msecs: int = 300) -> None:
-        """Closing: abandon running work (a generator job at its next yield) and stop the
-        threads, waiting at most ``msecs`` in all (they are daemon threads: a job still inside
-        one long numpy call cannot keep the process alive)."""
+    def stop_workers(self, msecs: int = 600) -> None:
+        """Closing: forget waiting work, abandon running work at its next yield (every ~30 ms
+        of the map), and wait at most ``msecs`` in all for the threads to be idle (they are
+        daemon threads: a job inside one long numpy call cannot keep the process alive)."""
         for runner in self._runners:
             runner.discard_pending()
+            runner.abandon_running()
         for runner in self._runners:
-            runner.shutdown(max(1, msecs // len(self._runners)))
+            runner.wait(max(1, msecs // len(self._runners)))
 
     def wait(self, msecs: int = 10_000) -> None:
         """Block until the workers are idle (shutdown, tests)."""

@@ -47,6 +47,7 @@ class _Worker:
         self._pending = None          # (generation, fn, args) waiting to start
         self._running = None          # generation of the job running now
         self._stop = False
+        self._abandon = None          # generation of a running job to abandon (closing)
         self._thread: threading.Thread | None = None
 
     # -- called from the GUI thread
@@ -62,6 +63,11 @@ class _Worker:
     def discard_pending(self) -> None:
         with self._lock:
             self._pending = None
+
+    def abandon_running(self) -> None:
+        """The running generator job stops at its next yield (the thread stays, idle)."""
+        with self._lock:
+            self._abandon = self._running
 
     def active(self) -> bool:
         with self._lock:
@@ -82,7 +88,8 @@ class _Worker:
 
     # -- the worker thread
     def _superseded(self) -> bool:
-        return self._stop or (self.cancel_running and self._pending is not None)
+        return (self._stop or (self._abandon is not None and self._abandon == self._running)
+                or (self.cancel_running and self._pending is not None))
 
     def _loop(self) -> None:
         while True:
@@ -167,6 +174,10 @@ class LatestRunner(QObject):
     def discard_pending(self) -> None:
         """Forget the waiting job (the running one still reports)."""
         self._worker.discard_pending()
+
+    def abandon_running(self) -> None:
+        """Abandon the running generator job at its next yield (closing the window)."""
+        self._worker.abandon_running()
 
     def wait(self, msecs: int = -1) -> bool:
         """Block until no job runs or waits (shutdown, tests); results come with :meth:`deliver`."""

@@ -545,7 +545,7 @@ class MainWindow(QMainWindow):
             return
         self.transport.pause()
         self.save_settings()
-        self.controller.stop_workers(600)   # a long recompute is abandoned, not waited for
+        self.controller.shutdown(1000)   # running work stops at its next check
         event.accept()
         self.closed.emit()
 

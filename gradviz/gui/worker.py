@@ -17,6 +17,7 @@ import inspect
 import queue
 import threading
 import traceback
+import weakref
 from collections.abc import Callable
 
 from PyQt6.QtCore import QObject, QTimer, pyqtSignal
@@ -47,7 +48,6 @@ class _Worker:
         self._pending = None          # (generation, fn, args) waiting to start
         self._running = None          # generation of the job running now
         self._stop = False
-        self._abandon = None          # generation of a running job to abandon (closing)
         self._thread: threading.Thread | None = None
 
     # -- called from the GUI thread
@@ -64,11 +64,6 @@ class _Worker:
         with self._lock:
             self._pending = None
 
-    def abandon_running(self) -> None:
-        """The running generator job stops at its next yield (the thread stays, idle)."""
-        with self._lock:
-            self._abandon = self._running
-
     def active(self) -> bool:
         with self._lock:
             return self._pending is not None or self._running is not None
@@ -83,13 +78,12 @@ class _Worker:
             self._stop = True
             self._pending = None
             self._lock.notify_all()
-        if self._thread is not None:
+        if self._thread is not None and seconds > 0 and self._thread is not threading.current_thread():
             self._thread.join(seconds)
 
     # -- the worker thread
     def _superseded(self) -> bool:
-        return (self._stop or (self._abandon is not None and self._abandon == self._running)
-                or (self.cancel_running and self._pending is not None))
+        return self._stop or (self.cancel_running and self._pending is not None)
 
     def _loop(self) -> None:
         while True:
@@ -116,14 +110,15 @@ class _Worker:
                     self._lock.notify_all()
 
     def _drain(self, generation: int, gen):
-        """Run a generator job: each yield is a partial result; abandoned once superseded."""
+        """Run a generator job: each yield is a partial result, handed on (newer than what is on
+        screen while a slider drags); once a newer job waits, the job stops there."""
         try:
             while True:
                 item = next(gen)
+                self.results.put(("partial", generation, item))
                 if self._superseded():
                     gen.close()
                     return _CANCELLED
-                self.results.put(("partial", generation, item))
         except StopIteration as stop:
             return stop.value
 
@@ -154,8 +149,9 @@ class LatestRunner(QObject):
         self._timer.timeout.connect(self.deliver)
         self._busy = False
         self.latest = 0
-        worker = self._worker
-        self.destroyed.connect(lambda *_: worker.stop(0.1))   # never holds up the exit
+        # the thread ends when the runner is collected (no Qt signal: destroyed() may fire while
+        # the garbage collector tears the wrapper down, and a Python slot then crashes)
+        weakref.finalize(self, self._worker.stop, 0.0)
 
     @property
     def busy(self) -> bool:
@@ -175,9 +171,9 @@ class LatestRunner(QObject):
         """Forget the waiting job (the running one still reports)."""
         self._worker.discard_pending()
 
-    def abandon_running(self) -> None:
-        """Abandon the running generator job at its next yield (closing the window)."""
-        self._worker.abandon_running()
+    def should_stop(self) -> bool:
+        """For a running job (any thread): a newer job waits or the runner shuts down."""
+        return self._worker._superseded()
 
     def wait(self, msecs: int = -1) -> bool:
         """Block until no job runs or waits (shutdown, tests); results come with :meth:`deliver`."""

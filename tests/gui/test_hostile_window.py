@@ -66,7 +66,7 @@ def window(qtbot):
     w = create_window(autosave=False)
     qtbot.addWidget(w)
     yield w
-    w.controller.stop_workers(300)
+    w.controller.shutdown(1000)
 
 
 def test_a_session_reading_outside_its_folder_asks_first(window, qtbot, tmp_path, monkeypatch):

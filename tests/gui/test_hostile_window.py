@@ -19,20 +19,18 @@ ROOT = Path(__file__).resolve().parents[2]
 CLOSE_SCRIPT = r"""
 import sys, time
 from PyQt6.QtCore import QTimer
+from PyQt6.QtWidgets import QApplication
 from gradviz.core.scene import Scene
-from gradviz.gui.render import ensure_app
-from gradviz.gui.app import create_window
-app = ensure_app()
-w = create_window(Scene(cell="lstm", hidden_size=128, steps=1000), autosave=False)
-w.show()
-w.controller.start()
+from gradviz.gui.app import run_app
+from gradviz.gui.window import MainWindow
+app = QApplication(["gradviz"])
 def close():
+    w = next(w for w in app.topLevelWidgets() if isinstance(w, MainWindow))
     busy = w.controller.is_busy
     w.close()
-    app.quit()
     print("closed", busy, time.time(), flush=True)
 QTimer.singleShot(int(sys.argv[1]), close)
-app.exec()
+sys.exit(run_app(["gradviz"], scene=Scene(cell="lstm", hidden_size=128, steps=1000)))
 """
 
 

@@ -11,8 +11,10 @@ Bad input (a file, a row, an option) ends with one short line on stderr and exit
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -28,6 +30,13 @@ EXIT_ERROR, EXIT_USAGE, EXIT_INTERNAL, EXIT_INTERRUPTED = 1, 2, 3, 130
 
 class _Parser(argparse.ArgumentParser):
     """argparse with one-line errors (no usage block): ``gradviz export: error: ...``."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # "-1e3", "-.5", "-1E-3" are values (argparse only knows "-1" and "-1.5"); no option
+        # of gradviz looks like a number, so this is never ambiguous
+        self._negative_number_matcher = re.compile(
+            r"^-(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$")
 
     def error(self, message):
         raise _UsageError(f"{self.prog}: error: {message}")
@@ -59,11 +68,15 @@ def _count(text: str) -> int:
     return value
 
 
-def _int(text: str) -> int:
+def _seed(text: str) -> int:
+    from .core.scene import SEED_MAX
     try:
-        return int(text)
+        value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+        value = -1
+    if not 0 <= value <= SEED_MAX:
+        raise argparse.ArgumentTypeError(f"expected an integer from 0 to {SEED_MAX}, got {text!r}")
+    return value
 
 
 def _finite(text: str) -> float:
@@ -83,6 +96,13 @@ def _unit_interval(text: str) -> float:
     return value
 
 
+def _text(text: str) -> str:
+    """A name or path: an empty one is refused (``--out ""`` would mean the current folder)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("expected a name, got an empty string")
+    return text
+
+
 def _sigma_or_none(text: str) -> float | str:
     if text.strip().lower() == "none":
         return "none"
@@ -95,8 +115,8 @@ def _window_parser() -> _Parser:
     p = _Parser(prog=PROG, description="Watch the gradient dynamics of RNN, LSTM and GRU cells "
                 "live. `gradviz export --help` for the headless export.")
     group = p.add_mutually_exclusive_group()
-    group.add_argument("--preset", metavar="NAME", help="open on a preset scene")
-    group.add_argument("--session", metavar="FILE", help="open a saved session")
+    group.add_argument("--preset", metavar="NAME", type=_text, help="open on a preset scene")
+    group.add_argument("--session", metavar="FILE", type=_text, help="open a saved session")
     p.add_argument("--list-presets", action="store_true", help="list the presets and exit")
     return p
 
@@ -116,15 +136,15 @@ def export_parser() -> _Parser:
                 "contradict the file are an error. W_hh is used as stored unless --wr-scale "
                 "is given. --inputs sets T (and the input size unless the weights fix it); its numbers are "
                 "used as they are unless --amplitude is given.")
-    p.add_argument("--out", metavar="DIR",
+    p.add_argument("--out", metavar="DIR", type=_text,
                    help="output folder (created; same-named files in it are replaced)")
-    p.add_argument("--script", metavar="FILE.py",
+    p.add_argument("--script", metavar="FILE.py", type=_text,
                    help="also (or instead of --out) write the scene as one runnable torch "
                    "script (hand-written loop, torch.nn check, autograd norms; replaced if it "
                    "exists)")
     src = p.add_mutually_exclusive_group()
-    src.add_argument("--preset", metavar="NAME", help="start from a preset scene")
-    src.add_argument("--session", metavar="FILE", help="start from a saved session")
+    src.add_argument("--preset", metavar="NAME", type=_text, help="start from a preset scene")
+    src.add_argument("--session", metavar="FILE", type=_text, help="start from a saved session")
     p.add_argument("--cell", choices=list(CELL_NAMES), help="cell and nonlinearity (default rnn = tanh RNN)")
     p.add_argument("--hidden", type=_positive_int, metavar="N", help="hidden size H (default 16)")
     p.add_argument("--input-size", type=_positive_int, metavar="N", help="input size (default 1)")
@@ -133,7 +153,7 @@ def export_parser() -> _Parser:
                    help="two directions, as torch's bidirectional=True")
     p.add_argument("--proj-size", type=_count, metavar="P", help="LSTM projection size (default 0)")
     p.add_argument("--steps", type=_positive_int, metavar="T", help="number of steps T (default 100)")
-    p.add_argument("--seed", type=_int, metavar="S", help="seed of the weights and the noise input")
+    p.add_argument("--seed", type=_seed, metavar="S", help="seed of the weights and the noise input")
     p.add_argument("--init", choices=INITS, help="init scheme of the weights (default: torch's)")
     p.add_argument("--wr-scale", type=_sigma_or_none, metavar="X",
                    help="scale W_hh to largest singular value X (H = 1: w = X); 'none' keeps it")
@@ -145,15 +165,15 @@ def export_parser() -> _Parser:
     p.add_argument("--input", choices=SIGNALS, help="input signal (default sine)")
     p.add_argument("--amplitude", type=_finite, metavar="A", help="input amplitude (default 1)")
     p.add_argument("--h0", type=_finite, metavar="V", help="initial state value of every unit")
-    p.add_argument("--state-dict", metavar="FILE", help="torch state_dict of an nn.RNN/LSTM/GRU")
-    p.add_argument("--inputs", metavar="FILE.csv",
+    p.add_argument("--state-dict", metavar="FILE", type=_text, help="torch state_dict of an nn.RNN/LSTM/GRU")
+    p.add_argument("--inputs", metavar="FILE.csv", type=_text,
                    help="inputs: T rows × input_size numbers, header optional (sets T); UTF-8 "
                         "with or without BOM, UTF-16 or GBK/GB18030 as Excel writes it")
-    p.add_argument("--columns", metavar="NAMES",
+    p.add_argument("--columns", metavar="NAMES", type=_text,
                    help="--inputs columns that drive the cell, by header name or 1-based number, "
                         "comma-separated (default: every column of numbers; dates and text "
                         "are left out)")
-    p.add_argument("--time-column", metavar="NAME",
+    p.add_argument("--time-column", metavar="NAME", type=_text,
                    help="--inputs column that labels the steps (not an input); rows follow its "
                         "order when it holds numbers or year-first dates")
     p.add_argument("--layer", type=_count, metavar="L", help="layer to analyse (default 0)")
@@ -187,7 +207,7 @@ def plan_export(args: argparse.Namespace) -> ExportPlan:
     """Turn parsed options into a scene plus loaded files; every contradiction is an error."""
     from .core.cells import load_state_dict_file
     from .core.kinds import CELL_NAMES
-    from .core.scene import Scene, resolve
+    from .core.scene import Scene, resolve, scene_from_net
 
     base = inputs = step = None
     if args.session:
@@ -244,6 +264,10 @@ def plan_export(args: argparse.Namespace) -> ExportPlan:
     if base is not None:
         spec = base.spec
         source = scene.state_dict_path or "the session's weights"
+        try:
+            scene_from_net(scene, base).validate()   # too large for this machine: name the file
+        except GradvizError as exc:
+            raise GradvizError(f"{source}: {exc}") from None
         if args.cell and CELL_NAMES[args.cell].kind != spec.kind:
             raise GradvizError(f"--cell {args.cell} contradicts {source}: it holds "
                                f"{spec.cell_kind.a_label}")
@@ -256,6 +280,8 @@ def plan_export(args: argparse.Namespace) -> ExportPlan:
     if base is None:
         _check_layer(scene, scene.num_layers, 2 if scene.bidirectional else 1)
         scene.validate()   # before any weights are built from it
+        if getattr(args, "out", None) is not None and not scene.inputs_path:
+            map_stride(ExportPlan(scene=scene))   # a map that cannot fit: refused before any work
     resolved = resolve(scene, base=base, raw_inputs=inputs,
                        csv_sets_input_size=args.input_size is None)
     scene = resolved.scene
@@ -302,23 +328,46 @@ def _check_cell_options(args, scene) -> None:
 
 # ---------------------------------------------------------------- export
 
-def compute(plan: ExportPlan):
-    """Simulate and analyse (float64, exact 2-norms of every pair): the export's numbers."""
+def map_stride(plan: ExportPlan) -> int:
+    """The map's stride for this machine (1: every pair), planned from the sizes alone before
+    anything large is allocated; a map that fits at no stride is refused (what to reduce)."""
+    from .core.plan import export_map
+
+    spec = plan.scene.spec()
+    return export_map(spec.jacobian_size, spec.state_size, plan.scene.steps).stride
+
+
+def compute(plan: ExportPlan, stride: int | None = None):
+    """Simulate and analyse (float64, exact 2-norms): every pair, or every ``stride``-th step
+    when the full map does not fit this machine (:func:`map_stride`; a note says so)."""
     import numpy as np
 
     from .core.scene import analyse, simulate
 
+    stride = map_stride(plan) if stride is None else stride
     trace = simulate(plan.scene, base=plan.base, inputs=plan.inputs)
     if trace.overflow_step is not None:
         plan.notes.append(f"note: the state overflows float64 at step {trace.overflow_step}; "
                           f"exported steps 1..{trace.steps} (everything before it)")
-    return analyse(trace, plan.scene.layer, plan.scene.direction, exact=True, dtype=np.float64)
+    if stride > 1:
+        plan.notes.append(f"note: wrote the map at every {_ordinal(stride)} step (the full map "
+                          f"does not fit this machine's memory or a minute of work); "
+                          f"map_stride in trace.npz says so")
+    return analyse(trace, plan.scene.layer, plan.scene.direction, exact=True, dtype=np.float64,
+                   stride=stride)
+
+
+def _ordinal(n: int) -> str:
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
 
 
 def write_export(plan: ExportPlan, analysis, out_dir, scale: int = 1) -> list[Path]:
     """Write trace.npz and the PNGs into a temp folder beside ``out_dir``, then move them in.
 
-    Nothing appears under ``out_dir`` unless every file was written. Returns the final paths.
+    Whole or nothing: ``out_dir`` is left as it was unless every file was written and moved
+    (a name taken by a folder is refused before anything moves; a replaced file is restored
+    if a later move fails). Returns the final paths.
     """
     import numpy as np
 
@@ -331,25 +380,35 @@ def write_export(plan: ExportPlan, analysis, out_dir, scale: int = 1) -> list[Pa
     try:
         try:
             tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent))
+            arrays = trace_arrays(analysis)
+            _check_in_the_way(out, ["trace.npz"])
             with open(tmp / "trace.npz", "wb") as f:
-                np.savez(f, **trace_arrays(analysis))
+                np.savez(f, **arrays)
         except OSError as exc:
-            raise GradvizError(f"--out {out}: cannot write ({exc.strerror or exc})") from None
+            raise GradvizError(f"--out {out}: cannot write trace.npz "
+                               f"({exc.strerror or type(exc).__name__})") from None
         render = _renderer()
         if render is not None:
             kw = {}
             if plan.step is not None and 0 <= plan.step <= analysis.steps:
                 kw["step"] = plan.step
-            render(plan.scene, analysis, tmp, scale=scale, **kw)
+            try:
+                with _quiet_stderr():   # "libpng error: ..." and Qt's chatter
+                    render(plan.scene, analysis, tmp, scale=scale, **kw)
+            except GradvizError as exc:   # named in --out, never the hidden temp folder
+                raise GradvizError(str(exc).replace(str(tmp), str(out))) from None
+            except OSError as exc:
+                raise GradvizError(f"--out {out}: cannot write the figures "
+                                   f"({exc.strerror or 'disk full or not writable?'})") from None
         names = sorted(p.name for p in tmp.iterdir())
+        _check_in_the_way(out, names)
         try:
             _ordinary_permissions(tmp, names)
             if not out.exists():
                 os.rename(tmp, out)
                 tmp = None
             else:
-                for name in names:
-                    os.replace(tmp / name, out / name)
+                _move_all(tmp, out, names)
         except OSError as exc:
             raise GradvizError(f"--out {out}: cannot write ({exc.strerror or exc})") from None
         done = True
@@ -363,6 +422,60 @@ def write_export(plan: ExportPlan, analysis, out_dir, scale: int = 1) -> list[Pa
                     parent.rmdir()
                 except OSError:
                     break
+
+
+def _check_in_the_way(out: Path, names: list[str]) -> None:
+    """Refuse, before anything moves, a file name in ``out`` taken by something not a file."""
+    for name in names:
+        target = out / name
+        if target.is_symlink() or (target.exists() and not target.is_file()):
+            what = "a link" if target.is_symlink() else "a folder"
+            raise GradvizError(f"--out {out}: {name} is {what} there; expected a file or "
+                               "nothing (move it away or choose another --out)")
+
+
+def _move_all(tmp: Path, out: Path, names: list[str]) -> None:
+    """Move every file of ``tmp`` into ``out``; on any failure put back what was there."""
+    backup = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".old", dir=out))
+    saved: list[str] = []
+    moved: list[str] = []
+    try:
+        for name in names:
+            if (out / name).exists():
+                os.rename(out / name, backup / name)
+                saved.append(name)
+        for name in names:
+            os.rename(tmp / name, out / name)
+            moved.append(name)
+    except OSError:
+        for name in moved:
+            with contextlib.suppress(OSError):
+                os.unlink(out / name)
+        for name in saved:
+            with contextlib.suppress(OSError):
+                os.rename(backup / name, out / name)
+        raise
+    finally:
+        shutil.rmtree(backup, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def _quiet_stderr():
+    """Silence what C libraries (libpng, Qt) print on file descriptor 2 for the moment; the
+    failure itself comes back as an exception and becomes the one error line."""
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):
+        yield
+        return
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 def _check_out(out: Path) -> None:
@@ -425,6 +538,7 @@ def run_export(argv: list[str]) -> int:
     if args.out is not None:
         _check_out(Path(args.out))    # before any work: a wrong --out fails fast
     plan = plan_export(args)
+    stride = map_stride(plan) if args.out is not None else 1   # refuse before any work
     if args.script is not None:
         from .core.codegen import write_script
         for path in write_script(args.script, plan.scene, plan.base, plan.inputs, plan.step,
@@ -432,7 +546,7 @@ def run_export(argv: list[str]) -> int:
             print(f"wrote {path}")
         if args.out is None:
             return 0
-    analysis = compute(plan)
+    analysis = compute(plan, stride)
     paths = write_export(plan, analysis, args.out, scale=args.scale)
     for note in plan.notes:
         print(f"{PROG} export: {note}", file=sys.stderr)
@@ -483,9 +597,10 @@ def main(argv: list[str] | None = None) -> int:
     command = argv[0] if argv[:1] and argv[0] in SUBCOMMANDS else None
     name = f"{PROG} {command}" if command else PROG
     try:
-        if command:
-            return _run_subcommand(command, argv[1:])
-        return run_window(argv)
+        with _warnings_silenced(command is not None):
+            if command:
+                return _run_subcommand(command, argv[1:])
+            return run_window(argv)
     except _UsageError as exc:
         print(str(exc), file=sys.stderr)
         return EXIT_USAGE
@@ -505,6 +620,20 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{name}: internal error: {type(exc).__name__}: {_one_line(str(exc))} "
               "(set GRADVIZ_DEBUG=1 for details)", file=sys.stderr)
         return EXIT_INTERNAL
+
+
+@contextlib.contextmanager
+def _warnings_silenced(enabled: bool):
+    """numpy's RuntimeWarnings and torch's UserWarnings would be more lines on stderr: a
+    headless command's only line is its result or its one error (the numbers are checked
+    finite where they are written)."""
+    if not enabled:
+        yield
+        return
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        yield
 
 
 def _one_line(text: str) -> str:

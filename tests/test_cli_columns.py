@@ -42,7 +42,7 @@ def test_columns_by_name_and_number_and_the_time_axis(tmp_path, gbk_csv, no_png)
 
 @pytest.mark.parametrize("args,words", [
     (["--columns", "风速"], ["乘客.csv", "no column '风速'", "1: 日期"]),
-    (["--columns", "日期"], ["乘客.csv", "row 2", "'1949-02' is not a number", "dates"]),
+    (["--columns", "日期"], ["乘客.csv", "row 2", "a cell of 7 character(s) that is not a number", "dates"]),
     (["--columns", "乘客数", "--input-size", "2"], ["乘客.csv", "1 column(s), expected 2"]),
 ])
 def test_bad_columns_are_one_line_naming_file_row_and_column(tmp_path, gbk_csv, capsys, no_png,

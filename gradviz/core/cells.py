@@ -46,10 +46,11 @@ class CellSpec:
 
     def __post_init__(self):
         if self.kind not in KINDS:
-            raise GradvizError(f"unknown cell kind {self.kind!r}: expected one of {', '.join(KINDS)}")
+            raise GradvizError(f"unknown cell kind {_short(self.kind)}: expected one of {', '.join(KINDS)}")
         if self.nonlinearity not in NONLINEARITIES:
             raise GradvizError(
-                f"unknown nonlinearity {self.nonlinearity!r}: expected one of {', '.join(NONLINEARITIES)}")
+                "unknown nonlinearity "
+                f"{_short(self.nonlinearity)}: expected one of {', '.join(NONLINEARITIES)}")
         for name in ("input_size", "hidden_size", "num_layers"):
             value = getattr(self, name)
             if not isinstance(value, (int, np.integer)) or value <= 0:
@@ -224,6 +225,9 @@ def spec_from_state_dict(sd: dict, nonlinearity: str = "tanh", source: str = "st
     layers = set()
     bidirectional = False
     for key in sd:
+        if not isinstance(key, str):
+            raise GradvizError(f"{source}: a key is {type(key).__name__} {_short(key)}, expected "
+                               "torch's parameter names (weight_ih_l0, ...)")
         if not any(key.startswith(p) for p in _KEY_PARTS):
             raise GradvizError(f"{source}: unexpected key {key!r}; expected the state_dict of an "
                                "nn.RNN, nn.LSTM or nn.GRU")
@@ -238,11 +242,15 @@ def spec_from_state_dict(sd: dict, nonlinearity: str = "tanh", source: str = "st
                            "nn.RNN, nn.LSTM or nn.GRU")
     if layers != set(range(len(layers))):
         raise GradvizError(f"{source}: layers {sorted(layers)} are not numbered 0..{len(layers) - 1}")
+    for key, value in sd.items():
+        _check_value(key, value, source)
     w_hh = sd["weight_hh_l0"]
     w_ih = sd["weight_ih_l0"]
     if len(w_hh.shape) != 2 or len(w_ih.shape) != 2:
         raise GradvizError(f"{source}: weight_hh_l0 and weight_ih_l0 must be matrices")
     rows, hh = int(w_hh.shape[0]), int(w_hh.shape[1])
+    if min(rows, hh, int(w_ih.shape[0]), int(w_ih.shape[1])) < 1:
+        raise GradvizError(f"{source}: weight_hh_l0 and weight_ih_l0 must not be empty")
     proj = int(sd["weight_hr_l0"].shape[0]) if "weight_hr_l0" in sd else 0
     # the kind is the one whose gate blocks stack to weight_hh's rows
     found: CellKind | None
@@ -272,17 +280,66 @@ def spec_from_state_dict(sd: dict, nonlinearity: str = "tanh", source: str = "st
     return spec
 
 
+def _short(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 24 else text[:20] + "…"
+
+
+def _check_value(key: str, value, source: str) -> None:
+    """A parameter must be a dense tensor (or array) of real numbers, checked without reading
+    its storage: sparse, quantised, complex or boolean values are refused by name."""
+    layout = getattr(value, "layout", None)
+    if layout is not None and str(layout) != "torch.strided":
+        raise GradvizError(f"{source}: {key} is a {str(layout).replace('torch.', '')} tensor; "
+                           "expected a dense one (save model.state_dict() of an nn.RNN/LSTM/GRU)")
+    if getattr(value, "is_quantized", False):
+        raise GradvizError(f"{source}: {key} is quantised; expected floating-point numbers")
+    dtype = getattr(value, "dtype", None)
+    name = str(dtype)
+    if getattr(value, "is_complex", lambda: False)() or "complex" in name:
+        raise GradvizError(f"{source}: {key} holds complex numbers; expected real ones")
+    if "bool" in name:
+        raise GradvizError(f"{source}: {key} holds true/false values; expected numbers")
+    shape = getattr(value, "shape", None)
+    try:
+        dims = tuple(int(d) for d in shape) if shape is not None else None
+    except (TypeError, ValueError):
+        dims = None
+    if dims is None:
+        raise GradvizError(f"{source}: {key} has no shape; expected a tensor") from None
+    if any(d < 0 for d in dims):
+        raise GradvizError(f"{source}: {key} has shape {dims}")
+
+
 def net_from_state_dict(sd: dict, nonlinearity: str = "tanh", source: str = "state_dict") -> RecurrentNet:
-    """A :class:`RecurrentNet` from a torch ``state_dict`` (tensors or arrays)."""
+    """A :class:`RecurrentNet` from a torch ``state_dict`` (tensors or arrays).
+
+    Kind, sizes and every shape are checked, and the float64 copy is planned against this
+    machine's memory (:func:`gradviz.core.plan.check_weights`), before any value is read: a
+    tiny file of stride-0 expanded tensors cannot make gradviz allocate gigabytes."""
+    import warnings
+
+    from .plan import check_weights
+
     spec = spec_from_state_dict(sd, nonlinearity, source)
-    params = {}
-    for key, shape in spec.param_shapes().items():
+    shapes = spec.param_shapes()
+    for key, shape in shapes.items():
         value = sd.get(key)
         if value is None:
             raise GradvizError(f"{source}: key {key!r} is missing")
-        arr = value.detach().cpu().double().numpy() if hasattr(value, "detach") else np.asarray(value)
-        if tuple(arr.shape) != shape:
-            raise GradvizError(f"{source}: {key} has shape {tuple(arr.shape)}, expected {shape}")
+        if tuple(int(d) for d in value.shape) != shape:
+            raise GradvizError(f"{source}: {key} has shape {tuple(value.shape)}, expected {shape}")
+    check_weights(sum(math.prod(s) for s in shapes.values()) * 8, source, spec.hidden_size)
+    params = {}
+    for key in shapes:
+        value = sd[key]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                arr = (value.detach().cpu().double().numpy() if hasattr(value, "detach")
+                       else np.asarray(value, dtype=np.float64))
+            except (TypeError, ValueError, RuntimeError, OverflowError):
+                raise GradvizError(f"{source}: {key} cannot be read as real numbers") from None
         if not np.all(np.isfinite(arr)):
             raise GradvizError(f"{source}: {key} contains NaN or inf")
         params[key] = np.array(arr, dtype=np.float64)

@@ -107,12 +107,19 @@ def atomic_write_text(path, text: str, overwrite: bool = False, encoding: str = 
     return atomic_write_bytes(path, text.encode(encoding), overwrite=overwrite)
 
 
+#: the largest text file (a session with embedded weights) gradviz reads whole
+MAX_TEXT_BYTES = 256 * 2**20
+
+
 def read_user_text(path, what: str, encoding: str = "utf-8") -> str:
     """The text of a file the user chose; a missing or unreadable one is a GradvizError."""
     path = Path(path)
     if not path.is_file():
         raise GradvizError(f"{path}: no such file")
     try:
+        if path.stat().st_size > MAX_TEXT_BYTES:
+            raise GradvizError(f"{path}: {path.stat().st_size / 2**20:.0f} MB is too large to "
+                               f"be read as {what} (at most {MAX_TEXT_BYTES // 2**20} MB)")
         return path.read_text(encoding=encoding)
     except (OSError, UnicodeDecodeError) as exc:
         raise GradvizError(f"{path}: cannot be read as {what} ({type(exc).__name__})") from None

@@ -109,8 +109,11 @@ class CsvTable:
             return self.names.index(text)
         if text.isdigit() and 1 <= int(text) <= len(self.names):
             return int(text) - 1
-        raise GradvizError(f"{self.path}: no column {text!r}; the columns are "
-                           + ", ".join(f"{k + 1}: {n}" for k, n in enumerate(self.names)))
+        shown = text if len(text) <= 32 and text.isprintable() else text[:29] + "…"
+        raise GradvizError(f"{self.path}: no column {shown!r}; the columns are "
+                           + ", ".join(f"{k + 1}: {_label(n, k, quote=False)}" for k, n in
+                                       enumerate(self.names[:20]))
+                           + (", …" if len(self.names) > 20 else ""))
 
     def select(self, columns=None, time=None) -> CsvInputs:
         """The chosen numeric columns (default: every number column) as a (T, k) array.
@@ -124,7 +127,8 @@ class CsvTable:
             chosen = [k for k, kind in enumerate(self.kinds)
                       if kind in ("number", "mixed") and k != t_index]
             if not chosen:
-                described = ", ".join(f"{n} ({kd})" for n, kd in zip(self.names, self.kinds))
+                described = ", ".join(f"{_label(n, k, quote=False)} ({kd})" for k, (n, kd) in
+                                      enumerate(zip(self.names[:20], self.kinds)))
                 raise GradvizError(f"{self.path}: no column of numbers to drive the cell "
                                    f"(columns: {described})")
         else:
@@ -133,7 +137,8 @@ class CsvTable:
             if len(set(chosen)) != len(chosen):
                 raise GradvizError(f"{self.path}: a column is chosen twice in {columns!r}")
             if t_index is not None and t_index in chosen:
-                raise GradvizError(f"{self.path}: column {self.names[t_index]!r} cannot be both "
+                raise GradvizError(f"{self.path}: column {_label(self.names[t_index], t_index)} "
+                                   "cannot be both "
                                    "the time axis and an input")
         values = np.empty((len(self.rows), len(chosen)), dtype=np.float64)
         for j, k in enumerate(chosen):
@@ -156,13 +161,17 @@ class CsvTable:
             cell = cells[k]
             value = _number(cell, self.delimiter)
             if value is None:
-                what = "an empty cell" if not cell else repr(cell) + " is not a number"
-                hint = (f" (column {name!r} holds {'dates' if kind == 'date' else 'text'}: "
+                # the cell itself is not echoed: a message never shows a file's contents
+                what = "an empty cell" if not cell else (
+                    f"a cell of {len(cell)} character(s) that is not a number")
+                label = _label(name, k)
+                hint = (f" (column {label} holds {'dates' if kind == 'date' else 'text'}: "
                         "choose the numeric columns)" if kind in ("date", "text") else
-                        f" (column {name!r})")
+                        f" (column {label})")
                 raise GradvizError(f"{self.path}: row {lineno}: {what}{hint}; expected a number")
             if not math.isfinite(value):
-                raise GradvizError(f"{self.path}: row {lineno}: NaN or inf in column {name!r}; "
+                raise GradvizError(f"{self.path}: row {lineno}: NaN or inf in column "
+                                   f"{_label(name, k)}; "
                                    "expected finite numbers")
             out[r] = value
         return out
@@ -203,6 +212,13 @@ def _kind(cells: list[str], delimiter: str) -> str:
     if filled and all(_DATE.match(c) for c in filled):
         return "date"
     return "mixed" if numbers * 2 >= len(filled) and numbers else "text"
+
+
+def _label(name: str, k: int, quote: bool = True) -> str:
+    """A column for a message: its header name when short and plain, else its number."""
+    if len(name) <= 32 and name.isprintable():
+        return repr(name) if quote else name
+    return f"number {k + 1}"
 
 
 def decode_csv(path) -> tuple[str, str]:

@@ -177,7 +177,9 @@ class JacobianProducts:
         if t >= self.capacity:
             raise IndexError("JacobianProducts is full")
         src, dst = self._bufs[self._current], self._bufs[1 - self._current]
-        np.copyto(self._jt, np.asarray(jacobian).T, casting="same_kind")
+        jacobian, extra = _normalised(jacobian, self.dtype)
+        log10_scale += extra
+        np.copyto(self._jt, jacobian.T, casting="same_kind")
         np.matmul(src[:t + 1].reshape((t + 1) * n, n), self._jt,
                   out=dst[:t + 1].reshape((t + 1) * n, n))
         self._current = 1 - self._current
@@ -220,6 +222,21 @@ class JacobianProducts:
     def current_row(self) -> np.ndarray:
         """log10 ‖∂h_t/∂h_i‖_F for i = 0..t of the latest row t."""
         return self.h_fro[self.t, :self.t + 1]
+
+
+def _normalised(matrix, dtype=np.float64) -> tuple[np.ndarray, float]:
+    """(matrix / 10^e, e): a float64 matrix whose largest entry lies in the dtype's safe range
+    scaled to 1 (e = 0 when it already does), so that huge weights (σ_max = 1e200) neither
+    overflow a product of two blocks nor a float32 cast."""
+    a = np.asarray(matrix, dtype=np.float64)
+    lo, hi = _RANGE[np.dtype(dtype)]
+    top = float(np.max(np.abs(a))) if a.size else 0.0
+    if top == 0.0 or lo <= top <= hi / max(1, a.shape[-1]):
+        return a, 0.0
+    if not np.isfinite(top):
+        raise FloatingPointError("a one-step Jacobian is not finite")
+    exponent = int(np.frexp(top)[1])   # a power of two: the scaling itself is exact
+    return np.ldexp(a, -exponent), exponent * float(np.log10(2.0))
 
 
 def _largest_sv(stack: np.ndarray) -> np.ndarray:
@@ -318,10 +335,12 @@ def block_products(jacobians: Jacobians, stride: int) -> tuple[np.ndarray, np.nd
     Q = np.empty((m, n, n))
     scale = np.zeros(m)
     for k in range(m):
-        P = jacobians[k * stride].copy()
-        s = 0.0
+        P, s = _normalised(jacobians[k * stride])
+        P = P.copy()
         for j in range(k * stride + 1, (k + 1) * stride):
-            P = jacobians[j] @ P
+            Jj, e = _normalised(jacobians[j])
+            P = Jj @ P
+            s += e
             norm = float(np.sqrt(np.sum(P * P)))
             if norm > 0 and not 1e-30 < norm < 1e30:
                 P /= norm
@@ -426,7 +445,9 @@ def row_norms(jacobians: Jacobians, t: int, h_size: int, exact: bool = True,
         if should_stop is not None and should_stop():
             raise Stopped
         if not is_dead:
-            P = P @ jacobians[i - 1]
+            Ji, e = _normalised(jacobians[i - 1])
+            P = P @ Ji
+            s += e
             norm = float(np.sqrt(np.sum(P * P)))
             if norm > 0:
                 P /= norm

@@ -18,8 +18,40 @@ from .errors import GradvizError
 #: float32 flops per second one core sustains in the products (measured on the 2-core
 #: development machine, idle: ~100 GF/s per core; kept conservative)
 FLOPS_PER_SECOND = 3e10
-#: memory the window and the export may use for one scene's numbers
+#: memory the window and the export may use for one scene's numbers (at most; less when this
+#: machine has less free, see :func:`memory_budget`)
 MEMORY_BUDGET = 1.5 * 2**30
+#: seconds of estimated work an export's map may take before a coarser stride is chosen
+EXPORT_SECONDS = 60.0
+#: a size beyond any machine: checked before any arithmetic on it (a session may hold 10**400)
+SIZE_CAP = 2**31 - 1
+
+
+def available_memory() -> float | None:
+    """Bytes this machine can still give (MemAvailable, or the cgroup's limit), None if unknown."""
+    found = []
+    try:
+        with open("/proc/meminfo", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    found.append(int(line.split()[1]) * 1024)
+    except (OSError, ValueError, IndexError):
+        pass
+    for name in ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"):
+        try:
+            with open(name, encoding="ascii") as f:
+                text = f.read().strip()
+            if text.isdigit() and int(text) < 2**60:
+                found.append(int(text))
+        except OSError:
+            continue
+    return float(min(found)) if found else None
+
+
+def memory_budget() -> float:
+    """What one scene may use: :data:`MEMORY_BUDGET`, or half of what this machine has free."""
+    free = available_memory()
+    return MEMORY_BUDGET if free is None else min(MEMORY_BUDGET, 0.5 * free)
 
 
 @dataclass(frozen=True)
@@ -46,14 +78,21 @@ def map_cost(n: int, h_size: int, steps: int, stride: int, exact: bool = False,
         nbytes += m * n * n * 8
         flops += 2.0 * steps * float(n) ** 3
     if exact:
-        flops += m * (m + 1) / 2 * 10.0 * float(h_size) ** 3   # SVDs of every pair
+        flops += m * (m + 1) / 2 * svd_flops(h_size) * (2 if n > h_size else 1)
     return int(nbytes), flops
 
 
-def plan_map(n: int, h_size: int, steps: int, seconds: float, memory: float = MEMORY_BUDGET,
+def svd_flops(size: int) -> float:
+    """What one 2-norm of a size×size block costs, in flops at :data:`FLOPS_PER_SECOND`: a
+    batched LAPACK SVD takes 40-160 µs for 16×16 here, by load (the call, not the arithmetic, dominates)."""
+    return 2.4e6 + 30.0 * float(size) ** 3
+
+
+def plan_map(n: int, h_size: int, steps: int, seconds: float, memory: float | None = None,
              exact: bool = False, itemsize: int = 4) -> MapPlan | None:
-    """The finest stride whose map fits ``seconds`` and ``memory``; None if even the coarsest
-    useful one (about 16 rows) does not."""
+    """The finest stride whose map fits ``seconds`` and ``memory`` (default
+    :func:`memory_budget`); None if even the coarsest useful one (about 16 rows) does not."""
+    memory = memory_budget() if memory is None else memory
     coarsest = max(1, steps // 16)
     stride = 1
     while True:
@@ -75,21 +114,67 @@ def trace_bytes(num_layers: int, directions: int, hidden: int, gates: int, steps
     return int(num_layers * directions * steps * hidden * (2 * gates + 3) * 8)
 
 
+def weight_bytes(kind_gates: int, hidden: int, proj: int, num_layers: int, directions: int,
+                 input_size: int) -> int:
+    """Bytes of the parameters in float64 (torch layout, see :mod:`gradviz.core.cells`)."""
+    g, hh = max(1, kind_gates), proj or hidden
+    per = g * hidden * (hh + 2) + (proj * hidden if proj else 0)
+    first = g * hidden * input_size
+    later = g * hidden * directions * hh
+    return int(directions * (num_layers * per + first + (num_layers - 1) * later) * 8)
+
+
+def check_weights(nbytes: int, source: str, hidden: int) -> None:
+    """Refuse weights that would not fit this machine before any of them is read."""
+    budget = memory_budget()
+    if nbytes > budget:
+        raise GradvizError(f"{source}: its weights need {nbytes / 2**30:.1f} GB in float64 "
+                           f"(hidden size {hidden}); this machine allows "
+                           f"{budget / 2**30:.1f} GB: use a smaller hidden size")
+
+
 def check_scene(kind_gates: int, hidden: int, proj: int, num_layers: int, directions: int,
                 steps: int, input_size: int) -> None:
     """Refuse a scene whose forward run alone would not fit this machine (one line: what to
     reduce). The map is planned separately (:func:`plan_map`), coarser when it must be."""
+    for name, value in (("hidden size", hidden), ("steps", steps), ("input size", input_size),
+                        ("layers", num_layers), ("proj size", proj)):
+        if value > SIZE_CAP:
+            shown = str(value) if len(str(value)) <= 40 else f"of {len(str(value))} digits"
+            raise GradvizError(f"{name} {shown} is beyond what any machine can run; "
+                               f"reduce it")
     g = max(1, kind_gates)
-    weights = num_layers * directions * g * hidden * (hidden + input_size + 2) * 8
-    need = trace_bytes(num_layers, directions, hidden, g, steps) + weights
-    if need > MEMORY_BUDGET:
-        per_step = need / steps
-        fit = int(MEMORY_BUDGET // per_step)
+    budget = memory_budget()
+    weights = weight_bytes(kind_gates, hidden, proj, num_layers, directions, input_size)
+    inputs = steps * input_size * 8 * 2
+    need = trace_bytes(num_layers, directions, hidden, g, steps) + weights + inputs
+    if need > budget:
+        fixed = weights
+        per_step = (need - fixed) / steps
+        fit = int((budget - fixed) // per_step) if budget > fixed else 0
+        what = (f"reduce the steps to at most {fit} or the hidden size" if fit >= 1 else
+                "reduce the hidden size, the input size or the layers")
         raise GradvizError(f"this scene needs about {need / 2**30:.1f} GB to run "
-                           f"({num_layers} layer(s), H = {hidden}, T = {steps}); reduce the steps "
-                           f"to at most {fit} or the hidden size")
+                           f"({num_layers} layer(s), H = {hidden}, T = {steps}) and this "
+                           f"machine allows {budget / 2**30:.1f} GB; {what}")
     # one exact cursor row must be possible within a few minutes
     n = (proj or hidden) + (hidden if kind_gates == 4 else 0)
     if row_cost(n, steps) > 300 * FLOPS_PER_SECOND * max(1, os.cpu_count() or 1):
         raise GradvizError(f"one row of ‖∂h_t/∂h_i‖ would take more than 5 minutes here "
                            f"(state size {n}, T = {steps}); reduce the steps or the hidden size")
+
+
+def export_map(n: int, h_size: int, steps: int, seconds: float | None = None) -> MapPlan:
+    """The export's map (float64, 2-norms of every pair): the finest stride that fits this
+    machine's memory and ``seconds``, or a one-line refusal saying what to reduce."""
+    seconds = EXPORT_SECONDS if seconds is None else seconds
+    plan = plan_map(n, h_size, steps, seconds, exact=True, itemsize=8)
+    if plan is None:
+        coarsest = max(1, steps // 16)
+        suffix = "th" if 10 <= coarsest % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(
+            coarsest % 10, "th")
+        raise GradvizError(f"the map of ‖∂h_t/∂h_i‖ would not fit this machine "
+                           f"({seconds:.0f} s, {memory_budget() / 2**30:.1f} GB) even at every "
+                           f"{coarsest}{suffix} step (state size {n}, T = {steps}); "
+                           f"reduce the hidden size or the steps")
+    return plan

@@ -94,11 +94,19 @@ class Preset:
 
 # ---------------------------------------------------------------- reading
 
-def _resolve(value: str | None, folder: Path) -> str | None:
+def _resolve(value: str | None, folder: Path, source: str = "preset") -> str | None:
+    """A preset's file path, against the presets' folder; it must lie inside that folder (a
+    preset never makes gradviz read a file the user did not choose)."""
     if not value:
         return value
     p = Path(value)
-    return str(p if p.is_absolute() else (folder / p).resolve())
+    target = (Path(folder) / p).resolve()
+    try:
+        target.relative_to(Path(folder).resolve())
+    except ValueError:
+        raise GradvizError(f"{source}: a preset's files must lie in its folder "
+                           f"({Path(folder).name}/); got a path outside it") from None
+    return str(target)
 
 
 def _check_condition(cond, where: str) -> None:
@@ -143,7 +151,7 @@ def preset_from_dict(data, source: str = "preset", folder: Path = PRESETS_DIR) -
     if isinstance(scene_data, dict):
         for key in ("state_dict_path", "inputs_path"):
             if isinstance(scene_data.get(key), str):
-                scene_data[key] = _resolve(scene_data[key], folder)
+                scene_data[key] = _resolve(scene_data[key], folder, source)
     try:
         scene = Scene.from_dict(scene_data, source=f"{source}: scene")
     except (TypeError, ValueError, OverflowError):

@@ -22,6 +22,7 @@ from .errors import GradvizError
 from .inputs import SIGNALS, make_signal, read_csv
 from .jacobians import JacobianMap, RowNorms, StepJacobians, coarse_map, row_norms
 from .kinds import CELL_NAMES, cell_name
+from .plan import check_scene
 
 
 @dataclass
@@ -85,7 +86,7 @@ class Scene:
         known = {f.name: f for f in fields(cls)}
         unknown = sorted(set(data) - set(known))
         if unknown:
-            raise GradvizError(f"{source}: unknown setting {unknown[0]!r}")
+            raise GradvizError(f"{source}: unknown setting {_short(unknown[0])}")
         types_, optional = _field_types()
         values: dict[str, typing.Any] = {}
         for name, value in data.items():
@@ -94,13 +95,13 @@ class Scene:
                 if name not in optional:
                     raise GradvizError(f"{source}: {name} must be set, got null")
             elif kind is bool and not isinstance(value, bool):
-                raise GradvizError(f"{source}: {name} must be true or false, got {value!r}")
+                raise GradvizError(f"{source}: {name} must be true or false, got {_short(value)}")
             elif kind is int and (isinstance(value, bool) or not isinstance(value, int)):
-                raise GradvizError(f"{source}: {name} must be an integer, got {value!r}")
+                raise GradvizError(f"{source}: {name} must be an integer, got {_short(value)}")
             elif kind is float and (isinstance(value, bool) or not isinstance(value, (int, float))):
-                raise GradvizError(f"{source}: {name} must be a number, got {value!r}")
+                raise GradvizError(f"{source}: {name} must be a number, got {_short(value)}")
             elif kind is str and not isinstance(value, str):
-                raise GradvizError(f"{source}: {name} must be text, got {value!r}")
+                raise GradvizError(f"{source}: {name} must be text, got {_short(value)}")
             values[name] = float(value) if kind is float and value is not None else value
         scene = cls(**values)
         scene.validate()
@@ -108,18 +109,26 @@ class Scene:
 
     def validate(self) -> None:
         """Raise a :class:`GradvizError` naming the first setting that cannot work."""
-        for name, top in _LIMITS.items():
+        for name in _SIZES:
             v = getattr(self, name)
-            if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or not 1 <= v <= top:
-                raise GradvizError(f"{name.replace('_', ' ')} must be an integer from 1 to {top}, "
-                                   f"got {v!r}")
+            if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < 1:
+                raise GradvizError(f"{name.replace('_', ' ')} must be a positive integer, "
+                                   f"got {_short(v)}")
+        for name in ("proj_size", "layer", "direction"):
+            v = getattr(self, name)
+            if not isinstance(v, (int, np.integer)) or isinstance(v, bool):
+                raise GradvizError(f"{name.replace('_', ' ')} must be an integer, got {_short(v)}")
+        if not isinstance(self.seed, (int, np.integer)) or isinstance(self.seed, bool) \
+                or not 0 <= self.seed <= SEED_MAX:
+            raise GradvizError(f"seed must be an integer from 0 to {SEED_MAX}, "
+                               f"got {_short(self.seed)}")
         if not 0 <= self.proj_size < self.hidden_size:
-            raise GradvizError(f"proj size must lie in [0, hidden size), got {self.proj_size}")
+            raise GradvizError(f"proj size must lie in [0, hidden size), got {_short(self.proj_size)}")
         self.spec()   # kind, nonlinearity, projection
         if self.init not in INITS:
-            raise GradvizError(f"unknown init {self.init!r}: expected one of {', '.join(INITS)}")
+            raise GradvizError(f"unknown init {_short(self.init)}: expected one of {', '.join(INITS)}")
         if self.input not in SIGNALS:
-            raise GradvizError(f"unknown input {self.input!r}: expected one of {', '.join(SIGNALS)}")
+            raise GradvizError(f"unknown input {_short(self.input)}: expected one of {', '.join(SIGNALS)}")
         for name in ("wr_scale", "forget_bias", "forget_clamp", "update_bias", "amplitude", "h0",
                      "gain"):
             v = getattr(self, name)
@@ -127,18 +136,35 @@ class Scene:
                 raise GradvizError(f"{name} must be a finite number, got {v}")
         if self.gain is not None and self.gain <= 0:
             raise GradvizError(f"gain must be positive, got {self.gain}")
+        if self.wr_scale is not None and abs(self.wr_scale) > WR_SCALE_MAX:
+            raise GradvizError(f"wr_scale must be at most {WR_SCALE_MAX:g} in size (beyond it "
+                               f"W_hh·h overflows float64), got {self.wr_scale:g}")
         if self.forget_clamp is not None and not 0.0 <= self.forget_clamp <= 1.0:
             raise GradvizError(f"forget clamp must lie in [0, 1], got {self.forget_clamp}")
         if not 0 <= self.layer < self.num_layers:
-            raise GradvizError(f"layer {self.layer} does not exist: the cell has "
+            raise GradvizError(f"layer {_short(self.layer)} does not exist: the cell has "
                                f"{self.num_layers} layer(s)")
         if not 0 <= self.direction < (2 if self.bidirectional else 1):
-            raise GradvizError(f"direction {self.direction} does not exist: the cell is "
+            raise GradvizError(f"direction {_short(self.direction)} does not exist: the cell is "
                                f"{'bi' if self.bidirectional else 'uni'}directional")
+        kind = self.spec().cell_kind
+        check_scene(kind.gate_count, self.hidden_size, self.proj_size, self.num_layers,
+                    2 if self.bidirectional else 1, self.steps, self.input_size)
 
 
-#: upper limits that keep a scene computable on a laptop (the map is (T+1)² pairs)
-_LIMITS = {"hidden_size": 1024, "input_size": 1024, "num_layers": 16, "steps": 20_000}
+#: sizes that must be positive; how large they may be is what this machine can run
+#: (:func:`gradviz.core.plan.check_scene`), not a fixed table
+_SIZES = ("hidden_size", "input_size", "num_layers", "steps")
+#: seeds as the window's spin box takes them
+SEED_MAX = 2**31 - 1
+#: |wr_scale| beyond which W_hh·h overflows float64 for any hidden size gradviz can run
+WR_SCALE_MAX = 1e300
+
+
+def _short(value) -> str:
+    """A value for an error message, cut short (a session may hold a 400-digit integer)."""
+    text = repr(value)
+    return text if len(text) <= 24 else text[:20] + "…"
 
 
 def _field_types() -> tuple[dict[str, type], set[str]]:
@@ -396,5 +422,13 @@ def trace_arrays(analysis) -> dict:
         if value is None:
             continue
         a = np.asarray(value)
-        out[name] = a.astype(np.float64) if a.dtype.kind == "f" else a
+        if a.dtype.kind == "f":
+            a = a.astype(np.float64)
+            # maps hold NaN above the diagonal (no pair i > t); nothing else may be non-finite
+            check = np.tril(a) if a.ndim == 2 and a.shape[0] == a.shape[1] > 1 and \
+                name.startswith("log10_") and name != "log10_step_factor" else a
+            if not np.all(np.isfinite(check)):
+                raise GradvizError(f"{name} would hold NaN or inf: not written (please report "
+                                   "the scene: gradviz computes every number in log space)")
+        out[name] = a
     return out

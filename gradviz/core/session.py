@@ -37,7 +37,7 @@ from .cells import RecurrentNet, load_state_dict_file, net_from_state_dict
 from .errors import GradvizError
 from .files import atomic_write_text, read_user_text
 from .inputs import read_csv
-from .scene import Scene
+from .scene import Scene, _short
 
 FORMAT = "gradviz-session"
 VERSION = 1
@@ -159,8 +159,10 @@ def save_session(path, session: Session, overwrite: bool = False) -> Path:
 def _number_array(value, shape, where: str) -> np.ndarray:
     try:
         a = np.array(value, dtype=np.float64)
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, RecursionError):
         raise GradvizError(f"{where}: expected nested lists of numbers") from None
+    except OverflowError:
+        raise GradvizError(f"{where}: a number is too large for float64") from None
     if value is not None and _has_bool(value):
         raise GradvizError(f"{where}: expected numbers, found true/false")
     if shape is not None and a.shape != tuple(shape):
@@ -184,15 +186,15 @@ def session_from_dict(data, name: str = "session") -> Session:
         raise GradvizError(f"{name}: not a gradviz session file (no \"format\": \"{FORMAT}\")")
     version = data.get("version")
     if isinstance(version, bool) or not isinstance(version, int):
-        raise GradvizError(f"{name}: \"version\" must be an integer, got {version!r}")
+        raise GradvizError(f"{name}: \"version\" must be an integer, got {_short(version)}")
     if version > VERSION:
-        raise GradvizError(f"{name}: written by a newer gradviz (session version {version}; "
+        raise GradvizError(f"{name}: written by a newer gradviz (session version {_short(version)}; "
                            f"this one reads up to {VERSION})")
     if version < 1:
-        raise GradvizError(f"{name}: unknown session version {version}")
+        raise GradvizError(f"{name}: unknown session version {_short(version)}")
     unknown = sorted(set(data) - set(_KEYS))
     if unknown:
-        raise GradvizError(f"{name}: unknown key {unknown[0]!r}")
+        raise GradvizError(f"{name}: unknown key {_short(unknown[0])}")
     if "scene" not in data:
         raise GradvizError(f"{name}: missing key 'scene'")
     try:
@@ -208,10 +210,10 @@ def session_from_dict(data, name: str = "session") -> Session:
             raise GradvizError(f"{name}: scene: {key} must be a file path (text) or null")
     step = data.get("step")
     if step is not None and (isinstance(step, bool) or not isinstance(step, int) or step < 0):
-        raise GradvizError(f"{name}: \"step\" must be a step number ≥ 0 or null, got {step!r}")
+        raise GradvizError(f"{name}: \"step\" must be a step number ≥ 0 or null, got {_short(step)}")
     compare = data.get("compare", False)
     if not isinstance(compare, bool):
-        raise GradvizError(f"{name}: \"compare\" must be true or false, got {compare!r}")
+        raise GradvizError(f"{name}: \"compare\" must be true or false, got {_short(compare)}")
     for key in ("preset", "view_layout"):
         if data.get(key) is not None and not isinstance(data[key], str):
             raise GradvizError(f"{name}: \"{key}\" must be text or null")
@@ -230,8 +232,11 @@ def session_from_dict(data, name: str = "session") -> Session:
         sd = {}
         for n, p in enumerate(params):
             if not isinstance(p, dict) or not isinstance(p.get("key"), str) \
-                    or not isinstance(p.get("shape"), list) or "values" not in p:
-                raise GradvizError(f"{name}: weights entry {n} must have key, shape and values")
+                    or not isinstance(p.get("shape"), list) or "values" not in p \
+                    or not all(isinstance(d, int) and not isinstance(d, bool) and 0 <= d <= 2**31
+                               for d in p["shape"]):
+                raise GradvizError(f"{name}: weights entry {n} must have key, shape (sizes) "
+                                   "and values")
             sd[p["key"]] = _number_array(p["values"], p["shape"], f"{name}: weights {p['key']}")
         net = net_from_state_dict(sd, scene.nonlinearity, source=f"{name}: weights")
         fields = ("kind", "input_size", "hidden_size", "num_layers", "bidirectional", "proj_size")
@@ -262,19 +267,60 @@ def _describe(spec) -> str:
             + (f", proj_size {spec.proj_size}" if spec.proj_size else ""))
 
 
-def load_session(path) -> Session:
-    """Read a session file; a malformed or foreign file is a :class:`GradvizError`."""
+class OutsideFileError(GradvizError):
+    """A session names a file to read outside its own folder (the window asks first)."""
+
+    def __init__(self, session_path: Path, key: str, target: Path):
+        self.session_path, self.key, self.target = session_path, key, target
+        super().__init__(f"{session_path.name}: {key} names a file outside the session's "
+                         f"folder ({target}); not read (copy it next to the session)")
+
+
+def load_session(path, allow_outside: bool = False) -> Session:
+    """Read a session file; a malformed or foreign file is a :class:`GradvizError`.
+
+    UTF-8 with or without a BOM (as CSV files). Relative ``state_dict_path``/``inputs_path``
+    resolve against the session's folder (made absolute here); a file that would actually be
+    read (not embedded) must lie inside that folder unless ``allow_outside`` (the window asks
+    the user first): :class:`OutsideFileError`.
+    """
     path = Path(path)
-    text = read_user_text(path, "text")
+    text = read_user_text(path, "text", encoding="utf-8-sig")
     try:
         data = json.loads(text, parse_constant=_reject_constant)
     except json.JSONDecodeError as exc:
         raise GradvizError(f"{path.name}: not JSON (line {exc.lineno}: {exc.msg})") from None
     except ValueError as exc:
-        raise GradvizError(f"{path.name}: {exc}") from None
+        raise GradvizError(f"{path.name}: {str(exc)[:120]}") from None
     except RecursionError:
         raise GradvizError(f"{path.name}: nested too deeply to be a session file") from None
-    return session_from_dict(data, name=path.name)
+    try:
+        session = session_from_dict(data, name=path.name)
+    except RecursionError:
+        raise GradvizError(f"{path.name}: nested too deeply to be a session file") from None
+    return _resolve_paths(session, path, allow_outside)
+
+
+def _resolve_paths(session: Session, path: Path, allow_outside: bool) -> Session:
+    folder = path.resolve().parent
+    changes = {}
+    for key, embedded in (("state_dict_path", session.weights is not None),
+                          ("inputs_path", session.inputs is not None)):
+        value = getattr(session.scene, key)
+        if not value:
+            continue
+        target = Path(value) if Path(value).is_absolute() else folder / value
+        target = Path(os.path.normpath(target))
+        changes[key] = str(target)
+        if embedded or allow_outside:
+            continue
+        try:
+            target.resolve().relative_to(folder)
+        except (ValueError, OSError):
+            raise OutsideFileError(path, key, target) from None
+    if changes:
+        session.scene = session.scene.replace(**changes)
+    return session
 
 
 def _reject_constant(name):

@@ -106,7 +106,19 @@ def run_app(argv=None, scene: Scene | None = None, session=None, preset: str | N
     QTimer.singleShot(300, window.lecture.sessions.offer_restore)   # after a crash
     code = app.exec()
     _dispose(window)
+    _exit_if_work_still_runs(code)
     return code
+
+
+def _exit_if_work_still_runs(code: int) -> None:
+    """A job inside one long numpy call (a λ₁, a row) cannot be stopped; the interpreter's
+    teardown would run beside it and crash. Settings and sessions are written by now: leave
+    at once instead (closing the window exits within a second, issue 9)."""
+    import threading
+    if any(t.is_alive() and t.name.startswith("gradviz-") for t in threading.enumerate()):
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
 
 
 def _dispose(window) -> None:

@@ -328,7 +328,10 @@ class Controller(QObject):
             yield "map", with_theory(coarse_map(analysis.jacobians, hs, fine.stride,
                                                 dtype=np.float32))
             return
-        steps = jacobian_map_steps(analysis.jacobians, hs, exact=False, dtype=np.float32)
+        # a yield every ~30 ms of work: a newer scene or closing the window abandons the map
+        every = max(1, min(16, int(1e9 // max(1.0, row_cost(n, T)))))
+        steps = jacobian_map_steps(analysis.jacobians, hs, exact=False, dtype=np.float32,
+                                   every=every)
         while True:
             try:
                 next(steps)

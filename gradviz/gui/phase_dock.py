@@ -610,8 +610,7 @@ def install_phase(window):
         dock_widget.cancel()
         for runner in (dock_widget.runner, panel.runner):
             runner.discard_pending()
-            runner.wait(10_000)
-            runner.shutdown()
+            runner.shutdown(300)   # closing never waits for a long λ₁ (a daemon thread)
     window.closed.connect(stop)
     window.phase = dock_widget
     window.lyapunov = panel

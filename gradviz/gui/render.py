@@ -149,7 +149,7 @@ def grab_png(widget, path: Path, scale: float = 1.0) -> Path:
     path = Path(path)
     with atomic_path(path, overwrite=True) as tmp:
         if not image.save(str(tmp), "PNG"):
-            raise GradvizError(f"{path}: could not write the PNG")
+            raise GradvizError(f"{path}: could not write the PNG (disk full or not writable?)")
     return path
 
 

@@ -19,9 +19,12 @@ from PyQt6.QtWidgets import QMenu, QMessageBox
 
 from ..core import session as core_session
 from ..core.errors import GradvizError
-from ..core.session import Session, load_session, save_session, session_base_net
+from ..core.i18n import _
+from ..core.session import OutsideFileError, Session, load_session, save_session
+from ..core.session import session_base_net
 from .file_dialogs import ask_open_path, ask_save_path, show_problem, write_or_ask
 from .actions import make_action
+from .worker import error_message
 
 RECENT_KEY = "sessions/recent"
 RECENT_MAX = 8
@@ -270,8 +273,16 @@ class SessionManager(QObject):
     # -- open
 
     def open_path(self, path) -> Session:
-        """Open a session file; a malformed or foreign file raises and changes nothing."""
-        session = load_session(path)
+        """Open a session file; a malformed or foreign file raises and changes nothing.
+
+        A session that would read a file outside its own folder asks first (declined: the
+        :class:`~gradviz.core.session.OutsideFileError` is raised, nothing changes)."""
+        try:
+            session = load_session(path)
+        except OutsideFileError as exc:
+            if not ask_read_outside(self.window, exc):
+                raise
+            session = load_session(path, allow_outside=True)
         self.apply(session, Path(path))
         add_recent_session(self.window.settings, path)
         self._fill_recent()
@@ -321,6 +332,9 @@ class SessionManager(QObject):
             self.open_path(path)
         except GradvizError as exc:
             show_problem(self.window, str(exc), "The scene on screen is unchanged.")
+            return False
+        except Exception as exc:   # a bug: still a message box, never only a traceback
+            show_problem(self.window, error_message(exc), "The scene on screen is unchanged.")
             return False
         return True
 
@@ -419,3 +433,14 @@ class SessionManager(QObject):
         except GradvizError:
             pass
         remove_marker()
+
+
+def ask_read_outside(parent, exc: OutsideFileError) -> bool:
+    """'This session reads a file outside its folder. Read it?' — Yes / No (No is the default)."""
+    box = QMessageBox(QMessageBox.Icon.Question, "gradviz",
+                      _("{session} reads a file outside its folder. Read it?").format(
+                          session=exc.session_path.name),
+                      QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, parent)
+    box.setInformativeText(str(exc.target))
+    box.setDefaultButton(QMessageBox.StandardButton.No)
+    return box.exec() == QMessageBox.StandardButton.Yes

@@ -62,7 +62,8 @@ def test_a_first_row_of_data_is_never_taken_for_a_header(tmp_path):
     assert not read_table(labelled).has_header
     np.testing.assert_array_equal(read_csv(labelled), [[1], [2]])
     typo = write(tmp_path, "t.csv", "x\n1\n2\nfoo\n3\n", "utf-8")
-    with pytest.raises(GradvizError, match=r"t.csv: row 4: 'foo' is not a number \(column 'x'\)"):
+    with pytest.raises(GradvizError, match=r"t.csv: row 4: a cell of 3 character\(s\) that is "
+                                           r"not a number \(column 'x'\)"):
         read_csv(typo)
 
 
@@ -86,7 +87,8 @@ def test_column_choice_errors_name_file_column_and_row(tmp_path):
     with pytest.raises(GradvizError, match=r"p.csv: no column '风速'; the columns are 1: 日期, "
                                            r"2: 乘客数, 3: 温度"):
         read_csv(path, columns="风速")
-    with pytest.raises(GradvizError, match=r"p.csv: row 2: '1949-01' is not a number \(column "
+    with pytest.raises(GradvizError, match=r"p.csv: row 2: a cell of 7 character\(s\) that is "
+                                           r"not a number \(column "
                                            r"'日期' holds dates: choose the numeric columns\)"):
         read_csv(path, columns="日期,乘客数")
     with pytest.raises(GradvizError, match="both the time axis and an input"):

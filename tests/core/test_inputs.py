@@ -55,8 +55,8 @@ def test_csv_with_and_without_header(tmp_path):
 
 
 @pytest.mark.parametrize("text,message", [
-    ("1,2\n3,x\n", r"c.csv: row 2: 'x' is not a number"),
-    ("h\n1\n2\nfoo\n", r"c.csv: row 4: 'foo' is not a number"),
+    ("1,2\n3,x\n", r"c.csv: row 2: a cell of 1 character\(s\) that is not a number"),
+    ("h\n1\n2\nfoo\n", r"c.csv: row 4: a cell of 3 character\(s\) that is not a number"),
     ("1\nnan\n", r"c.csv: row 2: NaN or inf"),
     ("1\n2\ninf\n", r"c.csv: row 3: NaN or inf"),
     ("1,2\n3,4\n5\n", r"c.csv: row 3 has 1 columns, expected 2"),

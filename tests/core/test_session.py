@@ -119,7 +119,7 @@ def _broken(mutate):
     (json.dumps({"format": "gradviz-session", "version": 1, "scene": {"steps": "many"}}),
      "steps must be an integer"),
     (json.dumps({"format": "gradviz-session", "version": 1, "scene": {"steps": -3}}),
-     "steps must be an integer from 1"),
+     "steps must be a positive integer"),
     (json.dumps({"format": "gradviz-session", "version": 1, "scene": {"colour": 1}}),
      "unknown setting 'colour'"),
     (json.dumps({"format": "gradviz-session", "version": 1, "scene": {}, "step": -1}), "step"),

@@ -12,6 +12,7 @@ import tempfile
 from pathlib import Path
 
 from .errors import GradvizError
+from .i18n import _
 
 
 class TargetExistsError(GradvizError):
@@ -36,9 +37,9 @@ def process_umask() -> int:
 
 def _check_target(path: Path, overwrite: bool) -> None:
     if path.is_dir():
-        raise GradvizError(f"{path}: is a folder, expected a file name")
+        raise GradvizError(_("{path}: is a folder, expected a file name").format(path=path))
     if not path.parent.is_dir():
-        raise GradvizError(f"{path}: folder {path.parent} does not exist")
+        raise GradvizError(_("{path}: folder {parent} does not exist").format(path=path, parent=path.parent))
     if path.exists() and not overwrite:
         raise TargetExistsError(path)
 
@@ -81,14 +82,16 @@ def atomic_path(path, overwrite: bool = False):
         fd, name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".part{path.suffix}",
                                     dir=path.parent)
     except OSError as exc:
-        raise GradvizError(f"{path}: cannot write here ({exc.strerror or exc})") from None
+        raise GradvizError(_("{path}: cannot write here ({value})")
+                           .format(path=path, value=exc.strerror or exc)) from None
     os.close(fd)
     tmp = Path(name)
     try:
         yield tmp
         _commit(tmp, path, overwrite)
     except OSError as exc:
-        raise GradvizError(f"{path}: cannot write ({exc.strerror or exc})") from None
+        raise GradvizError(_("{path}: cannot write ({value})")
+                           .format(path=path, value=exc.strerror or exc)) from None
     finally:
         with contextlib.suppress(OSError):
             tmp.unlink()
@@ -111,8 +114,9 @@ def read_user_text(path, what: str, encoding: str = "utf-8") -> str:
     """The text of a file the user chose; a missing or unreadable one is a GradvizError."""
     path = Path(path)
     if not path.is_file():
-        raise GradvizError(f"{path}: no such file")
+        raise GradvizError(_("{path}: no such file").format(path=path))
     try:
         return path.read_text(encoding=encoding)
     except (OSError, UnicodeDecodeError) as exc:
-        raise GradvizError(f"{path}: cannot be read as {what} ({type(exc).__name__})") from None
+        raise GradvizError(_("{path}: cannot be read as {what} ({name})")
+                           .format(path=path, what=what, name=type(exc).__name__)) from None

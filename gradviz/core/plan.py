@@ -14,6 +14,7 @@ import os
 from dataclasses import dataclass
 
 from .errors import GradvizError
+from .i18n import _
 
 #: float32 flops per second one core sustains in the products (measured on the 2-core
 #: development machine, idle: ~100 GF/s per core; kept conservative)
@@ -85,11 +86,13 @@ def check_scene(kind_gates: int, hidden: int, proj: int, num_layers: int, direct
     if need > MEMORY_BUDGET:
         per_step = need / steps
         fit = int(MEMORY_BUDGET // per_step)
-        raise GradvizError(f"this scene needs about {need / 2**30:.1f} GB to run "
-                           f"({num_layers} layer(s), H = {hidden}, T = {steps}); reduce the steps "
-                           f"to at most {fit} or the hidden size")
+        raise GradvizError(_("this scene needs about {value:.1f} GB to run ({num_layers} layer(s), H = "
+                             "{hidden}, T = {steps}); reduce the steps to at most {fit} or the hidden size")
+                           .format(value=need / 2**30, num_layers=num_layers, hidden=hidden, steps=steps,
+                                   fit=fit))
     # one exact cursor row must be possible within a few minutes
     n = (proj or hidden) + (hidden if kind_gates == 4 else 0)
     if row_cost(n, steps) > 300 * FLOPS_PER_SECOND * max(1, os.cpu_count() or 1):
-        raise GradvizError(f"one row of ‖∂h_t/∂h_i‖ would take more than 5 minutes here "
-                           f"(state size {n}, T = {steps}); reduce the steps or the hidden size")
+        raise GradvizError(_("one row of ‖∂h_t/∂h_i‖ would take more than 5 minutes here (state size {n}, T "
+                             "= {steps}); reduce the steps or the hidden size")
+                           .format(n=n, steps=steps))

@@ -22,6 +22,7 @@ from .errors import GradvizError
 from .inputs import SIGNALS, make_signal, read_csv
 from .jacobians import JacobianMap, RowNorms, StepJacobians, coarse_map, row_norms
 from .kinds import CELL_NAMES, cell_name
+from .i18n import _
 
 
 @dataclass
@@ -79,26 +80,32 @@ class Scene:
     def from_dict(cls, data: dict, source: str = "scene") -> Scene:
         """A scene from plain data; unknown keys or wrong types are a :class:`GradvizError`."""
         if not isinstance(data, dict):
-            raise GradvizError(f"{source}: expected an object of scene settings")
+            raise GradvizError(_("{source}: expected an object of scene settings").format(source=source))
         known = {f.name: f for f in fields(cls)}
         unknown = sorted(set(data) - set(known))
         if unknown:
-            raise GradvizError(f"{source}: unknown setting {unknown[0]!r}")
+            raise GradvizError(_("{source}: unknown setting {value!r}")
+                               .format(source=source, value=unknown[0]))
         types_, optional = _field_types()
         values: dict[str, typing.Any] = {}
         for name, value in data.items():
             kind = types_[name]
             if value is None:
                 if name not in optional:
-                    raise GradvizError(f"{source}: {name} must be set, got null")
+                    raise GradvizError(_("{source}: {name} must be set, got null")
+                                       .format(source=source, name=name))
             elif kind is bool and not isinstance(value, bool):
-                raise GradvizError(f"{source}: {name} must be true or false, got {value!r}")
+                raise GradvizError(_("{source}: {name} must be true or false, got {value!r}")
+                                   .format(source=source, name=name, value=value))
             elif kind is int and (isinstance(value, bool) or not isinstance(value, int)):
-                raise GradvizError(f"{source}: {name} must be an integer, got {value!r}")
+                raise GradvizError(_("{source}: {name} must be an integer, got {value!r}")
+                                   .format(source=source, name=name, value=value))
             elif kind is float and (isinstance(value, bool) or not isinstance(value, (int, float))):
-                raise GradvizError(f"{source}: {name} must be a number, got {value!r}")
+                raise GradvizError(_("{source}: {name} must be a number, got {value!r}")
+                                   .format(source=source, name=name, value=value))
             elif kind is str and not isinstance(value, str):
-                raise GradvizError(f"{source}: {name} must be text, got {value!r}")
+                raise GradvizError(_("{source}: {name} must be text, got {value!r}")
+                                   .format(source=source, name=name, value=value))
             values[name] = float(value) if kind is float and value is not None else value
         scene = cls(**values)
         scene.validate()
@@ -109,27 +116,31 @@ class Scene:
         for name, top in _LIMITS.items():
             v = getattr(self, name)
             if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or not 1 <= v <= top:
-                raise GradvizError(f"{name.replace('_', ' ')} must be an integer from 1 to {top}, "
-                                   f"got {v!r}")
+                raise GradvizError(_("{value} must be an integer from 1 to {top}, got {v!r}")
+                                   .format(value=name.replace('_', ' '), top=top, v=v))
         if not 0 <= self.proj_size < self.hidden_size:
-            raise GradvizError(f"proj size must lie in [0, hidden size), got {self.proj_size}")
+            raise GradvizError(_("proj size must lie in [0, hidden size), got {proj_size}")
+                               .format(proj_size=self.proj_size))
         self.spec()   # kind, nonlinearity, projection
         if self.init not in INITS:
-            raise GradvizError(f"unknown init {self.init!r}: expected one of {', '.join(INITS)}")
+            raise GradvizError(_("unknown init {init!r}: expected one of {value}")
+                               .format(init=self.init, value=', '.join(INITS)))
         if self.input not in SIGNALS:
-            raise GradvizError(f"unknown input {self.input!r}: expected one of {', '.join(SIGNALS)}")
+            raise GradvizError(_("unknown input {input!r}: expected one of {value}")
+                               .format(input=self.input, value=', '.join(SIGNALS)))
         for name in ("wr_scale", "forget_bias", "forget_clamp", "update_bias", "amplitude", "h0"):
             v = getattr(self, name)
             if v is not None and not math.isfinite(v):
-                raise GradvizError(f"{name} must be a finite number, got {v}")
+                raise GradvizError(_("{name} must be a finite number, got {v}").format(name=name, v=v))
         if self.forget_clamp is not None and not 0.0 <= self.forget_clamp <= 1.0:
-            raise GradvizError(f"forget clamp must lie in [0, 1], got {self.forget_clamp}")
+            raise GradvizError(_("forget clamp must lie in [0, 1], got {forget_clamp}")
+                               .format(forget_clamp=self.forget_clamp))
         if not 0 <= self.layer < self.num_layers:
-            raise GradvizError(f"layer {self.layer} does not exist: the cell has "
-                               f"{self.num_layers} layer(s)")
+            raise GradvizError(_("layer {layer} does not exist: the cell has {num_layers} layer(s)")
+                               .format(layer=self.layer, num_layers=self.num_layers))
         if not 0 <= self.direction < (2 if self.bidirectional else 1):
-            raise GradvizError(f"direction {self.direction} does not exist: the cell is "
-                               f"{'bi' if self.bidirectional else 'uni'}directional")
+            raise GradvizError(_("direction {direction} does not exist: the cell is {value}directional")
+                               .format(direction=self.direction, value='bi' if self.bidirectional else 'uni'))
 
 
 #: upper limits that keep a scene computable on a laptop (the map is (T+1)² pairs)

@@ -219,11 +219,11 @@ class ControlPanel(QWidget):
 
         self.forget_bias = ValueSlider(*BIAS_RANGE, marks=(-4.0, 0.0, 1.0, 4.0))
         self.forget_bias_reset = self._reset_button("forget_bias")
-        self.clamp_on = QCheckBox("clamp f_t = c")
+        self.clamp_on = QCheckBox(_("clamp f_t = c"))
         self.forget_clamp = ValueSlider(0.0, 1.0, marks=(0.5, 1.0))
         self.update_bias = ValueSlider(*BIAS_RANGE, marks=(-4.0, 0.0, 4.0))
         self.update_bias_reset = self._reset_button("update_bias")
-        self.z_note = QLabel("torch z = fraction of the old state kept;\ntextbook z = 1 − torch z")
+        self.z_note = QLabel(_("torch z = fraction of the old state kept;\ntextbook z = 1 − torch z"))
         self.z_note.setObjectName("note")
 
         self.input = QComboBox()
@@ -231,8 +231,8 @@ class ControlPanel(QWidget):
         self.amplitude = ValueSlider(0.0, 5.0, marks=(1.0,))
         self.h0 = ValueSlider(-1.0, 1.0, marks=(0.0,))
 
-        self.load_state_dict = QPushButton("Load state_dict…")
-        self.load_csv = QPushButton("Load inputs CSV…")
+        self.load_state_dict = QPushButton(_("Load state_dict…"))
+        self.load_csv = QPushButton(_("Load inputs CSV…"))
         self.state_dict_label, self.state_dict_clear = QLabel(), self._clear_button("state_dict_path")
         self.csv_label, self.csv_clear = QLabel(), self._clear_button("inputs_path")
         for label in (self.state_dict_label, self.csv_label):
@@ -251,14 +251,14 @@ class ControlPanel(QWidget):
     def _reset_button(self, field: str) -> QToolButton:
         button = QToolButton()
         button.setText("↺")
-        button.setToolTip("Back to the bias as initialised (no override)")
+        button.setToolTip(_("Back to the bias as initialised (no override)"))
         button.clicked.connect(lambda: self.controller.update(**{field: None}))
         return button
 
     def _clear_button(self, field: str) -> QToolButton:
         button = QToolButton()
         button.setText("✕")
-        button.setToolTip("Stop using this file")
+        button.setToolTip(_("Stop using this file"))
         button.clicked.connect(lambda: self.controller.update(**{field: None}))
         return button
 
@@ -290,27 +290,27 @@ class ControlPanel(QWidget):
         column.setContentsMargins(6, 6, 6, 6)
         f = group("Cell")
         f.addRow("cell", self.cell)
-        f.addRow("hidden size H", self.hidden_size)
-        f.addRow("input size", self.input_size)
-        f.addRow("steps T", self.steps)
+        f.addRow(_("hidden size H"), self.hidden_size)
+        f.addRow(_("input size"), self.input_size)
+        f.addRow(_("steps T"), self.steps)
         f.addRow("seed", self.seed)
         f.addRow("init", self.init)
         f.addRow("layer", self.layer)
         f.addRow("direction", self.direction)
         f = group("Recurrent weights W_hh", wrap=True)
-        f.addRow("W_R scale: target σ_max(W_hh)", self.wr_scale)
-        f.addRow("w itself (H = 1)", self.w_scalar)
+        f.addRow(_("W_R scale: target σ_max(W_hh)"), self.wr_scale)
+        f.addRow(_("w itself (H = 1)"), self.w_scalar)
         f.addRow(self.wr_note)
         f = group("Gates", wrap=True)
-        f.addRow("forget-gate bias b_f",
+        f.addRow(_("forget-gate bias b_f"),
                  self._with(self.forget_bias, self.forget_bias_reset))
         f.addRow(self.clamp_on, self.forget_clamp)
-        f.addRow("update-gate bias b_z", self._with(self.update_bias, self.update_bias_reset))
+        f.addRow(_("update-gate bias b_z"), self._with(self.update_bias, self.update_bias_reset))
         f.addRow(self.z_note)
         f = group("Input x_t", wrap=True)
         f.addRow("signal", self.input)
-        f.addRow("amplitude A", self.amplitude)
-        f.addRow("initial state h₀", self.h0)
+        f.addRow(_("amplitude A"), self.amplitude)
+        f.addRow(_("initial state h₀"), self.h0)
         f = group("Files")
         f.addRow(self.load_state_dict)
         f.addRow(self._with(self.state_dict_label, self.state_dict_clear))
@@ -412,7 +412,7 @@ class ControlPanel(QWidget):
         value = scene.wr_scale
         if value is None:
             value = self.sigma_shown if self.sigma_shown is not None else 1.0
-            self.wr_note.setText("W_hh as loaded / initialised: move the slider to rescale it")
+            self.wr_note.setText(_("W_hh as loaded / initialised: move the slider to rescale it"))
         else:
             self.wr_note.setText("")
         self.wr_note.setVisible(scene.wr_scale is None)

@@ -71,7 +71,7 @@ class PresetGallery(QDialog):
 
     def __init__(self, window, presets: list[Preset], open_preset):
         super().__init__(window)
-        self.setWindowTitle("Presets — the claims of the lecture notes, one click each")
+        self.setWindowTitle(_("Presets — the claims of the lecture notes, one click each"))
         self.presets = presets
         self.open_preset = open_preset
         self.opened: Preset | None = None
@@ -93,7 +93,7 @@ class PresetGallery(QDialog):
         split.setStretchFactor(1, 3)
         layout.addWidget(split, 1)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
-        self.open_button = buttons.addButton("&Open", QDialogButtonBox.ButtonRole.AcceptRole)
+        self.open_button = buttons.addButton(_("&Open"), QDialogButtonBox.ButtonRole.AcceptRole)
         self.open_button.setDefault(True)
         buttons.accepted.connect(self.open_selected)
         buttons.rejected.connect(self.reject)
@@ -138,13 +138,13 @@ class PresetActions:
             self.problem = None
         except GradvizError as exc:   # a broken preset file must not stop the window
             self.presets, self.problem = [], str(exc)
-        menu = QMenu("Pre&sets", window)
+        menu = QMenu(_("Pre&sets"), window)
         window.menuBar().insertMenu(window.menus["compare"].menuAction(), menu)
         window.menus["presets"] = self.menu = menu
-        self.gallery_action = QAction("&Gallery…", window)
+        self.gallery_action = QAction(_("&Gallery…"), window)
         self.gallery_action.setShortcut(QKeySequence("Ctrl+P"))
         self.gallery_action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
-        self.gallery_action.setToolTip("Every preset with its explanation and formula")
+        self.gallery_action.setToolTip(_("Every preset with its explanation and formula"))
         self.gallery_action.triggered.connect(lambda _=False: self.show_gallery())
         window.addAction(self.gallery_action)
         menu.addAction(self.gallery_action)
@@ -169,7 +169,7 @@ class PresetActions:
         if not self.sessions.offer_to_save():
             return False
         self.sessions.open_preset(preset)
-        self.window.statusBar().showMessage(f"preset: {preset.title}", 6000)
+        self.window.statusBar().showMessage(_("preset: {title}").format(title=preset.title), 6000)
         return True
 
     def show_gallery(self, select: str | None = None) -> PresetGallery:

@@ -22,6 +22,7 @@ from ..core.errors import GradvizError
 from ..core.session import Session, load_session, save_session, session_base_net
 from .file_dialogs import ask_open_path, ask_save_path, show_problem, write_or_ask
 from .actions import make_action
+from ..core.i18n import _
 
 RECENT_KEY = "sessions/recent"
 RECENT_MAX = 8
@@ -155,13 +156,13 @@ class SessionManager(QObject):
 
     def _build_actions(self) -> None:
         w = self.window
-        self.open_action = self._act("&Open session…", self.ask_open, QKeySequence.StandardKey.Open,
-                                     "Open a saved scene with its step, layout and data")
-        self.save_action = self._act("&Save session", self.save, QKeySequence.StandardKey.Save,
-                                     "Save scene, step, layout, compare mode and loaded data")
-        self.save_as_action = self._act("Save session &as…", self.ask_save_as,
+        self.open_action = self._act(_("&Open session…"), self.ask_open, QKeySequence.StandardKey.Open,
+                                     _("Open a saved scene with its step, layout and data"))
+        self.save_action = self._act(_("&Save session"), self.save, QKeySequence.StandardKey.Save,
+                                     _("Save scene, step, layout, compare mode and loaded data"))
+        self.save_as_action = self._act(_("Save session &as…"), self.ask_save_as,
                                         QKeySequence.StandardKey.SaveAs)
-        self.recent_menu = QMenu("Open &recent", w)
+        self.recent_menu = QMenu(_("Open &recent"), w)
         self.recent_menu.aboutToShow.connect(self._fill_recent)
         for action in (self.open_action, self.save_action, self.save_as_action):
             w.add_file_action(action, "session")
@@ -221,7 +222,7 @@ class SessionManager(QObject):
 
     def _update_title(self) -> None:
         name = self.path.name if self.path is not None else (self.preset or "untitled")
-        self.window.setWindowTitle(f"{name}[*] — gradviz")
+        self.window.setWindowTitle(_("{name}[*] — gradviz").format(name=name))
         self.window.setWindowModified(self.is_dirty())
 
     # -- building a session from the window
@@ -247,7 +248,7 @@ class SessionManager(QObject):
         self._fill_recent()
         self.mark_clean()
         self.path_changed.emit(path)
-        self.window.statusBar().showMessage(f"saved {path}", 5000)
+        self.window.statusBar().showMessage(_("saved {path}").format(path=path), 5000)
         return path
 
     def save(self) -> bool:
@@ -259,7 +260,7 @@ class SessionManager(QObject):
     def ask_save_as(self) -> bool:
         suggested = (self.path.name if self.path else
                      f"{self.preset or 'session'}{core_session.SUFFIX}")
-        path = ask_save_path(self.window, "Save session", suggested, FILTER)
+        path = ask_save_path(self.window, _("Save session"), suggested, FILTER)
         if not path:
             return False
         if not path.endswith(".json"):
@@ -301,7 +302,7 @@ class SessionManager(QObject):
     def ask_open(self) -> bool:
         if not self.offer_to_save():
             return False
-        path = ask_open_path(self.window, "Open session", FILTER)
+        path = ask_open_path(self.window, _("Open session"), FILTER)
         return bool(path) and self._open_reporting(path)
 
     def open_recent(self, path: str) -> bool:
@@ -309,8 +310,8 @@ class SessionManager(QObject):
             set_recent_sessions(self.window.settings,
                                 [p for p in recent_sessions(self.window.settings) if p != path])
             self._fill_recent()
-            show_problem(self.window, f"{path} no longer exists",
-                         "It was removed from the list of recent sessions.")
+            show_problem(self.window, _("{path} no longer exists").format(path=path),
+                         _("It was removed from the list of recent sessions."))
             return False
         if not self.offer_to_save():
             return False
@@ -320,7 +321,7 @@ class SessionManager(QObject):
         try:
             self.open_path(path)
         except GradvizError as exc:
-            show_problem(self.window, str(exc), "The scene on screen is unchanged.")
+            show_problem(self.window, str(exc), _("The scene on screen is unchanged."))
             return False
         return True
 
@@ -333,8 +334,8 @@ class SessionManager(QObject):
                           else "Save this scene as a session first?",
                           QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard
                           | QMessageBox.StandardButton.Cancel, self.window)
-        box.setInformativeText("The scene, step or compare mode changed since it was last "
-                               "saved or opened.")
+        box.setInformativeText(_("The scene, step or compare mode changed since it was last "
+                               "saved or opened."))
         box.setDefaultButton(QMessageBox.StandardButton.Save)
         self.question_box = box
         return QMessageBox.StandardButton(box.exec())
@@ -365,7 +366,7 @@ class SessionManager(QObject):
             core_session.write_autosave(self.current_session())
         except GradvizError as exc:
             if self.autosave_error != str(exc):
-                self.window.show_error(f"autosave failed: {exc}")
+                self.window.show_error(_("autosave failed: {exc}").format(exc=exc))
             self.autosave_error = str(exc)
             return False
         self.autosave_error = None
@@ -391,13 +392,13 @@ class SessionManager(QObject):
     def offer_restore(self) -> bool:
         """At start: 'gradviz did not quit cleanly. Restore the autosaved scene?'"""
         if self.crash_problem:
-            self.window.show_error(f"the autosave of the last run could not be read: "
-                                   f"{self.crash_problem}")
+            self.window.show_error(_("the autosave of the last run could not be read: {crash_problem}")
+                                   .format(crash_problem=self.crash_problem))
         if self.crashed_session is None:
             return False
         s = self.crashed_session.scene
         box = QMessageBox(QMessageBox.Icon.Question, "gradviz",
-                          "gradviz did not quit cleanly last time. Restore the autosaved scene?",
+                          _("gradviz did not quit cleanly last time. Restore the autosaved scene?"),
                           QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
                           self.window)
         box.setInformativeText(f"{s.cell_name.upper()}, H = {s.hidden_size}, T = {s.steps}"

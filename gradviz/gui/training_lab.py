@@ -902,6 +902,7 @@ def install_training_lab(window):
     menu.addAction(action)
     window.addAction(action)
     window.training_lab = lab_window
+    window.training_lab_if_built = lambda: holder.get("w")
     window.open_training_lab = open_lab
     return lab_window
 

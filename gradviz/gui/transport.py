@@ -8,6 +8,7 @@ from __future__ import annotations
 from PyQt6.QtCore import QPointF, QRectF, QSignalBlocker, QSize, Qt, QTimer, pyqtSignal
 from PyQt6.QtGui import QColor, QIcon, QPainter, QPalette, QPixmap, QPolygonF
 from PyQt6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSlider, QToolButton, QWidget
+from ..core.i18n import _
 
 def transport_icon(kind: str, color: QColor, size: int = 48) -> QIcon:
     """Flat play/pause/step glyphs in the theme's text colour (visible on light and dark)."""
@@ -82,7 +83,7 @@ class TransportBar(QWidget):
         self.end_button = button("end", "To the end, t = T (End)", self.to_end)
         self.timeline = QSlider(Qt.Orientation.Horizontal)
         self.timeline.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        self.timeline.setToolTip("Timeline: drag to move the cursor step t in every view")
+        self.timeline.setToolTip(_("Timeline: drag to move the cursor step t in every view"))
         self.timeline.valueChanged.connect(controller.set_step)
         self.step_label = QLabel()
         widest = self.step_label.fontMetrics().horizontalAdvance("t = 0000 / 0000")
@@ -91,7 +92,7 @@ class TransportBar(QWidget):
         self.speed.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         for s in SPEEDS:
             self.speed.addItem(f"{s} steps/s", s)
-        self.speed.setToolTip("Playback speed")
+        self.speed.setToolTip(_("Playback speed"))
         self.speed.currentIndexChanged.connect(self._speed_changed)
         self.set_speed(DEFAULT_SPEED)
         self.set_icon_size(22)

@@ -91,4 +91,5 @@ class CompareView(PlotView):
             norms.add("2-norm" if key == "log10_jac_h" else "Frobenius")
             self.shown[name] = d[key]
             self.curves[name].setData(d["lag"], clip_floor(d[key], self.floor), skipFiniteCheck=True)
-        self.plot.setTitle(f"Gradient flow at t = {self.step} ({', '.join(sorted(norms))})")
+        self.plot.setTitle(_("Gradient flow at t = {step} ({value})")
+                           .format(step=self.step, value=', '.join(sorted(norms))))

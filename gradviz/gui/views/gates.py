@@ -15,6 +15,7 @@ from ...core.plotdata import all_finite, display_exponent
 from .base import Heatmap, PlotView
 from .items import Plot, integer_ticks
 from .style import DASH, times_ten
+from ...core.i18n import _
 
 #: legend text, colour key and heatmap levels (None: symmetric from the data) per quantity
 GATES = {
@@ -41,10 +42,10 @@ class GatesView(PlotView):
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        self.control_row.addWidget(QLabel("Heatmap of"))
+        self.control_row.addWidget(QLabel(_("Heatmap of")))
         self.gate_box = QComboBox()
-        self.gate_box.setToolTip("Which gate the lower plot shows per unit j (colour = value of "
-                                 "the gate at step t; a gate near 1 passes, near 0 blocks)")
+        self.gate_box.setToolTip(_("Which gate the lower plot shows per unit j (colour = value of "
+                                 "the gate at step t; a gate near 1 passes, near 0 blocks)"))
         self.gate_box.currentIndexChanged.connect(self._gate_changed)
         self.control_row.addWidget(self.gate_box)
         self.control_row.addStretch(1)
@@ -82,7 +83,7 @@ class GatesView(PlotView):
         self.lines.legend.clear()
         self.means, self.bands, self.names = {}, {}, tuple(names)
         for name in names:
-            text, color, _ = GATES[name]
+            text, color, _rest = GATES[name]
             lo, hi = pg.PlotDataItem(), pg.PlotDataItem()
             fill = pg.FillBetweenItem(lo, hi)
             mean = pg.PlotDataItem()
@@ -156,7 +157,8 @@ class GatesView(PlotView):
         H = self.data[name].shape[1]
         self.grid.setYRange(-0.5, H - 0.5, padding=0)
         integer_ticks(self.grid.getAxis("left"), H)
-        self.grid.setTitle(f"{GATES[name][0].split(' ')[0]} per unit j", color=self.styler.color("fg"),
+        self.grid.setTitle(_("{value} per unit j")
+                           .format(value=GATES[name][0].split(' ')[0]), color=self.styler.color("fg"),
                            size=f"{self.appearance.font_pt + 1}pt")
         self.heatmap.bar.axis.setLabel(GATES[name][0].split(" ")[0])
 
@@ -172,7 +174,7 @@ class GatesView(PlotView):
         skip = self.finite
         for name in self.names:
             self.means[name].setData(t, drawn[f"{name}_mean"][:n], skipFiniteCheck=skip)
-            lo, hi, _ = self.bands[name]
+            lo, hi, _rest = self.bands[name]
             lo.setData(t, drawn[f"{name}_min"][:n], skipFiniteCheck=skip)
             hi.setData(t, drawn[f"{name}_max"][:n], skipFiniteCheck=skip)
         v = d[self.heatmap_gate]

@@ -11,6 +11,7 @@ import pyqtgraph as pg
 from PyQt6.QtWidgets import QComboBox, QLabel
 
 from ...core import plotdata
+from ...core.i18n import _
 from ...core.jacobians import LOG10_ZERO
 from ...core.plotdata import clip_floor, floor_for
 from .base import PlotView
@@ -57,13 +58,13 @@ class GradientFlowView(PlotView):
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        self.control_row.addWidget(QLabel("Norm"))
+        self.control_row.addWidget(QLabel(_("Norm")))
         self.norm_box = QComboBox()
         self.norm_box.addItem("2-norm ‖·‖₂ (largest singular value)", "2")
         self.norm_box.addItem("Frobenius ‖·‖_F", "fro")
-        self.norm_box.setToolTip("‖∂h_t/∂h_i‖₂ = σ_max of the product of Jacobians (what the "
+        self.norm_box.setToolTip(_("‖∂h_t/∂h_i‖₂ = σ_max of the product of Jacobians (what the "
                                  "Pascanu bound bounds); ‖·‖_F = sqrt of the sum of squares, "
-                                 "between ‖·‖₂ and √H·‖·‖₂")
+                                 "between ‖·‖₂ and √H·‖·‖₂"))
         self.norm_box.currentIndexChanged.connect(lambda _i: self.redraw())
         self.control_row.addWidget(self.norm_box)
         self.control_row.addStretch(1)
@@ -82,7 +83,7 @@ class GradientFlowView(PlotView):
         return self.norm_box.currentData()
 
     def kind_changed(self, kind) -> None:
-        for _, c in self.overlays:
+        for _name, c in self.overlays:
             self.styler.forget(c)
             self.plot.removeItem(c)
         self.overlays = []

@@ -14,6 +14,7 @@ from PyQt6.QtCore import QRectF
 from PyQt6.QtWidgets import QComboBox, QLabel
 
 from ...core import plotdata
+from ...core.i18n import _
 from ...core.jacobians import LOG10_ZERO
 from .base import PlotView
 from .items import Plot, caption
@@ -68,10 +69,10 @@ class JacobianMapView(PlotView):
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        self.control_row.addWidget(QLabel("Map of"))
+        self.control_row.addWidget(QLabel(_("Map of")))
         self.map_box = QComboBox()
-        self.map_box.setToolTip("Which quantity the map shows for every pair (t, i): the true "
-                                "norm of ∂h_t/∂h_i, or what theory predicts for it")
+        self.map_box.setToolTip(_("Which quantity the map shows for every pair (t, i): the true "
+                                "norm of ∂h_t/∂h_i, or what theory predicts for it"))
         self.map_box.currentIndexChanged.connect(self._map_changed)
         self.control_row.addWidget(self.map_box)
         self.control_row.addStretch(1)
@@ -139,12 +140,12 @@ class JacobianMapView(PlotView):
         self.selected_i = min(self.selected_i, T)
 
     def _fill(self) -> None:
-        keys, _, bar_label = MAPS[self.choice]
+        keys, _title, bar_label = MAPS[self.choice]
         key = next((k for k in keys if k in self._maps), None)
         self.waiting = key is None
         if key is None:   # keep the map on screen until this analysis' map arrives
             if self.display is None:
-                self.plot.setTitle("Jacobian map (computing…)")
+                self.plot.setTitle(_("Jacobian map (computing…)"))
             return
         self.key = key
         self.stride = plotdata.map_stride(self.analysis)
@@ -188,9 +189,9 @@ class JacobianMapView(PlotView):
         where = f"t = {t}, i = {i}" if s == 1 else f"t = {a * s}, i = {b * s}"
         c = self.styler.color
         self.readout.setText(
-            f"{where}: log<sub>10</sub> = <b>{text}</b> &nbsp; "
-            f"<span style='color:{c('blue')}'>blue</span> = vanishing, "
-            f"<span style='color:{c('red')}'>red</span> = exploding",
+            _("{where}: log<sub>10</sub> = <b>{text}</b> &nbsp; <span style='color:{value}'>blue</span> = "
+              "vanishing, <span style='color:{value2}'>red</span> = exploding")
+            .format(where=where, text=text, value=c('blue'), value2=c('red')),
             color=c("fg"), size=f"{self.appearance.font_pt}pt")
 
     def _clicked(self, event) -> None:

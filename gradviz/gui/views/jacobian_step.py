@@ -13,6 +13,7 @@ from ...core import plotdata
 from .base import Heatmap, PlotView
 from .items import Plot, integer_ticks
 from .style import DASH, RIGHT_LABEL
+from ...core.i18n import _
 
 
 class JacobianStepView(PlotView):
@@ -105,7 +106,7 @@ class JacobianStepView(PlotView):
             self.sv_curve.setData([], [])
             self.eig_jac.setData([], [])
             self.eig_whh.setData([], [])
-            self.matrix.setTitle("∂h<sub>t</sub>/∂h<sub>t−1</sub> (no step yet at t = 0)")
+            self.matrix.setTitle(_("∂h<sub>t</sub>/∂h<sub>t−1</sub> (no step yet at t = 0)"))
             return
         d = plotdata.jacobian_at_step(self.analysis, t)
         self.data = d
@@ -117,7 +118,7 @@ class JacobianStepView(PlotView):
         if top > self.sv_top or top < 0.5 * self.sv_top:   # rescale rarely, not every frame
             self.sv_top = float(np.ceil(top * 2) / 2)
         self.sv.setYRange(0, self.sv_top, padding=0)
-        self.matrix.setTitle(f"∂h<sub>t</sub>/∂h<sub>t−1</sub> at t = {t}")
+        self.matrix.setTitle(_("∂h<sub>t</sub>/∂h<sub>t−1</sub> at t = {t}").format(t=t))
         if "eig_jac_real" in d:
             self.eig_jac.setData(d["eig_jac_real"], d["eig_jac_imag"])
             if "eig_whh_real" in d:

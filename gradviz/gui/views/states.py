@@ -11,6 +11,7 @@ from ...core.plotdata import all_finite, display_exponent
 from .base import Heatmap, PlotView
 from .items import Plot, integer_ticks
 from .style import DASH, times_ten, unit_colors
+from ...core.i18n import _
 
 #: above this many units the view starts as a heatmap
 HEATMAP_ABOVE = 16
@@ -78,7 +79,7 @@ class _Panel:
             self.plot.showGrid(x=False, y=False)
             self.plot.setLabel("left", "unit j")
             integer_ticks(self.plot.getAxis("left"), H)
-            self.plot.setTitle(f"{self.title} (colour = value)")
+            self.plot.setTitle(_("{title} (colour = value)").format(title=self.title))
         else:
             pad = max(0.05 * (hi - lo), 0.05)
             self.plot.setXRange(0, max(steps, 1), padding=0.01)
@@ -118,10 +119,10 @@ class StatesView(PlotView):
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        self.heatmap_box = QCheckBox("Heatmap")
-        self.heatmap_box.setToolTip("Show h_t[j] as a heatmap (time → right, unit j ↑, colour = "
-                                    "value) instead of one line per unit; the default above "
-                                    f"{HEATMAP_ABOVE} units")
+        self.heatmap_box = QCheckBox(_("Heatmap"))
+        self.heatmap_box.setToolTip(_("Show h_t[j] as a heatmap (time → right, unit j ↑, colour = value) "
+                                      "instead of one line per unit; the default above {HEATMAP_ABOVE} units")
+                                    .format(HEATMAP_ABOVE=HEATMAP_ABOVE))
         self.heatmap_box.toggled.connect(self._mode_changed)
         self.control_row.addWidget(self.heatmap_box)
         self.control_row.addStretch(1)

@@ -10,6 +10,7 @@ import numpy as np
 import pyqtgraph as pg
 
 from ...core import plotdata
+from ...core.i18n import _
 from ...core.jacobians import LOG10_ZERO
 from ...core.plotdata import all_finite, clip_floor, floor_for
 from .base import PlotView
@@ -88,7 +89,7 @@ class StepFactorsView(PlotView):
         st.apply(st.appearance)
 
     def kind_changed(self, kind) -> None:
-        for _, c in self.curves:
+        for _name, c in self.curves:
             self.styler.forget(c)
             self.upper.removeItem(c)
         self.upper.legend.clear()
@@ -118,7 +119,7 @@ class StepFactorsView(PlotView):
             s = analysis.sigma_max
             self.sigma.setData([0.0, max(T, 1)], [s, s])
             self.upper.legend.items[-1][1].setText(
-                f"σ<sub>max</sub>(W<sub>hh</sub>) = {s:.2f}")
+                _("σ<sub>max</sub>(W<sub>hh</sub>) = {s:.2f}").format(s=s))
             self.upper.legend.updateSize()
             hi = max(hi, s)
         self.upper.setXRange(0, max(T, 1), padding=0.01)

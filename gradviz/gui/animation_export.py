@@ -277,8 +277,8 @@ class AnimationDialog(QDialog):
 
         form = QFormLayout()
         self.format = QComboBox()
-        self.format.addItem("GIF (slides, web pages)", "gif")
-        self.format.addItem("MP4 (H.264 video)", "mp4")
+        self.format.addItem(_("GIF (slides, web pages)"), "gif")
+        self.format.addItem(_("MP4 (H.264 video)"), "mp4")
         form.addRow(_("Format"), self.format)
         self.first, self.last, self.every = QSpinBox(), QSpinBox(), QSpinBox()
         for spin in (self.first, self.last):
@@ -300,7 +300,7 @@ class AnimationDialog(QDialog):
         form.addRow(_("Speed"), self.fps)
         self.scale = QComboBox()
         for k in (1, 2):
-            self.scale.addItem(f"{k}× screen size", k)
+            self.scale.addItem(_("{k}× screen size").format(k=k), k)
         form.addRow(_("Size"), self.scale)
         self.white = QCheckBox(_("White background for slides"))
         self.white.setChecked(white)

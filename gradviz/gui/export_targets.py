@@ -25,10 +25,10 @@ def targets(window) -> dict[str, tuple[str, QWidget | None]]:
     out = {}
     for title, view in window.views.items():
         stem = getattr(type(view), "file_stem", None) or title.lower().replace(" ", "_")
-        out[stem] = (title, view)
+        out[stem] = (_(title), view)
     if window.compare_view is not None:
-        out["compare"] = (type(window.compare_view).title, window.compare_view)
-    out[DASHBOARD] = ("Whole dashboard", None)
+        out["compare"] = (_(type(window.compare_view).title), window.compare_view)
+    out[DASHBOARD] = (_("Whole dashboard"), None)
     return out
 
 

@@ -155,7 +155,8 @@ class PresetActions:
             a.setStatusTip(preset.title)
             a.triggered.connect(lambda _=False, p=preset: self.open(p))
         if self.problem:
-            menu.addAction(f"(presets unavailable: {self.problem})").setEnabled(False)
+            text = _("(presets unavailable: {problem})").format(problem=self.problem)
+            menu.addAction(text).setEnabled(False)
         menu.setToolTipsVisible(True)
 
     def open(self, preset: Preset | str) -> bool:

@@ -180,10 +180,10 @@ class SessionManager(QObject):
             a.triggered.connect(lambda _=False, p=path: self.open_recent(p))
         if items:
             menu.addSeparator()
-            menu.addAction("&Clear list", lambda: (set_recent_sessions(self.window.settings, []),
+            menu.addAction(_("&Clear list"), lambda: (set_recent_sessions(self.window.settings, []),
                                                    self._fill_recent()))
         else:
-            menu.addAction("(no recent sessions)").setEnabled(False)
+            menu.addAction(_("(no recent sessions)")).setEnabled(False)
 
     # -- state and dirtiness
 

@@ -118,12 +118,12 @@ class MainWindow(QMainWindow):
         for cls in classes:
             view = cls()
             self.views[cls.title] = view
-            grid.append(self._dock(cls.__name__, cls.title, view))
+            grid.append(self._dock(cls.__name__, _(cls.title), view))
         self._grid = grid
         self.compare_view = None
         if compare_class is not None:
             self.compare_view = compare_class()
-            self._dock("compare", compare_class.title, self.compare_view)
+            self._dock("compare", _(compare_class.title), self.compare_view)
         self._lay_out_docks()
 
     def _lay_out_docks(self) -> None:

@@ -13,13 +13,13 @@ from ...core import plotdata
 from .base import Heatmap, PlotView
 from .items import Plot, integer_ticks
 from .style import DASH, RIGHT_LABEL
-from ...core.i18n import _
+from ...core.i18n import N_, _
 
 
 class JacobianStepView(PlotView):
     """Left: the one-step Jacobian; middle: its singular values; right (H = 2): eigenvalues."""
 
-    title = "Jacobian at step t"
+    title = N_("Jacobian at step t")
     file_stem = "jacobian_step"
 
     def __init__(self, parent=None):
@@ -27,21 +27,21 @@ class JacobianStepView(PlotView):
         self.control_row.addStretch(1)
         self.controls.hide()
         st = self.styler
-        self.matrix = st.plot(Plot(), "∂h<sub>t</sub>/∂h<sub>t−1</sub>",
-                              "unit of h<sub>t−1</sub>", "unit of h<sub>t</sub>", legend=False,
+        self.matrix = st.plot(Plot(), _("∂h<sub>t</sub>/∂h<sub>t−1</sub>"),
+                              _("unit of h<sub>t−1</sub>"), _("unit of h<sub>t</sub>"), legend=False,
                               grid=False)
         self.matrix.invertY(True)
         self.matrix.disableAutoRange()
         self.heatmap = Heatmap(self.matrix, st, "entry", axis_order="row-major")
-        self.sv = st.plot(Plot(), "Singular values", "k", "σ<sub>k</sub>")
+        self.sv = st.plot(Plot(), _("Singular values"), "k", _("σ<sub>k</sub>"))
         self.sv.disableAutoRange()
         self.sv_curve = st.curve(pg.PlotDataItem(symbol="o"), "blue", symbol=True)
         self.sv.addItem(self.sv_curve)
-        self.sv.legend.addItem(self.sv_curve, "σ<sub>k</sub>(∂h<sub>t</sub>/∂h<sub>t−1</sub>)")
+        self.sv.legend.addItem(self.sv_curve, _("σ<sub>k</sub>(∂h<sub>t</sub>/∂h<sub>t−1</sub>)"))
         self.sv_one = st.curve(pg.InfiniteLine(pos=1.0, angle=0, movable=False, label="1",
                                                labelOpts=RIGHT_LABEL), "grey", DASH, 0.6)
         self.sv.addItem(self.sv_one)
-        self.eig = st.plot(Plot(), "Eigenvalues", "Re λ", "Im λ")
+        self.eig = st.plot(Plot(), _("Eigenvalues"), _("Re λ"), _("Im λ"))
         self.eig.setAspectLocked(True)
         self.eig.disableAutoRange()
         theta = np.linspace(0, 2 * np.pi, 181)
@@ -52,7 +52,7 @@ class JacobianStepView(PlotView):
         self.eig_jac = st.curve(pg.ScatterPlotItem(symbol="x"), "red")
         self.eig.addItem(self.eig_whh)
         self.eig.addItem(self.eig_jac)
-        self.eig.legend.addItem(self.eig_jac, "λ(∂h<sub>t</sub>/∂h<sub>t−1</sub>)")
+        self.eig.legend.addItem(self.eig_jac, _("λ(∂h<sub>t</sub>/∂h<sub>t−1</sub>)"))
         self._whh_in_legend = False
         self._with_eig = None
         self._layout(False)
@@ -91,7 +91,7 @@ class JacobianStepView(PlotView):
         rnn = not self.kind.gates   # an RNN: the eigenvalues of W_hh itself
         if rnn != self._whh_in_legend:
             if rnn:
-                self.eig.legend.addItem(self.eig_whh, "λ(W<sub>hh</sub>)")
+                self.eig.legend.addItem(self.eig_whh, _("λ(W<sub>hh</sub>)"))
             else:
                 self.eig.legend.removeItem(self.eig_whh)
             self._whh_in_legend = rnn

@@ -482,7 +482,8 @@ def run_window(argv: list[str]) -> int:
         load_session(args.session)       # fails early, before any window opens
         kwargs["session"] = args.session  # the path: Save writes back to it, Recent lists it
     from .gui.app import run_app
-    kwargs["lang"] = _window_lang
+    if _window_lang is not None:
+        kwargs["lang"] = _window_lang
     return int(run_app([sys.argv[0] if sys.argv else PROG, *qt_args], **kwargs) or 0)
 
 

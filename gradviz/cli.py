@@ -472,7 +472,8 @@ def run_window(argv: list[str]) -> int:
     if args.list_presets:
         from .core.presets import list_presets
         for preset in list_presets():
-            print(f"{preset.name:<24} {preset.title}")
+            title = preset.title_text() if hasattr(preset, "title_text") else preset.title
+            print(f"{preset.name:<24} {title}")
         return 0
     kwargs = {}
     if args.preset:

@@ -51,7 +51,7 @@ from .errors import GradvizError
 from .assets import asset
 from .jacobians import LOG10_ZERO, Jacobians
 from .scene import Analysis, Scene, analyse, simulate
-from .i18n import _
+from .i18n import _, language
 
 PRESETS_DIR = asset("presets")
 
@@ -90,6 +90,29 @@ class Preset:
     step: int | None = None
     claim: list[dict] = field(default_factory=list)
     path: Path | None = None
+    title_zh: str | None = None
+    explanation_zh: str | None = None
+
+    def title_text(self) -> str:
+        """The title in the current language (``title_zh`` in Chinese when the file has one)."""
+        return localized(self.title, self.title_zh)
+
+    def explanation_text(self) -> str:
+        return localized(self.explanation, self.explanation_zh)
+
+    def statements(self) -> list[str]:
+        """The claims' statements in the current language (each stated in that explanation)."""
+        return list(dict.fromkeys(claim_statement(c) for c in self.claim if c.get("statement")))
+
+
+def localized(english: str, chinese: str | None) -> str:
+    """``chinese`` while the language is zh_CN and it exists, else ``english``."""
+    return chinese if chinese and language() == "zh_CN" else english
+
+
+def claim_statement(cond: dict) -> str:
+    """A claim's statement in the current language (``statement_zh`` in Chinese, if given)."""
+    return localized(cond.get("statement", ""), cond.get("statement_zh"))
 
 
 # ---------------------------------------------------------------- reading
@@ -107,7 +130,8 @@ def _check_condition(cond, where: str) -> None:
     q = cond.get("quantity")
     if q not in QUANTITIES:
         raise GradvizError(_("{where}: unknown claim quantity {q!r}").format(where=where, q=q))
-    allowed = {"quantity", "reduce", "below", "above", "scene", "statement", *QUANTITIES[q]}
+    allowed = {"quantity", "reduce", "below", "above", "scene", "statement", "statement_zh",
+               *QUANTITIES[q]}
     extra = sorted(set(cond) - allowed)
     if extra:
         raise GradvizError(_("{where}: claim on {q} has unknown key {value!r}")
@@ -121,7 +145,7 @@ def _check_condition(cond, where: str) -> None:
     if cond.get("reduce", "max") not in REDUCE:
         raise GradvizError(_("{where}: reduce must be one of {value}")
                            .format(where=where, value=', '.join(REDUCE)))
-    if not isinstance(cond.get("statement", ""), str):
+    if not isinstance(cond.get("statement", ""), str) or not isinstance(cond.get("statement_zh", ""), str):
         raise GradvizError(_("{where}: claim statement must be text").format(where=where))
 
 
@@ -132,14 +156,17 @@ def preset_from_dict(data, source: str = "preset", folder: Path = PRESETS_DIR) -
     for key in ("name", "title", "explanation", "scene"):
         if key not in data:
             raise GradvizError(_("{source}: missing key {key!r}").format(source=source, key=key))
-    extra = sorted(set(data) - {"name", "title", "explanation", "scene", "compare", "step", "claim"})
+    extra = sorted(set(data) - {"name", "title", "explanation", "scene", "compare", "step", "claim",
+                                "title_zh", "explanation_zh"})
     if extra:
         raise GradvizError(_("{source}: unknown key {value!r}").format(source=source, value=extra[0]))
     name = data["name"]
     if not isinstance(name, str) or not _NAME.match(name):
         raise GradvizError(_("{source}: name must be a slug like 'tanh-vanishing', got {name!r}")
                            .format(source=source, name=name))
-    for key in ("title", "explanation"):
+    for key in ("title", "explanation", "title_zh", "explanation_zh"):
+        if key not in data and key.endswith("_zh"):
+            continue
         if not isinstance(data[key], str) or not data[key].strip():
             raise GradvizError(_("{source}: {key} must be non-empty text").format(source=source, key=key))
     scene_data = dict(data["scene"]) if isinstance(data["scene"], dict) else data["scene"]
@@ -169,7 +196,8 @@ def preset_from_dict(data, source: str = "preset", folder: Path = PRESETS_DIR) -
                                    .format(source=source))
             Scene.from_dict({**scene.to_dict(), **cond["scene"]}, source=f"{source}: claim scene")
     return Preset(name=name, title=data["title"], explanation=data["explanation"], scene=scene,
-                  compare=compare, step=step, claim=claim)
+                  compare=compare, step=step, claim=claim, title_zh=data.get("title_zh"),
+                  explanation_zh=data.get("explanation_zh"))
 
 
 def _read(path: Path) -> Preset:

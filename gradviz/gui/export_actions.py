@@ -21,7 +21,7 @@ from PyQt6.QtWidgets import (QApplication, QComboBox, QDialog, QLabel, QMenu, QP
 from ..core import plotdata
 from ..core.errors import GradvizError
 from ..core.files import TargetExistsError, atomic_path
-from ..core.i18n import _
+from ..core.i18n import N_, _
 from ..core.tables import write_csv
 from .exporting import copy_to_clipboard, export_widget
 from .file_dialogs import ask_save_path, show_problem, write_or_ask
@@ -34,10 +34,10 @@ from .worker import LatestRunner
 
 #: figure formats offered: key -> (menu text, file suffix, scale)
 FIGURE_FORMATS = {"png1": ("PNG 1×", "png", 1), "png2": ("PNG 2×", "png", 2),
-                  "png3": ("PNG 3×", "png", 3), "svg": ("SVG (vector)", "svg", 1),
-                  "pdf": ("PDF (vector)", "pdf", 1)}
-FIGURE_FILTERS = {"png": "PNG image (*.png)", "svg": "SVG vector figure (*.svg)",
-                  "pdf": "PDF vector figure (*.pdf)"}
+                  "png3": ("PNG 3×", "png", 3), "svg": (N_("SVG (vector)"), "svg", 1),
+                  "pdf": (N_("PDF (vector)"), "pdf", 1)}
+FIGURE_FILTERS = {"png": N_("PNG image (*.png)"), "svg": N_("SVG vector figure (*.svg)"),
+                  "pdf": N_("PDF vector figure (*.pdf)")}
 
 
 # ---------------------------------------------------------------- the data behind each view
@@ -269,10 +269,11 @@ class Exporter(QObject):
     def _build_actions(self) -> None:
         self.figure_actions = {}
         for key, (text, suffix, scale) in FIGURE_FORMATS.items():
-            tip = (f"The current view as a {suffix.upper()} figure"
-                   + (f" at {scale}× its on-screen pixels" if suffix == "png" else
-                      ": text stays text, curves stay paths (Inkscape, LibreOffice, LaTeX)"))
-            self.figure_actions[key] = self._act(_("Figure as {text}…").format(text=text),
+            tip = (_("The current view as a {format} figure at {scale}× its on-screen pixels")
+                   .format(format=suffix.upper(), scale=scale) if suffix == "png" else
+                   _("The current view as a {format} figure: text stays text, curves stay paths "
+                     "(Inkscape, LibreOffice, LaTeX)").format(format=suffix.upper()))
+            self.figure_actions[key] = self._act(_("Figure as {text}…").format(text=_(text)),
                                                  lambda _=False, k=key: self.ask_figure(k),
                                                  "Ctrl+E" if key == "png2" else None, tip)
         self.figure_layout_action = self._act(
@@ -289,7 +290,7 @@ class Exporter(QObject):
         self.copy_action = self._act(_("&Copy view to clipboard"), self.copy_current, "Ctrl+Shift+C",
                                      _("The current view as an image, ready to paste into slides"))
         self.white_action = QAction(_("&White background for slides"), self.window)
-        self.white_action.setIconText("White background")
+        self.white_action.setIconText(_("White background"))
         self.white_action.setCheckable(True)
         self.white_action.setChecked(True)
         self.white_action.setToolTip(_("Export with the light theme on a white background, "
@@ -352,7 +353,7 @@ class Exporter(QObject):
             self.toolbar_actions[key] = a
         for key, text, source in (("csv", "CSV", self.csv_action),
                                   ("animation", "GIF/MP4", self.animation_action),
-                                  ("copy", "Copy", self.copy_action)):
+                                  ("copy", _("Copy"), self.copy_action)):
             a = QAction(text, self.window)
             a.setToolTip(source.toolTip())
             a.triggered.connect(source.trigger)
@@ -388,9 +389,9 @@ class Exporter(QObject):
             show_problem(self.window, str(exc), "")
             return None
         path = ask_save_path(self.window, _("Export {current_title} as {text}")
-                                          .format(current_title=self.current_title(), text=text),
+                                          .format(current_title=self.current_title(), text=_(text)),
                              self._suggest(suffix, f"@{scale}x" if suffix == "png" else ""),
-                             FIGURE_FILTERS[suffix])
+                             _(FIGURE_FILTERS[suffix]))
         if not path:
             return None
         path = _with_suffix(path, suffix)
@@ -417,7 +418,7 @@ class Exporter(QObject):
         fmt = dialog.format.currentData()
         stem = spec.views[0] if len(spec.views) == 1 else "figure"
         path = ask_save_path(self.window, _("Export figure"), f"{stem}.{fmt}",
-                             FIGURE_FILE_FORMATS[fmt][1])
+                             _(FIGURE_FILE_FORMATS[fmt][1]))
         if not path:
             return None
         path = _with_suffix(path, fmt)
@@ -466,7 +467,7 @@ class Exporter(QObject):
         names, steps = dialog.chosen(), dialog.steps()
         stem = names[0] if len(names) == 1 else "views"
         path = ask_save_path(self.window, _("Export animation"), f"{stem}.{fmt}",
-                             "GIF animation (*.gif)" if fmt == "gif" else "MP4 video (*.mp4)")
+                             _("GIF animation (*.gif)") if fmt == "gif" else _("MP4 video (*.mp4)"))
         if not path:
             return None
         path = _with_suffix(path, fmt)
@@ -480,8 +481,8 @@ class Exporter(QObject):
         (Cancel stops it and leaves no file)."""
         job = AnimationJob(self.window, path, names, steps, fps, scale, white, overwrite)
         what = ", ".join(targets(self.window)[n][0] for n in names)
-        dialog = QProgressDialog(f"Rendering {len(job.steps)} frames of {what}…",
-                                 "Cancel", 0, len(job.steps), self.window)
+        dialog = QProgressDialog(_("Rendering {n} frames of {what}…").format(n=len(job.steps), what=what),
+                                 _("Cancel"), 0, len(job.steps), self.window)
         dialog.setMinimumWidth(max(460, dialog.fontMetrics().horizontalAdvance(what) + 220))
         dialog.setWindowTitle(_("Export animation"))
         dialog.setWindowModality(Qt.WindowModality.WindowModal)

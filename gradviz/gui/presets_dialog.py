@@ -18,6 +18,7 @@ from ..core.errors import GradvizError
 from ..core.i18n import _
 from ..core.kinds import CELL_NAMES, KINDS
 from ..core.presets import Preset, list_presets, load_preset
+from .controls import CHOICE_TEXT
 from .file_dialogs import show_problem
 
 _SUB = re.compile(r"(?<![\w])([A-Za-zα-ωΑ-Ω∏∑)′']|max|min)_(\{[^}]*\}|[A-Za-z0-9]+)")
@@ -41,29 +42,31 @@ def scene_summary(preset: Preset) -> str:
     if s.wr_scale is not None:
         parts.append(("w = " if s.hidden_size == 1 else "σ_max(W_R) = ") + f"{s.wr_scale:g}")
     if s.state_dict_path:
-        parts.append("weights from a file")
-    parts.append(f"input {'from a CSV' if s.inputs_path else s.input} (amplitude {s.amplitude:g})")
+        parts.append(_("weights from a file"))
+    parts.append(_("input {source} (amplitude {amplitude:g})").format(
+        source=_("from a CSV") if s.inputs_path else _(CHOICE_TEXT.get(s.input, s.input)),
+        amplitude=s.amplitude))
     kind = KINDS[s.cell]
     if kind.bias_field and getattr(s, kind.bias_field) is not None:
-        parts.append(f"{kind.bias_field.replace('_', ' ')} {getattr(s, kind.bias_field):g}")
+        parts.append(f"{_(kind.bias_field.replace('_', ' '))} {getattr(s, kind.bias_field):g}")
     if kind.has_cell and s.forget_clamp is not None:
-        parts.append(f"f clamped at {s.forget_clamp:g}")
+        parts.append(_("f clamped at {value:g}").format(value=s.forget_clamp))
     if preset.compare:
-        parts.append("compare mode (RNN, LSTM, GRU)")
+        parts.append(_("compare mode (RNN, LSTM, GRU)"))
     return " · ".join(parts)
 
 
 def preset_html(preset: Preset) -> str:
-    claims = list(dict.fromkeys(c["statement"] for c in preset.claim if c.get("statement")))
+    claims = preset.statements()
     checked = ""
     if claims:
         items = "".join(f"<li>{formula_html(c)}</li>" for c in claims)
-        checked = (f"<p style='margin-top:12px'><b>Checked by the test suite:</b></p>"
+        checked = (f"<p style='margin-top:12px'><b>{_('Checked by the test suite:')}</b></p>"
                    f"<ul style='margin-top:0'>{items}</ul>")
-    return (f"<h2 style='margin-bottom:4px'>{formula_html(preset.title)}</h2>"
+    return (f"<h2 style='margin-bottom:4px'>{formula_html(preset.title_text())}</h2>"
             f"<p style='color:gray; margin-top:0'>{formula_html(scene_summary(preset))}</p>"
-            f"<p style='line-height:130%'>{formula_html(preset.explanation)}</p>{checked}"
-            f"<p style='color:gray'>Command line: <code>gradviz --preset {preset.name}</code></p>")
+            f"<p style='line-height:130%'>{formula_html(preset.explanation_text())}</p>{checked}"
+            f"<p style='color:gray'>{_('Command line:')} <code>gradviz --preset {preset.name}</code></p>")
 
 
 class PresetGallery(QDialog):
@@ -81,7 +84,7 @@ class PresetGallery(QDialog):
         self.list.setWordWrap(True)
         self.list.setSpacing(2)
         for n, preset in enumerate(presets, start=1):
-            item = QListWidgetItem(f"{n}. {preset.title}")
+            item = QListWidgetItem(f"{n}. {preset.title_text()}")
             item.setToolTip(preset.name)
             item.setData(Qt.ItemDataRole.UserRole, n - 1)
             self.list.addItem(item)
@@ -150,9 +153,9 @@ class PresetActions:
         menu.addAction(self.gallery_action)
         menu.addSeparator()
         for n, preset in enumerate(self.presets, start=1):
-            a = menu.addAction(f"{'&' if n < 10 else ''}{n}  {preset.title}")
-            a.setToolTip(preset.explanation)
-            a.setStatusTip(preset.title)
+            a = menu.addAction(f"{'&' if n < 10 else ''}{n}  {preset.title_text()}")
+            a.setToolTip(preset.explanation_text())
+            a.setStatusTip(preset.title_text())
             a.triggered.connect(lambda _=False, p=preset: self.open(p))
         if self.problem:
             text = _("(presets unavailable: {problem})").format(problem=self.problem)
@@ -170,7 +173,7 @@ class PresetActions:
         if not self.sessions.offer_to_save():
             return False
         self.sessions.open_preset(preset)
-        self.window.statusBar().showMessage(_("preset: {title}").format(title=preset.title), 6000)
+        self.window.statusBar().showMessage(_("preset: {title}").format(title=preset.title_text()), 6000)
         return True
 
     def show_gallery(self, select: str | None = None) -> PresetGallery:

@@ -22,13 +22,13 @@ from ..core.errors import GradvizError
 from ..core.session import Session, load_session, save_session, session_base_net
 from .file_dialogs import ask_open_path, ask_save_path, show_problem, write_or_ask
 from .actions import make_action
-from ..core.i18n import _
+from ..core.i18n import N_, _
 
 RECENT_KEY = "sessions/recent"
 RECENT_MAX = 8
 AUTOSAVE_DELAY_MS = 2000
 MARKER_NAME = "running.marker"
-FILTER = "gradviz session (*.gradviz.json *.json);;All files (*)"
+FILTER = N_("gradviz session (*.gradviz.json *.json);;All files (*)")
 
 
 # ---------------------------------------------------------------- recent list (QSettings)
@@ -260,7 +260,7 @@ class SessionManager(QObject):
     def ask_save_as(self) -> bool:
         suggested = (self.path.name if self.path else
                      f"{self.preset or 'session'}{core_session.SUFFIX}")
-        path = ask_save_path(self.window, _("Save session"), suggested, FILTER)
+        path = ask_save_path(self.window, _("Save session"), suggested, _(FILTER))
         if not path:
             return False
         if not path.endswith(".json"):
@@ -302,7 +302,7 @@ class SessionManager(QObject):
     def ask_open(self) -> bool:
         if not self.offer_to_save():
             return False
-        path = ask_open_path(self.window, _("Open session"), FILTER)
+        path = ask_open_path(self.window, _("Open session"), _(FILTER))
         return bool(path) and self._open_reporting(path)
 
     def open_recent(self, path: str) -> bool:
@@ -330,8 +330,8 @@ class SessionManager(QObject):
     def ask_unsaved(self) -> QMessageBox.StandardButton:
         """Save / Discard / Cancel for the unsaved changes (thin: tests answer the box)."""
         box = QMessageBox(QMessageBox.Icon.Question, "gradviz",
-                          f"Save the changes to {self.path.name}?" if self.path
-                          else "Save this scene as a session first?",
+                          _("Save the changes to {name}?").format(name=self.path.name) if self.path
+                          else _("Save this scene as a session first?"),
                           QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard
                           | QMessageBox.StandardButton.Cancel, self.window)
         box.setInformativeText(_("The scene, step or compare mode changed since it was last "
@@ -402,7 +402,7 @@ class SessionManager(QObject):
                           QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
                           self.window)
         box.setInformativeText(f"{s.cell_name.upper()}, H = {s.hidden_size}, T = {s.steps}"
-                               + (f", step {self.crashed_session.step}"
+                               + (_(", step {step}").format(step=self.crashed_session.step)
                                   if self.crashed_session.step is not None else ""))
         box.setDefaultButton(QMessageBox.StandardButton.Yes)
         self.question_box = box

@@ -348,7 +348,7 @@ class TrainingLab(QWidget):
             self._presets = []
         self.preset.addItem(_("(choose a preset)"), None)
         for p in self._presets:
-            self.preset.addItem(p.title, p.name)
+            self.preset.addItem(p.title_text(), p.name)
         self.preset.activated.connect(self._preset_chosen)
         form.addRow(_("Preset"), self.preset)
 
@@ -612,7 +612,7 @@ class TrainingLab(QWidget):
         for p in self._presets:
             if p.name == name:
                 self.set_config(p.config)
-                self._say(p.explanation)
+                self._say(p.explanation_text())
 
     def _browse_csv(self) -> None:
         path, _f = QFileDialog.getOpenFileName(self, _("CSV series"), "", _("CSV (*.csv)"))

@@ -209,7 +209,7 @@ class AnimationJob(QObject):
         elif isinstance(result, str) and not self.message:
             self.message = result
         if self.cancelled and not self.message:
-            self.message = "cancelled: nothing was written"
+            self.message = _("cancelled: nothing was written")
         self.done.emit(self.written, self.message)
 
 
@@ -288,7 +288,7 @@ class AnimationDialog(QDialog):
         self.every.setRange(1, max(1, T))
         self.every.setValue(max(1, -(-T // DEFAULT_MAX_FRAMES)))
         steps_row = QHBoxLayout()
-        for label, spin in (("from t =", self.first), ("to", self.last), ("every", self.every)):
+        for label, spin in ((_("from t ="), self.first), (_("to"), self.last), (_("every"), self.every)):
             steps_row.addWidget(QLabel(label))
             steps_row.addWidget(spin)
         steps_row.addWidget(QLabel(_("step(s)")))
@@ -333,8 +333,9 @@ class AnimationDialog(QDialog):
             box.setEnabled(self.some.isChecked() and self._box_allowed(box))
         n = len(self.steps())
         chosen = self.chosen()
-        self.summary.setText(f"{n} frame(s), {n / max(1, self.fps.value()):.1f} s at "
-                             f"{self.fps.value()} frames/s" if n else "no steps in this range")
+        self.summary.setText(_("{n} frame(s), {seconds:.1f} s at {fps} frames/s").format(
+            n=n, seconds=n / max(1, self.fps.value()), fps=self.fps.value()) if n else
+            _("no steps in this range"))
         self.ok.setEnabled(bool(n) and bool(chosen))
 
     def _box_allowed(self, box) -> bool:

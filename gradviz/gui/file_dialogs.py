@@ -58,8 +58,11 @@ def ask_overwrite(parent: QWidget, path) -> bool:
     return box.exec() == QMessageBox.StandardButton.Yes
 
 
-def show_problem(window, message: str, detail: str = "Nothing was written.") -> None:
-    """A failed action: the window's error line and a message box."""
+def show_problem(window, message: str, detail: str | None = None) -> None:
+    """A failed action: the window's error line and a message box (``detail`` default:
+    "Nothing was written.")."""
+    if detail is None:
+        detail = _("Nothing was written.")
     if hasattr(window, "show_error"):
         window.show_error(message)
     box = QMessageBox(QMessageBox.Icon.Warning, "gradviz", message, QMessageBox.StandardButton.Ok,

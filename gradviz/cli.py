@@ -294,8 +294,10 @@ def _check_layer(scene, num_layers: int, directions: int) -> None:
                              "from 0")
                            .format(layer=scene.layer, num_layers=num_layers))
     if not 0 <= scene.direction < directions:
-        raise GradvizError(_("--direction {direction} is out of range: the cell is {value}directional")
-                           .format(direction=scene.direction, value='bi' if directions == 2 else 'uni'))
+        raise GradvizError((_("--direction {direction} is out of range: the cell is bidirectional")
+                            if directions == 2 else
+                            _("--direction {direction} is out of range: the cell is unidirectional"))
+                           .format(direction=scene.direction))
 
 
 def _check_cell_options(args, scene) -> None:

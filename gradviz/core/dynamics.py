@@ -46,8 +46,10 @@ class Trace:
             raise GradvizError(_("layer {layer} does not exist: the cell has {num_layers} layer(s)")
                                .format(layer=layer, num_layers=spec.num_layers))
         if not 0 <= direction < spec.directions:
-            raise GradvizError(_("direction {direction} does not exist: the cell is {value}directional")
-                               .format(direction=direction, value='bi' if spec.bidirectional else 'uni'))
+            raise GradvizError((_("direction {direction} does not exist: the cell is bidirectional")
+                                if spec.bidirectional else
+                                _("direction {direction} does not exist: the cell is unidirectional"))
+                               .format(direction=direction))
         return self.layers[layer][direction]
 
 

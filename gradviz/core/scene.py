@@ -139,8 +139,10 @@ class Scene:
             raise GradvizError(_("layer {layer} does not exist: the cell has {num_layers} layer(s)")
                                .format(layer=self.layer, num_layers=self.num_layers))
         if not 0 <= self.direction < (2 if self.bidirectional else 1):
-            raise GradvizError(_("direction {direction} does not exist: the cell is {value}directional")
-                               .format(direction=self.direction, value='bi' if self.bidirectional else 'uni'))
+            raise GradvizError((_("direction {direction} does not exist: the cell is bidirectional")
+                                if self.bidirectional else
+                                _("direction {direction} does not exist: the cell is unidirectional"))
+                               .format(direction=self.direction))
 
 
 #: upper limits that keep a scene computable on a laptop (the map is (T+1)² pairs)

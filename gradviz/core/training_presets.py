@@ -171,7 +171,7 @@ def quantity(result: TrainResult, q: str, threshold: float | None = None) -> flo
     """The value of a claim quantity on a finished run."""
     h = result.history
     if q.startswith("baseline:"):
-        _, name, metric = q.split(":")
+        _baseline, name, metric = q.split(":")
         return float(getattr(result.baselines[name], metric))
     if q == "final_test_loss":
         return _num(result.final_test_loss)

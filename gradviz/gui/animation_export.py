@@ -328,7 +328,7 @@ class AnimationDialog(QDialog):
     def steps(self) -> list[int]:
         return frame_steps(self.first.value(), self.last.value(), self.every.value())
 
-    def _update(self, *_):
+    def _update(self, *_args):
         for box in self.boxes.values():
             box.setEnabled(self.some.isChecked() and self._box_allowed(box))
         n = len(self.steps())

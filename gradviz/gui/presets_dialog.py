@@ -48,7 +48,9 @@ def scene_summary(preset: Preset) -> str:
         amplitude=s.amplitude))
     kind = KINDS[s.cell]
     if kind.bias_field and getattr(s, kind.bias_field) is not None:
-        parts.append(f"{_(kind.bias_field.replace('_', ' '))} {getattr(s, kind.bias_field):g}")
+        label = {"forget_bias": _("forget bias"), "update_bias": _("update bias")}.get(
+            kind.bias_field, kind.bias_field.replace("_", " "))
+        parts.append(f"{label} {getattr(s, kind.bias_field):g}")
     if kind.has_cell and s.forget_clamp is not None:
         parts.append(_("f clamped at {value:g}").format(value=s.forget_clamp))
     if preset.compare:
@@ -61,12 +63,14 @@ def preset_html(preset: Preset) -> str:
     checked = ""
     if claims:
         items = "".join(f"<li>{formula_html(c)}</li>" for c in claims)
-        checked = (f"<p style='margin-top:12px'><b>{_('Checked by the test suite:')}</b></p>"
+        heading = _("Checked by the test suite:")
+        checked = (f"<p style='margin-top:12px'><b>{heading}</b></p>"
                    f"<ul style='margin-top:0'>{items}</ul>")
+    command = _("Command line:")
     return (f"<h2 style='margin-bottom:4px'>{formula_html(preset.title_text())}</h2>"
             f"<p style='color:gray; margin-top:0'>{formula_html(scene_summary(preset))}</p>"
             f"<p style='line-height:130%'>{formula_html(preset.explanation_text())}</p>{checked}"
-            f"<p style='color:gray'>{_('Command line:')} <code>gradviz --preset {preset.name}</code></p>")
+            f"<p style='color:gray'>{command} <code>gradviz --preset {preset.name}</code></p>")
 
 
 class PresetGallery(QDialog):

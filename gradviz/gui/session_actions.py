@@ -221,7 +221,7 @@ class SessionManager(QObject):
             self._autosave_timer.start()
 
     def _update_title(self) -> None:
-        name = self.path.name if self.path is not None else (self.preset or "untitled")
+        name = self.path.name if self.path is not None else (self.preset or _("untitled"))
         self.window.setWindowTitle(_("{name}[*] — gradviz").format(name=name))
         self.window.setWindowModified(self.is_dirty())
 

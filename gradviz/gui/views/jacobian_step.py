@@ -32,7 +32,7 @@ class JacobianStepView(PlotView):
                               grid=False)
         self.matrix.invertY(True)
         self.matrix.disableAutoRange()
-        self.heatmap = Heatmap(self.matrix, st, "entry", axis_order="row-major")
+        self.heatmap = Heatmap(self.matrix, st, _("entry"), axis_order="row-major")
         self.sv = st.plot(Plot(), _("Singular values"), "k", _("σ<sub>k</sub>"))
         self.sv.disableAutoRange()
         self.sv_curve = st.curve(pg.PlotDataItem(symbol="o"), "blue", symbol=True)

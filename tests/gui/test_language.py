@@ -197,3 +197,46 @@ def test_a_cjk_font_is_chosen_and_has_every_glyph_shown(windows):
     missing = [ch for ch in chinese if not (raw.supportsCharacter(ch) or cjk.supportsCharacter(ch))]
     assert not missing, missing[:20]
     assert QFontMetrics(app_font).horizontalAdvance("梯度消失") > 0
+
+
+def test_chinese_exports_keep_text_as_text_and_embed_the_font(windows, tmp_path):
+    """SVG: the Chinese labels are <text> (not paths); PDF: the CJK font is embedded and the
+    text extracts as Chinese; pdftoppm renders the page; CSV headers stay symbols."""
+    import re
+    import shutil
+    import subprocess
+    import xml.etree.ElementTree as ET
+
+    from pypdf import PdfReader
+
+    from gradviz.core.tables import read_csv_table
+    from gradviz.gui.export_actions import export_csv, export_figure
+    _made, make = windows
+    window = make()
+    svg = export_figure(window, "gradient_flow", tmp_path / "f.svg")
+    texts = "".join("".join(e.itertext()) for e in ET.parse(svg).iter()
+                    if e.tag.endswith("text"))
+    assert "梯度流" in texts and "滞后 t − i" in texts
+    pdf = export_figure(window, "gradient_flow", tmp_path / "f.pdf")
+    reader = PdfReader(str(pdf))
+    page = reader.pages[0]
+    assert "梯度流" in page.extract_text().replace(" ", "")
+    fonts = []
+    for font in page["/Resources"]["/Font"].values():
+        font = font.get_object()
+        for desc in [font] + [d.get_object() for d in font.get("/DescendantFonts", [])]:
+            fd = desc.get("/FontDescriptor")
+            if fd is not None:
+                fd = fd.get_object()
+                fonts.append((str(fd["/FontName"]),
+                              any(k in fd for k in ("/FontFile", "/FontFile2", "/FontFile3"))))
+    cjk = language.cjk_family().replace(" ", "")
+    assert any(cjk in name and embedded for name, embedded in fonts), fonts
+    pdftoppm = shutil.which("pdftoppm")
+    assert pdftoppm, "run `sh scripts/system-deps.sh --test` (poppler-utils)"
+    subprocess.run([pdftoppm, "-png", "-r", "60", "-singlefile", str(pdf), str(tmp_path / "p")],
+                   check=True, capture_output=True, timeout=60)
+    assert (tmp_path / "p.png").stat().st_size > 2000
+    csv = export_csv(window, "gradient_flow", tmp_path / "f.csv")
+    header = list(read_csv_table(csv))
+    assert header and all(re.fullmatch(r"[A-Za-z0-9_]+", name) for name in header), header

@@ -55,7 +55,7 @@ class GatesView(PlotView):
         self.lines.disableAutoRange()
         self.grid = st.plot(Plot(), "", _("step t"), _("unit j"), legend=False, grid=False)
         self.grid.disableAutoRange()
-        self.heatmap = Heatmap(self.grid, st, "value")
+        self.heatmap = Heatmap(self.grid, st, _("value"))
         ci = self.graphics.ci
         ci.addItem(self.lines, row=0, col=0)
         ci.addItem(self.grid, row=1, col=0)

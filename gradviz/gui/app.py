@@ -15,18 +15,6 @@ from ..core.display import has_display
 from ..core.i18n import _
 from ..core.scene import Scene
 
-_current: dict = {}
-
-
-def set_current_window(window) -> None:
-    """The window on screen (a language switch replaces it): the one run_app disposes of."""
-    _current["window"] = window
-    if "hook" in _current:
-        _install_excepthook(window)
-
-
-def current_window():
-    return _current.get("window")
 
 
 def _install_excepthook(window) -> None:
@@ -39,7 +27,6 @@ def _install_excepthook(window) -> None:
         except Exception:
             pass
     sys.excepthook = hook
-    _current["hook"] = hook
 
 
 def create_window(scene: Scene | None = None, settings=None, session=None, preset=None,
@@ -79,6 +66,7 @@ def create_window(scene: Scene | None = None, settings=None, session=None, prese
     install_code_view(window)   # before the kit restores the remembered dock layout
     install_language_menu(window)
     window.language = i18n.language()
+    window.create_window = create_window      # what View ▸ Language rebuilds the window with
     from .lecture import install_lecture_kit
     from .session_actions import add_recent_session
     kit = install_lecture_kit(window, autosave=autosave)
@@ -124,8 +112,10 @@ def run_app(argv=None, scene: Scene | None = None, session=None, preset: str | N
     language = i18n.choose_language(lang, remembered_language(settings))
     window = create_window(scene, settings=settings, session=session, preset=chosen,
                            language=language)
+    from .language import current_window, on_window_replaced, set_current_window
     set_current_window(window)
     _install_excepthook(window)
+    on_window_replaced(_install_excepthook)   # errors go to the window on screen
     window.show()
     window.controller.start()
     from PyQt6.QtCore import QTimer

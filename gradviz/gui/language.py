@@ -24,6 +24,24 @@ CJK_FAMILIES = ("Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "WenQu
 LATIN_FAMILIES = ("DejaVu Sans", "Noto Sans", "Liberation Sans", "Arial")
 
 _translators: list[QTranslator] = []
+_current: dict = {}
+
+
+def set_current_window(window) -> None:
+    """The window on screen (a language switch replaces it): the one run_app disposes of,
+    and the one an installed exception hook reports to."""
+    _current["window"] = window
+    hook = _current.get("on_replace")
+    if hook is not None:
+        hook(window)
+
+
+def current_window():
+    return _current.get("window")
+
+
+def on_window_replaced(callback) -> None:
+    _current["on_replace"] = callback
 
 
 def remembered_language(settings) -> str | None:
@@ -107,7 +125,7 @@ def switch_language(window, lang: str):
     lang = i18n.normalize(lang) or "en"
     if lang == i18n.language() and getattr(window, "language", None) == lang:
         return window
-    from .app import create_window, set_current_window
+    create_window = window.create_window   # gui.app's, set on every window it builds
 
     kit = window.lecture
     sessions = kit.sessions

@@ -10,7 +10,8 @@ from PyQt6.QtWidgets import QApplication, QDialogButtonBox, QMessageBox
 from gradviz.core import i18n
 from gradviz.core.scene import Scene
 from gradviz.gui import language
-from gradviz.gui.app import create_window, current_window
+from gradviz.gui.app import create_window
+from gradviz.gui.language import current_window
 
 from gui_texts import english_words, use_this_checkouts_assets, widget_texts
 

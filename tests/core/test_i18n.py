@@ -229,3 +229,27 @@ def test_presets_shown_in_the_current_language(chinese):
         assert CJK.search(t.title_text()) and t.explanation_text() == t.explanation_zh
     i18n.set_language("en")
     assert p.title_text() == p.title and "the bound is never violated" in p.statements()
+
+
+def test_setup_py_build_compiles_the_catalog(tmp_path):
+    """`setup.py build_py` (what pip runs to build a wheel) puts a compiled .mo in the package."""
+    import gettext
+    subprocess.run([sys.executable, "setup.py", "-q", "build_py", "--build-lib", str(tmp_path)],
+                   cwd=ROOT, check=True, capture_output=True, timeout=120)
+    mo = tmp_path / "gradviz" / "locale" / "zh_CN" / "LC_MESSAGES" / "gradviz.mo"
+    with open(mo, "rb") as handle:
+        assert gettext.GNUTranslations(handle).gettext("Gradient flow") == "梯度流"
+    assert "*.mo" in (ROOT / ".gitignore").read_text().split()
+    tracked = subprocess.run(["git", "ls-files", "*.mo"], cwd=ROOT, capture_output=True,
+                             text=True).stdout
+    assert tracked.strip() == "", "a compiled catalog is committed"
+
+
+def test_readme_in_chinese_has_the_same_set_up_commands():
+    english = (ROOT / "README.md").read_text(encoding="utf-8")
+    chinese = (ROOT / "README.zh-CN.md").read_text(encoding="utf-8")
+    for command in ("    make run ", "    make test "):
+        assert command in english and command in chinese
+    headings = [line for line in chinese.splitlines() if line.startswith("#")]
+    assert len(headings) == len([line for line in english.splitlines() if line.startswith("#")])
+    assert "docs/screenshot-zh.png" in chinese and "docs/glossary.md" in chinese

@@ -241,3 +241,24 @@ def test_chinese_exports_keep_text_as_text_and_embed_the_font(windows, tmp_path)
     csv = export_csv(window, "gradient_flow", tmp_path / "f.csv")
     header = list(read_csv_table(csv))
     assert header and all(re.fullmatch(r"[A-Za-z0-9_]+", name) for name in header), header
+
+
+@pytest.mark.parametrize("lang", ["zh_CN", "en"])
+def test_controls_and_menus_fit_at_1280x720(windows, qtbot, lang):
+    """No label, check box or button of the control panel, the transport bar or the status
+    line is narrower than its text at 1280×720 (Chinese is not clipped), nor the menu bar."""
+    from PyQt6.QtWidgets import QAbstractButton, QCheckBox, QLabel, QPushButton
+    _made, make = windows
+    window = make(Scene(cell="lstm", hidden_size=4, steps=12), lang=lang)
+    qtbot.wait(300)
+    clipped = []
+    for root in (window.controls, window.transport):
+        for w in root.findChildren((QLabel, QCheckBox, QPushButton)):
+            if not w.isVisible() or not w.text() or (isinstance(w, QLabel) and w.wordWrap()):
+                continue
+            if w.width() < w.sizeHint().width() - 1:
+                clipped.append((w.text(), w.width(), w.sizeHint().width()))
+    assert not clipped, clipped
+    bar = window.menuBar()
+    assert bar.sizeHint().width() <= window.width()
+    assert all(bar.actionGeometry(a).right() <= window.width() for a in bar.actions())

@@ -247,7 +247,7 @@ def test_chinese_exports_keep_text_as_text_and_embed_the_font(windows, tmp_path)
 def test_controls_and_menus_fit_at_1280x720(windows, qtbot, lang):
     """No label, check box or button of the control panel, the transport bar or the status
     line is narrower than its text at 1280×720 (Chinese is not clipped), nor the menu bar."""
-    from PyQt6.QtWidgets import QAbstractButton, QCheckBox, QLabel, QPushButton
+    from PyQt6.QtWidgets import QCheckBox, QLabel, QPushButton
     _made, make = windows
     window = make(Scene(cell="lstm", hidden_size=4, steps=12), lang=lang)
     qtbot.wait(300)

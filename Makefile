@@ -34,12 +34,13 @@ lint: $(STAMP)
 	$(BIN)/ruff check gradviz tests benchmarks
 	$(BIN)/mypy
 
+# the whole suite in one process: a crash is a failure, never run again
 test: $(STAMP) test-deps lint catalogs
-	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest --ignore=tests/gui
-	sh scripts/gui-tests.sh $(BIN)/python
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_jacobians.py
+	$(BIN)/python benchmarks/bench_live.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache

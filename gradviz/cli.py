@@ -493,7 +493,7 @@ def run_window(argv: list[str]) -> int:
 # ---------------------------------------------------------------- entry point
 
 #: headless subcommands: name -> module whose ``run(argv) -> int`` handles it (``export`` is here)
-SUBCOMMANDS = {"export": None, "train": "gradviz.commands.train"}
+SUBCOMMANDS = {"export": None, "train": "gradviz.commands.train", "phase": "gradviz.commands.phase"}
 
 
 def _run_subcommand(command: str, argv: list[str]) -> int:

@@ -205,13 +205,14 @@ def _clean(obj):
 
 def _renderer():
     import os
-    if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY") \
-            and sys.platform.startswith("linux"):
-        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+    from ..core.display import offscreen_without_display
+
+    offscreen_without_display()
     if os.environ.get("QT_QPA_PLATFORM") == "offscreen":
         os.environ.setdefault("QT_LOGGING_RULES", "default.warning=false")
     try:
-        from ..gui.training_lab import render_training_pngs
+        from ..gui.render import render_training_pngs
     except ImportError as exc:
         print(_("{prog}: note: PNG figures skipped ({why})").format(prog=PROG, why=exc),
               file=sys.stderr)

@@ -364,6 +364,19 @@ def scale_recurrent(net: RecurrentNet, target: float) -> RecurrentNet:
     return out
 
 
+def multiply_recurrent(net: RecurrentNet, gain: float) -> RecurrentNet:
+    """Every W_hh multiplied by ``gain`` (a copy): with ``init="gaussian"`` (entries
+    N(0, 1/H)) the entries become N(0, g²/H), the random network of gain g of mean-field
+    theory (spectral radius ≈ g, σ_max ≈ 2g for large H)."""
+    out = net.copy()
+    spec = net.spec
+    for layer in range(spec.num_layers):
+        for d in range(spec.directions):
+            key = spec.param_names(layer, d)["w_hh"]
+            out.params[key] = out.params[key] * float(gain)
+    return out
+
+
 def set_gate_bias(net: RecurrentNet, field: str, value: float) -> RecurrentNet:
     """Make the *effective* bias of the gate a kind's slider ``field`` sets equal ``value`` (a copy).
 

@@ -120,3 +120,64 @@ def read_user_text(path, what: str, encoding: str = "utf-8") -> str:
     except (OSError, UnicodeDecodeError) as exc:
         raise GradvizError(_("{path}: cannot be read as {what} ({name})")
                            .format(path=path, what=what, name=type(exc).__name__)) from None
+
+
+def check_folder_target(out, option: str = "--out") -> None:
+    """Raise a GradvizError naming ``option`` if ``out`` (or a parent) is a file."""
+    out = Path(out)
+    p = out
+    while not p.exists() and p.parent != p:
+        p = p.parent
+    if p.exists() and not p.is_dir():
+        raise GradvizError(f"{option} {out}: {'is' if p == out else f'{p} is'} a file, "
+                           "expected a folder")
+
+
+@contextlib.contextmanager
+def atomic_folder(out, option: str = "--out"):
+    """Yield a private temp folder beside the folder ``out``; on success its files move into
+    ``out`` (created with missing parents; same-named files replaced), on any exception
+    nothing appears: the temp folder and the parents this call created are removed.
+    ``option`` names the setting in error messages."""
+    import shutil
+
+    out = Path(out)
+    check_folder_target(out, option)
+    created = []
+    q = out.parent
+    while not q.exists():
+        created.append(q)
+        q = q.parent
+    tmp, done = None, False
+    try:
+        try:
+            for folder in reversed(created):
+                folder.mkdir()
+            tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent))
+        except OSError as exc:
+            raise GradvizError(f"{option} {out}: cannot write ({exc.strerror or exc})") from None
+        yield tmp
+        names = sorted(f.name for f in tmp.iterdir())
+        mask = process_umask()
+        try:
+            for name in names:
+                os.chmod(tmp / name, 0o666 & ~mask)
+            os.chmod(tmp, 0o777 & ~mask)
+            if not out.exists():
+                os.rename(tmp, out)
+                tmp = None
+            else:
+                for name in names:
+                    os.replace(tmp / name, out / name)
+        except OSError as exc:
+            raise GradvizError(f"{option} {out}: cannot write ({exc.strerror or exc})") from None
+        done = True
+    finally:
+        if tmp is not None:
+            shutil.rmtree(tmp, ignore_errors=True)
+        if not done:
+            for folder in created:   # innermost first; only the folders made here
+                try:
+                    folder.rmdir()
+                except OSError:
+                    break

@@ -375,7 +375,12 @@ class RowNorms:
 _SVD_BATCH_BYTES = 32 * 2**20
 
 
-def row_norms(jacobians: Jacobians, t: int, h_size: int, exact: bool = True) -> RowNorms:
+class Stopped(Exception):
+    """A long computation was asked to stop (a newer scene, the window closing)."""
+
+
+def row_norms(jacobians: Jacobians, t: int, h_size: int, exact: bool = True,
+              should_stop=None) -> RowNorms:
     """Frobenius (and with ``exact`` 2-) norms of one row, by the backward product.
 
     ∂s_t/∂s_{i-1} = (∂s_t/∂s_i) J_i, renormalised every step: t GEMMs of n×n, the norms taken
@@ -418,6 +423,8 @@ def row_norms(jacobians: Jacobians, t: int, h_size: int, exact: bool = True) -> 
                 flush()
         if i == 0:
             break
+        if should_stop is not None and should_stop():
+            raise Stopped
         if not is_dead:
             P = P @ jacobians[i - 1]
             norm = float(np.sqrt(np.sum(P * P)))

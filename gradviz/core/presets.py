@@ -71,6 +71,7 @@ QUANTITIES = {
     "spectral_radius_whh": (),
     "overflow_step": (),              # 0 when the state never left float64
     "steps": (),
+    "lyapunov_lambda1": (),           # λ₁ per step: top Lyapunov exponent (core.lyapunov)
 }
 REDUCE: dict[str, Callable[[np.ndarray], float]] = {
     "max": np.max, "min": np.min, "mean": np.mean, "maxabs": lambda v: np.max(np.abs(v))}
@@ -312,16 +313,32 @@ class _Measure:
     """Quantities of one simulated scene, computed lazily (exact columns only where asked)."""
 
     def __init__(self, scene: Scene):
-        trace = simulate(scene)
-        self.analysis: Analysis = analyse(trace, scene.layer, scene.direction, exact=False)
-        self.T = self.analysis.steps
+        self.scene = scene
+        self.trace = simulate(scene)
+        self.T = self.trace.steps
+        self._analysis: Analysis | None = None
         self._columns: dict[int, tuple] = {}
+
+    @property
+    def analysis(self) -> Analysis:
+        """The Frobenius maps and theory, computed when a claim first needs them."""
+        if self._analysis is None:
+            s = self.scene
+            self._analysis = analyse(self.trace, s.layer, s.direction, exact=False)
+        return self._analysis
 
     def column(self, i: int):
         if i not in self._columns:
             a = self.analysis
             self._columns[i] = _column(a.jacobians, i, a.h_size)
         return self._columns[i]
+
+    def lambda1(self) -> float:
+        """λ₁ as the Lyapunov view shows it (transient T/5, start vector from the seed)."""
+        from .jacobians import step_jacobians
+        from .lyapunov import default_transient, lambda1
+        J = step_jacobians(self.trace, self.scene.layer, self.scene.direction)
+        return lambda1(J, transient=default_transient(J.shape[0]), seed=self.scene.seed)[0]
 
     def map_entry(self, q: str, t: int, i: int) -> float:
         a = self.analysis
@@ -342,8 +359,11 @@ class _Measure:
         return float(m[t, i])
 
     def values(self, cond: dict) -> np.ndarray:
-        q, a, T = cond["quantity"], self.analysis, self.T
+        q, T = cond["quantity"], self.T
         axes = QUANTITIES[q]
+        if q == "lyapunov_lambda1":     # needs the one-step Jacobians only, not the maps
+            return np.array([self.lambda1()])
+        a = self.analysis
         if axes == ("t", "i"):
             ts = _indices(cond.get("t"), T, 0, T, "t")
             is_ = _indices(cond.get("i"), T, 0, T, "i")

@@ -16,7 +16,7 @@ import numpy as np
 
 from . import theory
 from .cells import INITS, CellSpec, RecurrentNet, init_net, load_state_dict_file, scale_recurrent
-from .cells import set_gate_bias, sigma_max
+from .cells import multiply_recurrent, set_gate_bias, sigma_max
 from .dynamics import Trace, run
 from .errors import GradvizError
 from .inputs import SIGNALS, make_signal, read_csv
@@ -52,6 +52,8 @@ class Scene:
     inputs_path: str | None = None
     inputs_columns: str | None = None  # CSV columns that drive the cell: names or 1-based numbers
     inputs_time: str | None = None     # a CSV column that labels (and orders) the steps
+    gain: float | None = None         # W_hh multiplied by g before wr_scale (gaussian init:
+                                      # entries N(0, g²/H)); a set wr_scale overrides it
 
     @property
     def cell_name(self) -> str:
@@ -128,10 +130,13 @@ class Scene:
         if self.input not in SIGNALS:
             raise GradvizError(_("unknown input {input!r}: expected one of {value}")
                                .format(input=self.input, value=', '.join(SIGNALS)))
-        for name in ("wr_scale", "forget_bias", "forget_clamp", "update_bias", "amplitude", "h0"):
+        for name in ("wr_scale", "forget_bias", "forget_clamp", "update_bias", "amplitude", "h0",
+                     "gain"):
             v = getattr(self, name)
             if v is not None and not math.isfinite(v):
                 raise GradvizError(_("{name} must be a finite number, got {v}").format(name=name, v=v))
+        if self.gain is not None and self.gain <= 0:
+            raise GradvizError(_("gain must be positive, got {gain}").format(gain=self.gain))
         if self.forget_clamp is not None and not 0.0 <= self.forget_clamp <= 1.0:
             raise GradvizError(_("forget clamp must lie in [0, 1], got {forget_clamp}")
                                .format(forget_clamp=self.forget_clamp))
@@ -184,6 +189,8 @@ def apply_sliders(net: RecurrentNet, scene: Scene) -> RecurrentNet:
     kind = net.spec.cell_kind
     if not kind.gates and net.spec.nonlinearity != scene.nonlinearity:   # an RNN's φ
         net = net.with_spec(nonlinearity=scene.nonlinearity)
+    if scene.gain is not None:
+        net = multiply_recurrent(net, scene.gain)
     if scene.wr_scale is not None:
         net = scale_recurrent(net, scene.wr_scale)
     if kind.bias_field and getattr(scene, kind.bias_field) is not None:
@@ -325,9 +332,10 @@ class Analysis:
         """The same analysis with another (finer) map; the theory computed so far is shared."""
         return replace(self, jac=jac)
 
-    def row(self, t: int, exact: bool = True) -> RowNorms:
-        """Norms of ∂h_t/∂h_i for i = 0..t: 2-norms and Frobenius (only Frobenius if not exact)."""
-        return row_norms(self.jacobians, t, self.h_size, exact=exact)
+    def row(self, t: int, exact: bool = True, should_stop=None) -> RowNorms:
+        """Norms of ∂h_t/∂h_i for i = 0..t: 2-norms and Frobenius (only Frobenius if not exact);
+        ``should_stop()`` is asked now and then (raises jacobians.Stopped)."""
+        return row_norms(self.jacobians, t, self.h_size, exact=exact, should_stop=should_stop)
 
     def arrays(self) -> dict[str, np.ndarray]:
         """The arrays of ``trace.npz`` (see README): states, output, gates, log10 maps."""

@@ -68,7 +68,9 @@ def create_window(scene: Scene | None = None, settings=None, session=None, prese
     window.language = i18n.language()
     window.create_window = create_window      # what View ▸ Language rebuilds the window with
     from .lecture import install_lecture_kit
+    from .phase_dock import install_phase
     from .session_actions import add_recent_session
+    install_phase(window)   # before the kit restores the remembered dock layout
     kit = install_lecture_kit(window, autosave=autosave)
     from .training_lab import install_training_lab
     install_training_lab(window)
@@ -129,6 +131,6 @@ def _dispose(window) -> None:
     """Delete the window's widgets while the QApplication still exists (a widget outliving it
     can crash the interpreter's exit)."""
     from PyQt6 import sip
-    window.controller.wait(5_000)
+    window.controller.shutdown(1000)
     if not sip.isdeleted(window):
         sip.delete(window)

@@ -22,7 +22,7 @@ from ..core.errors import GradvizError
 from ..core.i18n import _
 from ..core.jacobians import LOG10_ZERO, RowNorms
 from ..core.kinds import CELL_NAMES, KINDS
-from ..core.jacobians import coarse_map, jacobian_map_steps
+from ..core.jacobians import Stopped, coarse_map, jacobian_map_steps
 from ..core.plan import plan_map, row_cost
 from ..core.scene import Analysis, Scene, analyse, resolve, simulate
 from .worker import LatestRunner
@@ -40,8 +40,10 @@ SYNC_ROW_COST = 2_000_000
 COARSE_SECONDS = 0.05
 #: the full map (or the finest coarse one) the window computes when the slider rests
 FINE_SECONDS = 4.0
-#: a cursor row is exact (2-norms) in the first stage when it costs at most this many flops
+#: a cursor row is exact (2-norms) in the first stage when it costs at most this many flops,
+#: in the first stage at all (Frobenius norms) up to QUICK_ROW; a dearer one follows the run
 QUICK_EXACT_ROW = 5e7
+QUICK_ROW = 5e8
 
 
 @dataclass
@@ -264,11 +266,16 @@ class Controller(QObject):
         return step_numbers(self.analysis, self.step, self.row())
 
     def wait(self, msecs: int = 10_000) -> None:
-        """Block until the workers are idle (shutdown, tests)."""
+        """Block until the workers are idle (tests)."""
         for runner in self._runners:
             runner.discard_pending()
         for runner in self._runners:
             runner.wait(msecs)
+
+    def shutdown(self, msecs: int = 1000) -> None:
+        """Stop every worker: running work ends at its next check (closing the window)."""
+        for runner in self._runners:
+            runner.shutdown(msecs)
 
     # ------------------------------------------------------------------ worker side
 
@@ -297,26 +304,36 @@ class Controller(QObject):
         analysis = analyse(trace, r.scene.layer, r.scene.direction, exact=False, stride=None)
         t = analysis.steps if follow_end else min(step, analysis.steps)
         n, hs, T = analysis.jacobians.shape[1], analysis.h_size, analysis.steps
-        quick = row_cost(n, t) <= QUICK_EXACT_ROW
-        row = analysis.row(t, exact=quick)
+        cost = row_cost(n, t)
+        row = analysis.row(t, exact=cost <= QUICK_EXACT_ROW) if cost <= QUICK_ROW else None
         yield "analysis", _Result(r.scene, analysis, r.base, r.raw_inputs, t, row)
-        if not quick:
-            yield "row", analysis.row(t)
+        if row is None or row.h is None:
+            try:
+                yield "row", analysis.row(t, should_stop=self._analysis_runner.should_stop)
+            except Stopped:
+                return
         fine = plan_map(n, hs, T, FINE_SECONDS)
         coarse = plan_map(n, hs, T, COARSE_SECONDS)
+
+        def with_theory(jac):   # the theory at the map's stride, here rather than when drawn
+            analysis.theory_map(jac.stride)
+            return jac
+
         if coarse is not None and (fine is None or coarse.stride > fine.stride):
-            yield "map", coarse_map(analysis.jacobians, hs, coarse.stride, dtype=np.float32)
+            yield "map", with_theory(coarse_map(analysis.jacobians, hs, coarse.stride,
+                                                dtype=np.float32))
         if fine is None:
             return
         if fine.stride > 1:
-            yield "map", coarse_map(analysis.jacobians, hs, fine.stride, dtype=np.float32)
+            yield "map", with_theory(coarse_map(analysis.jacobians, hs, fine.stride,
+                                                dtype=np.float32))
             return
         steps = jacobian_map_steps(analysis.jacobians, hs, exact=False, dtype=np.float32)
         while True:
             try:
                 next(steps)
             except StopIteration as done:
-                yield "map", done.value
+                yield "map", with_theory(done.value)
                 return
             yield "progress", None   # a point where a newer scene takes over
 
@@ -359,14 +376,14 @@ class Controller(QObject):
             self.scene = result.scene
             self.scene_changed.emit(result.scene)
         self.shown_scene, self.analysis = result.scene, result.analysis
-        self._rows = {result.step: result.row}
+        self._rows = {result.step: result.row} if result.row is not None else {}
         steps = result.analysis.steps
         self.step = steps if self.follow_end else min(self.step, steps)
         self.analysis_ready.emit(result.scene, result.analysis)
         self.step_changed.emit(self.step)
         if self.step in self._rows:
             self.row_ready.emit(self.step, self._rows[self.step])
-        else:
+        elif self.step != result.step:   # (the pipeline brings the row of result.step)
             self._ask_row(self.step)
         if newest and self.compare:
             self._request_compare(result.scene)

@@ -119,6 +119,9 @@ def export_figure(window, target: str, path, fmt: str | None = None, scale: floa
 
 def export_csv(window, target: str, path, overwrite: bool = False) -> Path:
     """The data behind a view, as a CSV with a header naming every column."""
+    own = getattr(targets(window).get(target, (None, None))[1], "csv_columns", None)
+    if callable(own):        # a view that holds its own numbers (Lyapunov, phase diagram)
+        return write_csv(path, own(), overwrite=overwrite)
     c = window.controller
     step = c.step
     row = c.row(step)

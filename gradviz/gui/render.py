@@ -224,3 +224,68 @@ def render_compare(results: dict, out_path, step: int | None = None, scale: floa
         view.close()
         view.deleteLater()
         app.processEvents()
+
+
+def render_phase(result, path, scale: float = 1.0, size: tuple[int, int] = (960, 720)) -> Path:
+    """``gradviz phase``'s figure: the window's phase-diagram plot of ``result``
+    (core.phase.PhaseResult) painted offscreen."""
+    from ..core.phase import theory_curve
+    from .phase_dock import PhasePlot
+    from .views.base import Appearance
+
+    app = ensure_app()
+    view = PhasePlot()
+    view.interactive = False
+    try:
+        view.set_appearance(Appearance())
+        view.set_result(result, theory_curve(result.spec))
+        _prepare(view, size)
+        return grab_png(view, Path(path), scale)
+    finally:
+        view.close()
+        view.deleteLater()
+        app.processEvents()
+
+
+def render_training_pngs(result, folder, scale: float = 1.0) -> list[Path]:
+    """One PNG per plot of ``result`` into ``folder`` (what ``gradviz train`` writes)."""
+    from PyQt6.QtCore import Qt
+    from PyQt6.QtWidgets import QApplication
+
+    from ..core.i18n import _
+    from ..core.training import adding_baseline, copy_baseline
+    from .training_lab import TrainingPlots
+
+    app = ensure_app()   # noqa: F841 - kept alive while the widgets exist
+    folder = Path(folder)
+    plots = TrainingPlots()
+    plots.resize(1280, 1000)
+    plots.setAttribute(Qt.WidgetAttribute.WA_DontShowOnScreen, True)
+    plots.show()
+    cfg = result.config
+    if cfg.task == "adding":
+        plots.set_baseline(adding_baseline(), _("always 1: MSE 1/6"))
+    elif cfg.task == "copy":
+        plots.set_baseline(copy_baseline(cfg.steps), _("no memory: 10·ln 8/(T+20)"))
+    plots.update_history(result.history, max(1, result.iterations))
+    plots.show_forecast(result)
+    names = ["loss", "grad_norm", "sigma"]
+    if result.history.grad_h:
+        names += ["grad_h", "grad_heatmap", "whh_contrib"]
+    if result.data is not None:
+        names.append("forecast")
+    if result.model is None:
+        names = ["forecast"]
+    out = []
+    for name in names:
+        w = plots.widgets[name]
+        w.resize(900, 560)
+        if w.parent() is plots:
+            w.setParent(None)
+            w.setAttribute(Qt.WidgetAttribute.WA_DontShowOnScreen, True)
+            w.show()
+        QApplication.processEvents()
+        out.append(grab_png(w, folder / f"{name}.png", scale=scale))
+    plots.close()
+    plots.deleteLater()
+    return out

@@ -5,7 +5,8 @@ the trained weights in the dynamics views.
 ``install_training_lab(window)`` adds a **Training** menu (Training lab…, Ctrl+T) whose window
 holds the setup, Train / Pause / Stop with progress, the plots and the metrics table. Every
 number drawn comes from :mod:`gradviz.core.training` (``lab_plot_data``, ``metrics_rows``).
-``render_training_pngs(result, folder)`` draws the same plots into PNGs for ``gradviz train``.
+``gui.render.render_training_pngs(result, folder)`` draws the same plots into PNGs for
+``gradviz train``.
 """
 from __future__ import annotations
 
@@ -905,45 +906,3 @@ def install_training_lab(window):
     window.training_lab_if_built = lambda: holder.get("w")
     window.open_training_lab = open_lab
     return lab_window
-
-
-# ---------------------------------------------------------------- headless figures
-
-def render_training_pngs(result, folder, scale: float = 1.0) -> list[Path]:
-    """One PNG per plot of ``result`` into ``folder`` (what ``gradviz train`` writes)."""
-    from .render import ensure_app, grab_png
-    app = ensure_app()   # noqa: F841 - kept alive while the widgets exist
-    folder = Path(folder)
-    plots = TrainingPlots()
-    plots.resize(1280, 1000)
-    plots.setAttribute(Qt.WidgetAttribute.WA_DontShowOnScreen, True)
-    plots.show()
-    from ..core.training import adding_baseline, copy_baseline
-    cfg = result.config
-    if cfg.task == "adding":
-        plots.set_baseline(adding_baseline(), _("always 1: MSE 1/6"))
-    elif cfg.task == "copy":
-        plots.set_baseline(copy_baseline(cfg.steps), _("no memory: 10·ln 8/(T+20)"))
-    plots.update_history(result.history, max(1, result.iterations))
-    plots.show_forecast(result)
-    names = ["loss", "grad_norm", "sigma"]
-    if result.history.grad_h:
-        names += ["grad_h", "grad_heatmap", "whh_contrib"]
-    if result.data is not None:
-        names.append("forecast")
-    if result.model is None:
-        names = ["forecast"]
-    out = []
-    for name in names:
-        w = plots.widgets[name]
-        w.resize(900, 560)
-        if w.parent() is plots:
-            w.setParent(None)
-            w.setAttribute(Qt.WidgetAttribute.WA_DontShowOnScreen, True)
-            w.show()
-        from PyQt6.QtWidgets import QApplication
-        QApplication.processEvents()
-        out.append(grab_png(w, folder / f"{name}.png", scale=scale))
-    plots.close()
-    plots.deleteLater()
-    return out

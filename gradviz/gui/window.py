@@ -546,7 +546,7 @@ class MainWindow(QMainWindow):
             return
         self.transport.pause()
         self.save_settings()
-        self.controller.wait(5_000)
+        self.controller.shutdown(1000)   # running work stops at its next check
         event.accept()
         self.closed.emit()
 

@@ -17,6 +17,7 @@ import inspect
 import queue
 import threading
 import traceback
+import weakref
 from collections.abc import Callable
 
 from PyQt6.QtCore import QObject, QTimer, pyqtSignal
@@ -77,7 +78,7 @@ class _Worker:
             self._stop = True
             self._pending = None
             self._lock.notify_all()
-        if self._thread is not None:
+        if self._thread is not None and seconds > 0 and self._thread is not threading.current_thread():
             self._thread.join(seconds)
 
     # -- the worker thread
@@ -109,14 +110,15 @@ class _Worker:
                     self._lock.notify_all()
 
     def _drain(self, generation: int, gen):
-        """Run a generator job: each yield is a partial result; abandoned once superseded."""
+        """Run a generator job: each yield is a partial result, handed on (newer than what is on
+        screen while a slider drags); once a newer job waits, the job stops there."""
         try:
             while True:
                 item = next(gen)
+                self.results.put(("partial", generation, item))
                 if self._superseded():
                     gen.close()
                     return _CANCELLED
-                self.results.put(("partial", generation, item))
         except StopIteration as stop:
             return stop.value
 
@@ -147,8 +149,9 @@ class LatestRunner(QObject):
         self._timer.timeout.connect(self.deliver)
         self._busy = False
         self.latest = 0
-        worker = self._worker
-        self.destroyed.connect(lambda *_: worker.stop())
+        # the thread ends when the runner is collected (no Qt signal: destroyed() may fire while
+        # the garbage collector tears the wrapper down, and a Python slot then crashes)
+        weakref.finalize(self, self._worker.stop, 0.0)
 
     @property
     def busy(self) -> bool:
@@ -167,6 +170,10 @@ class LatestRunner(QObject):
     def discard_pending(self) -> None:
         """Forget the waiting job (the running one still reports)."""
         self._worker.discard_pending()
+
+    def should_stop(self) -> bool:
+        """For a running job (any thread): a newer job waits or the runner shuts down."""
+        return self._worker._superseded()
 
     def wait(self, msecs: int = -1) -> bool:
         """Block until no job runs or waits (shutdown, tests); results come with :meth:`deliver`."""

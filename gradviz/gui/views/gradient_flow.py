@@ -112,7 +112,9 @@ class GradientFlowView(PlotView):
 
     def analysis_changed(self) -> None:
         analysis = self.analysis
-        maps = plotdata.jacobian_map(analysis)
+        # the map and its theory once computed; before that this row and the theory from step 0
+        maps = plotdata.jacobian_map(analysis) if analysis.jac is not None else {
+            "theory": analysis.theory_from_start()}
         T = analysis.steps
         row = [self.row.h_fro] + ([self.row.c_fro] if self.row.c_fro is not None else []) \
             if self.row is not None else []

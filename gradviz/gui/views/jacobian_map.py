@@ -132,7 +132,7 @@ class JacobianMapView(PlotView):
         self.map_box.blockSignals(False)
 
     def analysis_changed(self) -> None:
-        self._maps = plotdata.jacobian_map(self.analysis)
+        self._maps = plotdata.jacobian_map(self.analysis) if self.analysis.jac is not None else {}
         T = self.analysis.steps
         self.plot.setXRange(-0.5, T + 0.5, padding=0)
         self.plot.setYRange(-0.5, T + 0.5, padding=0)

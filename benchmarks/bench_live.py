@@ -1,0 +1,156 @@
+"""How live the window is: ticks of the W_R slider in, painted updates out (run with `make bench`).
+
+Drives the real window (controller, worker, every view) offscreen. For each cell and size it
+drags the W_R slider through 30 ticks in one second (one every 33 ms, through the slider
+widget itself) and measures
+
+- first_update_ms:   first tick → the first new numbers drawn by every view;
+- max_gap_ms:        the longest wait between two drawn updates during the drag;
+- updates:           how many drawn updates the drag produced;
+- settle_full_ms:    last tick → the full-resolution map (or the finest the plan allows) drawn;
+- redraw_ms_median:  all views' redraw for one analysis (median over the drag), and the max;
+- blocked_ms_max:    the longest the GUI thread did not answer a 5 ms timer (drag and settling).
+
+Timings are only meaningful on a quiet machine or as ratios within one run. Prints a table and
+writes JSON (default benchmarks/live.json); ``--quick`` runs H = 64, T = 200 only.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("GRADVIZ_SETTINGS_DIR", str(Path("/tmp") / "gradviz-bench-settings"))
+os.environ.setdefault("GRADVIZ_DATA_DIR", str(Path("/tmp") / "gradviz-bench-data"))
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import numpy as np
+from PyQt6.QtCore import QTimer
+from PyQt6.QtWidgets import QApplication
+
+from gradviz.core.scene import Scene
+
+TARGETS = {"first_update_ms": 50.0, "max_gap_ms": 50.0, "settle_full_ms": 1000.0,
+           "redraw_ms_median": 16.0, "blocked_ms_max": 50.0}
+
+
+def now() -> float:
+    return time.perf_counter()
+
+
+def pump(app, seconds: float, until=None) -> None:
+    end = now() + seconds
+    while now() < end:
+        app.processEvents()
+        if until is not None and until():
+            return
+        time.sleep(0.001)
+
+
+def measure(app, cell: str, hidden: int, steps: int, ticks: int = 30, period: float = 1 / 30):
+    from gradviz.gui.app import create_window
+
+    window = create_window(Scene(cell=cell, hidden_size=hidden, steps=steps, wr_scale=0.9),
+                           autosave=False)
+    window.resize(1600, 950)
+    window.show()
+    c = window.controller
+    c.start()
+    pump(app, 120, lambda: not c.is_busy and c.analysis is not None and c.analysis.jac is not None
+         and c.analysis.jac.full)
+    redraws, updates = [], []
+    views = list(window.views.values())
+    started: dict = {}
+
+    def timed_analysis(scene, analysis):
+        started["t"] = now()
+
+    def after_analysis(scene, analysis):
+        redraws.append(1e3 * (now() - started.pop("t", now())))
+        updates.append(now())
+
+    c.analysis_ready.connect(timed_analysis)
+    # the window's own handler (connected first) draws every view; then this records it
+    c.analysis_ready.disconnect(window._analysis_ready)
+    c.analysis_ready.connect(window._analysis_ready)
+    c.analysis_ready.connect(after_analysis)
+    full_at = {}
+    c.map_ready.connect(lambda a: a.jac.full and full_at.setdefault("t", now()))
+    lateness = []
+    last = {"t": now()}
+
+    def beat():
+        t = now()
+        lateness.append(1e3 * (t - last["t"]) - 5.0)
+        last["t"] = t
+
+    timer = QTimer()
+    timer.setInterval(5)
+    timer.timeout.connect(beat)
+    timer.start()
+    slider = window.controls.wr_scale.slider
+    values = np.geomspace(0.9, 1.5, ticks)
+    first_tick = now()
+    for k, v in enumerate(values):
+        slider.setValue(window.controls.wr_scale.to_tick(float(v)))
+        pump(app, max(0.0, first_tick + (k + 1) * period - now()))
+    last_tick = now()
+    pump(app, 120, lambda: not c.is_busy and "t" in full_at and full_at["t"] > last_tick)
+    timer.stop()
+    during = [u for u in updates if u <= last_tick]
+    gaps = np.diff([first_tick] + during + [last_tick]) * 1e3 if during else [float("nan")]
+    plan_stride = c.analysis.jac.stride if c.analysis.jac is not None else None
+    result = {
+        "cell": cell, "hidden": hidden, "steps": steps,
+        "first_update_ms": 1e3 * (updates[0] - first_tick) if updates else float("nan"),
+        "max_gap_ms": float(np.max(gaps)),
+        "updates": len(during),
+        "settle_full_ms": 1e3 * (full_at["t"] - last_tick) if "t" in full_at else float("nan"),
+        "map_stride": plan_stride,
+        "redraw_ms_median": statistics.median(redraws) if redraws else float("nan"),
+        "redraw_ms_max": max(redraws) if redraws else float("nan"),
+        "blocked_ms_max": max(lateness) if lateness else float("nan"),
+    }
+    window.close_guards.clear()
+    window.close()
+    window.deleteLater()
+    app.processEvents()
+    del views
+    return result
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--quick", action="store_true", help="H = 64, T = 200 only")
+    p.add_argument("--out", default=str(ROOT / "benchmarks" / "live.json"))
+    args = p.parse_args(argv)
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    sizes = [(64, 200)] if args.quick else [(h, t) for h in (16, 64, 128) for t in (100, 200, 500)]
+    rows = []
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
+    for hidden, steps in sizes:
+        for cell in ("rnn", "lstm", "gru"):
+            r = measure(app, cell, hidden, steps)
+            rows.append(r)
+            print(f"{cell:5s} H={hidden:4d} T={steps:4d}  first {r['first_update_ms']:7.1f} ms  "
+                  f"max gap {r['max_gap_ms']:7.1f} ms  updates {r['updates']:3d}  "
+                  f"full map after {r['settle_full_ms']:7.1f} ms (stride {r['map_stride']})  "
+                  f"redraw {r['redraw_ms_median']:5.1f}/{r['redraw_ms_max']:5.1f} ms  "
+                  f"GUI blocked ≤ {r['blocked_ms_max']:6.1f} ms", flush=True)
+    out = {"machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
+                       "load_average_at_start": load},
+           "targets": TARGETS, "results": rows}
+    Path(args.out).write_text(json.dumps(out, indent=1))
+    print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -129,8 +129,8 @@ def check_folder_target(out, option: str = "--out") -> None:
     while not p.exists() and p.parent != p:
         p = p.parent
     if p.exists() and not p.is_dir():
-        raise GradvizError(f"{option} {out}: {'is' if p == out else f'{p} is'} a file, "
-                           "expected a folder")
+        raise GradvizError(_("{option} {out}: {value} a file, expected a folder")
+                           .format(option=option, out=out, value='is' if p == out else f'{p} is'))
 
 
 @contextlib.contextmanager
@@ -155,7 +155,8 @@ def atomic_folder(out, option: str = "--out"):
                 folder.mkdir()
             tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent))
         except OSError as exc:
-            raise GradvizError(f"{option} {out}: cannot write ({exc.strerror or exc})") from None
+            raise GradvizError(_("{option} {out}: cannot write ({value})")
+                               .format(option=option, out=out, value=exc.strerror or exc)) from None
         yield tmp
         names = sorted(f.name for f in tmp.iterdir())
         mask = process_umask()
@@ -170,7 +171,8 @@ def atomic_folder(out, option: str = "--out"):
                 for name in names:
                     os.replace(tmp / name, out / name)
         except OSError as exc:
-            raise GradvizError(f"{option} {out}: cannot write ({exc.strerror or exc})") from None
+            raise GradvizError(_("{option} {out}: cannot write ({value})")
+                               .format(option=option, out=out, value=exc.strerror or exc)) from None
         done = True
     finally:
         if tmp is not None:

@@ -129,8 +129,9 @@ def check_folder_target(out, option: str = "--out") -> None:
     while not p.exists() and p.parent != p:
         p = p.parent
     if p.exists() and not p.is_dir():
-        raise GradvizError(_("{option} {out}: {value} a file, expected a folder")
-                           .format(option=option, out=out, value='is' if p == out else f'{p} is'))
+        raise GradvizError((_("{option} {out}: is a file, expected a folder") if p == out else
+                            _("{option} {out}: {p} is a file, expected a folder"))
+                           .format(option=option, out=out, p=p))
 
 
 @contextlib.contextmanager

@@ -92,7 +92,7 @@ class TrainingPlots(QWidget):
         self.split_line = pg.InfiniteLine(angle=90, pen=_pen(c["grey"], 1, Qt.PenStyle.DotLine))
         p.addItem(self.split_line)
 
-        p = self.grad_plot = plot(_("grad_h"), _("Gradient through time ‖∂L/∂h_t‖"),
+        p = self.grad_plot = plot("grad_h", _("Gradient through time ‖∂L/∂h_t‖"),
                                   _("log10 ‖∂L/∂h_t‖"), "t", 1, 0)
         self.grad_curve = p.plot([], [], pen=_pen(c["purple"], 2), symbol="o", symbolSize=4,
                                  symbolBrush=c["purple"], symbolPen=None)
@@ -101,7 +101,7 @@ class TrainingPlots(QWidget):
                                        name=_("first recorded iteration"))
         p.legend.addItem(self.grad_curve, _("newest"))
 
-        p = self.heat_plot = plot(_("grad_heatmap"), _("log10 ‖∂L/∂h_t‖: iteration × t"),
+        p = self.heat_plot = plot("grad_heatmap", _("log10 ‖∂L/∂h_t‖: iteration × t"),
                                   _("iteration"), "t", 1, 1)
         self.heat_image = pg.ImageItem(axisOrder="row-major")
         p.addItem(self.heat_image)
@@ -109,12 +109,12 @@ class TrainingPlots(QWidget):
                                         width=12)
         self.heat_bar.setImageItem(self.heat_image, insert_in=p)
 
-        p = self.contrib_plot = plot(_("whh_contrib"), _("Step i's share of ∂L/∂W_hh"),
+        p = self.contrib_plot = plot("whh_contrib", _("Step i's share of ∂L/∂W_hh"),
                                      _("log10 ‖·‖"), "i", 2, 0)
         self.contrib_curve = p.plot([], [], pen=_pen(c["orange"], 2), symbol="o", symbolSize=4,
                                     symbolBrush=c["orange"], symbolPen=None)
 
-        p = self.norm_plot = plot(_("grad_norm"), _("Gradient norm before / after clipping"),
+        p = self.norm_plot = plot("grad_norm", _("Gradient norm before / after clipping"),
                                   _("log10 ‖∇‖"), _("iteration"), 2, 1)
         p.addLegend(offset=(-5, 5), labelTextColor=c["fg"], brush=(255, 255, 255, 200))
         self.norm_curve = p.plot([], [], pen=_pen(c["red"], 1), name=_("before"))

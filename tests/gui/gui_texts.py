@@ -17,6 +17,7 @@ KEEP = {"gradviz", "torch", "RNN", "LSTM", "GRU", "IRNN", "tanh", "relu", "sigmo
         "NumPy", "npz", "json", "English", "float64", "log", "max", "min", "mean", "diag",
         "Python", "Inkscape", "LibreOffice", "LaTeX", "Re", "Im", "Hochreiter", "Schmidhuber",
         "Gers", "Jozefowicz", "Jaitly", "Hinton", "Box", "Jenkins", "AR", "lr", "epoch", "H.264",
+        "Lyapunov", "lim", "QR", "ln", "sech",
         "exact", "bias_ih", "bias_hh", "proj_size", "look_back", "clip_grad_norm_", "autograd",
         "nn", "Linear", "cell_step", "head", "pt", "px", "cm", "Qt", "default", "gaussian",
         "orthogonal", "identity", "xvfb", "DISPLAY", "UTF", "BOM", "GBK", "GB18030", "Excel"}

@@ -61,8 +61,10 @@ def cjk_family() -> str | None:
 
 
 def font_families() -> list[str]:
-    """The UI's font families: a Latin face for formulas and digits, then the CJK face, so
-    every Chinese character has glyphs (no boxes) in both languages."""
+    """The Chinese UI's font families: a Latin face for formulas and digits, then the CJK
+    face chosen explicitly, so every Chinese character has glyphs (no boxes). English keeps
+    the application's own font (fontconfig still falls back to a CJK face for a Chinese file
+    name or CSV header)."""
     installed = set(QFontDatabase.families())
     latin = [f for f in LATIN_FAMILIES if f in installed][:1]
     cjk = [f for f in CJK_FAMILIES if f in installed][:2]
@@ -90,9 +92,11 @@ def apply_language(lang: str | None) -> str:
                     app.installTranslator(translator)
                     _translators.append(translator)
                     break
-        families = font_families()
+        font = QFont(app.font())
+        if "families" not in _current:
+            _current["families"] = font.families()   # the application's own, for English
+        families = font_families() if lang == "zh_CN" else _current["families"]
         if families:
-            font = QFont(app.font())
             font.setFamilies(families)
             app.setFont(font)
     return lang

@@ -253,3 +253,27 @@ def test_readme_in_chinese_has_the_same_set_up_commands():
     headings = [line for line in chinese.splitlines() if line.startswith("#")]
     assert len(headings) == len([line for line in english.splitlines() if line.startswith("#")])
     assert "docs/screenshot-zh.png" in chinese and "docs/glossary.md" in chinese
+
+
+GLOSSARY = {"forget gate": "遗忘门", "forget-gate": "遗忘门", "input gate": "输入门",
+            "output gate": "输出门", "update gate": "更新门", "update-gate": "更新门",
+            "reset gate": "重置门", "cell state": "细胞状态", "hidden state": "隐藏状态",
+            "clipping": "裁剪", "jacobian": "雅可比", "singular value": "奇异值",
+            "eigenvalue": "特征值", "learning rate": "学习率", "preset": "预设",
+            "session": "会话", "heatmap": "热力图"}
+
+
+def test_the_glossary_terms_are_used_consistently(zh):
+    """docs/glossary.md fixes the words; every message with a term uses its Chinese word."""
+    glossary = (ROOT / "docs" / "glossary.md").read_text(encoding="utf-8")
+    for chinese in GLOSSARY.values():
+        assert chinese in glossary
+    bad = []
+    for msgid, msg in zh.items():
+        if not isinstance(msgid, str):
+            continue
+        text = re.sub(r"<[^>]+>|\{[^}]*\}|--[\w-]+", "", msgid).lower()   # no option names
+        for english, chinese in GLOSSARY.items():
+            if re.search(rf"\b{re.escape(english)}", text) and chinese not in _strings(msg)[0]:
+                bad.append((english, msgid, _strings(msg)[0]))
+    assert not bad, bad[:8]

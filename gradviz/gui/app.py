@@ -67,6 +67,8 @@ def create_window(scene: Scene | None = None, settings=None, session=None, prese
     install_language_menu(window)
     window.language = i18n.language()
     window.create_window = create_window      # what View ▸ Language rebuilds the window with
+    from .history import install_history
+    install_history(window)
     from .lecture import install_lecture_kit
     from .phase_dock import install_phase
     from .session_actions import add_recent_session
@@ -117,7 +119,14 @@ def run_app(argv=None, scene: Scene | None = None, session=None, preset: str | N
     from .language import current_window, on_window_replaced, set_current_window
     set_current_window(window)
     _install_excepthook(window)
-    on_window_replaced(_install_excepthook)   # errors go to the window on screen
+    from .quit_signals import install_quit_signals
+    install_quit_signals(window)
+
+    def follow(new_window) -> None:
+        """After View ▸ Language rebuilt the window: errors and Ctrl+C go to the new one."""
+        _install_excepthook(new_window)
+        install_quit_signals(new_window)
+    on_window_replaced(follow)
     window.show()
     window.controller.start()
     from PyQt6.QtCore import QTimer

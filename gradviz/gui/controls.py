@@ -142,6 +142,7 @@ class ValueSlider(QWidget):
         self.spin.setKeyboardTracking(False)
         self.spin.setMinimumWidth(80)
         self.spin.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
+        self.marks = tuple(float(m) for m in marks)
         self.slider.set_marks([(self.to_tick(m), f"{m:g}") for m in marks])
         row = QHBoxLayout(self)
         row.setContentsMargins(0, 0, 0, 0)
@@ -158,13 +159,37 @@ class ValueSlider(QWidget):
             frac = (value - self.lo) / (self.hi - self.lo)
         return round(frac * self.TICKS)
 
-    def from_tick(self, tick: int) -> float:
+    def _raw(self, tick: int) -> float:
         frac = tick / self.TICKS
         if self.log:
-            value = self.lo * (self.hi / self.lo) ** frac
+            return self.lo * (self.hi / self.lo) ** frac
+        return self.lo + frac * (self.hi - self.lo)
+
+    def quantum(self, value: float) -> float:
+        """The round step (1, 2 or 5 × 10^k) the slider snaps to near ``value``: the finest one
+        no finer than one tick there, so every multiple of it in range is reachable exactly."""
+        if self.log:
+            tick = abs(value) * math.log(self.hi / self.lo) / self.TICKS
         else:
-            value = self.lo + frac * (self.hi - self.lo)
-        return round(value, self.spin.decimals())
+            tick = (self.hi - self.lo) / self.TICKS
+        floor = 10.0 ** -self.spin.decimals()
+        k = math.floor(math.log10(max(tick, floor)))
+        for m in (1, 2, 5, 10):
+            q = m * 10.0 ** k
+            if q >= tick - 1e-12:
+                return max(q, floor)
+        return 10.0 ** (k + 1)
+
+    def from_tick(self, tick: int) -> float:
+        """The value of a slider position: a mark when the tick is the mark's, else the tick's
+        value rounded to :meth:`quantum` (W_R reaches 1.5 exactly, the "1" mark gives 1.0)."""
+        for mark in self.marks:
+            if self.to_tick(mark) == tick:
+                return float(mark)
+        value = self._raw(tick)
+        q = self.quantum(value)
+        value = round(round(value / q) * q, 9)
+        return min(max(value, self.lo), self.hi)
 
     def value(self) -> float:
         return self.spin.value()
@@ -250,6 +275,11 @@ class ControlPanel(QWidget):
         for label in (self.state_dict_label, self.csv_label):
             label.setObjectName("note")
             label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        for label in (self.wr_note, self.z_note, self.state_dict_label, self.csv_label):
+            # long notes and file names wrap (or are cut) inside the panel: they never widen
+            # it, so the value boxes beside the sliders stay on screen
+            label.setWordWrap(True)
+            label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
 
         self._build_layout()
         self._set_tooltips()
@@ -411,6 +441,8 @@ class ControlPanel(QWidget):
         self.h0.set_value(scene.h0)
         self.state_dict_label.setText(self._file_text(scene.state_dict_path,
                                                        _("weights from seed + init")))
+        self.state_dict_label.setToolTip(scene.state_dict_path or "")
+        self.csv_label.setToolTip(scene.inputs_path or "")
         self.state_dict_clear.setVisible(bool(scene.state_dict_path))
         self.csv_label.setText(self._file_text(scene.inputs_path, _("inputs from the signal above")))
         self.csv_clear.setVisible(bool(scene.inputs_path))

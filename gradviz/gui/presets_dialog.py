@@ -167,17 +167,17 @@ class PresetActions:
         menu.setToolTipsVisible(True)
 
     def open(self, preset: Preset | str) -> bool:
-        """Show a preset (by object or name); unsaved changes are offered for saving first."""
+        """Show a preset (by object or name) at once: no question; the scene it replaces stays
+        reachable with Edit ▸ Undo (Ctrl+Z) and in the autosave."""
         if isinstance(preset, str):
             try:
                 preset = load_preset(preset)
             except GradvizError as exc:
                 show_problem(self.window, str(exc), "")
                 return False
-        if not self.sessions.offer_to_save():
-            return False
+        if self.sessions.autosave_enabled:
+            self.sessions.autosave_now()   # what was on screen, before it is replaced
         self.sessions.open_preset(preset)
-        self.window.statusBar().showMessage(_("preset: {title}").format(title=preset.title_text()), 6000)
         return True
 
     def show_gallery(self, select: str | None = None) -> PresetGallery:

@@ -33,17 +33,24 @@ class Settings:
 
     def __init__(self, store: QSettings | None = None):
         self.store = store if store is not None else open_settings()
+        #: the screen size ("1280x720") the layout is remembered for ("": any, the last one)
+        self.layout_key = ""
 
-    # window layout (opaque bytes from QMainWindow.saveGeometry / saveState)
+    def _layout(self, name: str) -> str:
+        return f"window/{name}@{self.layout_key}" if self.layout_key else f"window/{name}"
+
+    # window layout (opaque bytes from QMainWindow.saveGeometry / saveState), per screen size
     def geometry(self) -> QByteArray | None:
-        return self._bytes("window/geometry")
+        return self._bytes(self._layout("geometry"))
 
     def window_state(self) -> QByteArray | None:
-        return self._bytes("window/state")
+        return self._bytes(self._layout("state"))
 
     def set_layout(self, geometry: QByteArray, state: QByteArray) -> None:
-        self.store.setValue("window/geometry", geometry)
-        self.store.setValue("window/state", state)
+        for key in {self._layout("geometry"), "window/geometry"}:
+            self.store.setValue(key, geometry)
+        for key in {self._layout("state"), "window/state"}:
+            self.store.setValue(key, state)
 
     @property
     def dark(self) -> bool:

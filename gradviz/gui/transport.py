@@ -1,11 +1,14 @@
 """Transport: play / pause, step, to start / end, speed, and a timeline slider to scrub.
 
-Playing is a QTimer that calls ``controller.set_step(t + 1)`` per frame and nothing else: the
-views grow step by step from numbers already computed, so playback never waits for a worker.
+Playing is a QTimer at the display rate (:data:`FRAME_MS`) that moves the cursor by as many
+steps as the chosen speed asks for since playing began (a clock, not a count of frames): at
+100 steps/s and 60 frames/s a frame advances 1 or 2 steps, and a slow frame is caught up by the
+next, so the speed delivered is the speed chosen. The views grow from numbers already computed,
+so playback never waits for a worker.
 """
 from __future__ import annotations
 
-from PyQt6.QtCore import QPointF, QRectF, QSignalBlocker, QSize, Qt, QTimer, pyqtSignal
+from PyQt6.QtCore import QElapsedTimer, QPointF, QRectF, QSignalBlocker, QSize, Qt, QTimer, pyqtSignal
 from PyQt6.QtGui import QColor, QIcon, QPainter, QPalette, QPixmap, QPolygonF
 from PyQt6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSlider, QToolButton, QWidget
 from ..core.i18n import _
@@ -53,6 +56,8 @@ def transport_icon(kind: str, color: QColor, size: int = 48) -> QIcon:
 #: playback speeds offered, in steps per second
 SPEEDS = (2, 5, 10, 20, 50, 100)
 DEFAULT_SPEED = 20
+#: the playback timer's interval: about the display's refresh rate
+FRAME_MS = 16
 
 
 class TransportBar(QWidget):
@@ -64,7 +69,12 @@ class TransportBar(QWidget):
         super().__init__(parent)
         self.controller = controller
         self.timer = QTimer(self)
+        self.timer.setTimerType(Qt.TimerType.PreciseTimer)
+        self.timer.setInterval(FRAME_MS)
         self.timer.timeout.connect(self.advance)
+        self.clock = QElapsedTimer()
+        self._origin_step = 0      # the step at which the clock started
+        self._shown = 0            # the step playback last moved the cursor to
 
         def button(icon: str, tip: str, slot) -> QToolButton:
             b = QToolButton()
@@ -119,6 +129,7 @@ class TransportBar(QWidget):
     def play(self) -> None:
         if self.controller.step >= self.controller.steps:
             self.controller.set_step(0)     # play from the start when at the end
+        self._restart_clock()
         self.timer.start()
         self._set_glyph(self.play_button, "pause")
         self.playing_changed.emit(True)
@@ -131,13 +142,28 @@ class TransportBar(QWidget):
     def toggle_play(self) -> None:
         self.pause() if self.playing else self.play()
 
+    def _restart_clock(self) -> None:
+        self._origin_step = self._shown = self.controller.step
+        self.clock.start()
+
+    def due_step(self) -> int:
+        """The step the clock says playback should show now."""
+        elapsed = self.clock.elapsed() / 1000.0 if self.clock.isValid() else 0.0
+        return self._origin_step + int(elapsed * self.speed_value())
+
     def advance(self) -> None:
-        """One frame: the next step, or stop at the end."""
+        """One frame: the cursor to the step due now (at least the next one), or stop at the end."""
         c = self.controller
         if c.step >= c.steps:
             self.pause()
             return
-        c.set_step(c.step + 1)
+        if c.step != self._shown:   # moved meanwhile (scrubbing, a key): count from there
+            self._restart_clock()
+        due = self.due_step()
+        if due <= c.step:
+            return
+        c.set_step(min(due, c.steps))
+        self._shown = c.step
         if c.step >= c.steps:
             self.pause()
 
@@ -180,7 +206,8 @@ class TransportBar(QWidget):
         self._speed_changed()
 
     def _speed_changed(self, *_args) -> None:
-        self.timer.setInterval(max(1, round(1000 / self.speed_value())))
+        if self.playing:   # the new speed counts from the step on screen now
+            self._restart_clock()
 
     def show_step(self, step: int) -> None:
         steps = self.controller.steps

@@ -20,13 +20,13 @@ from PyQt6.QtWidgets import (QApplication, QDockWidget, QFileDialog, QLabel, QMa
                              QMessageBox, QStyleFactory, QToolBar, QWidget)
 
 from ..core.errors import GradvizError
+from ..core.i18n import _
 from .controller import Controller, format_numbers, format_numbers_html
 from .actions import make_action
 from .controls import ControlPanel
 from .settings import FONT_RANGE, Settings
 from .transport import TransportBar
 from .views.base import Appearance
-from ..core.i18n import _
 
 #: docking grid, top row first (views not named here follow in their own order)
 LAYOUT_ORDER = ("GradientFlowView", "JacobianMapView", "StepFactorsView",
@@ -84,6 +84,9 @@ class MainWindow(QMainWindow):
         self._file_pending = False
         self._delivered = None
         self._controls_were_visible = True
+        from .presentation import Presenter, screen_key, screen_size
+        self.presenter = Presenter(self)
+        self.settings.layout_key = screen_key(screen_size(self))   # layout per screen size
 
         self.setDockOptions(QMainWindow.DockOption.AnimatedDocks
                             | QMainWindow.DockOption.AllowTabbedDocks
@@ -126,11 +129,22 @@ class MainWindow(QMainWindow):
             self._dock("compare", _(compare_class.title), self.compare_view)
         self._lay_out_docks()
 
+    def _grid_rows(self) -> tuple[list, list]:
+        """(rows of the view grid, docks tabbed behind the last cell): 3 columns on a screen
+        at least 1500 px wide, else a 2 × 2 grid whose last cell holds the rest as tabs, so no
+        view is squeezed to a sliver at 1280 × 720."""
+        from .presentation import available
+        grid = self._grid
+        columns = COLUMNS if available(self).width() >= 1500 or len(grid) <= 4 else 2
+        if columns == COLUMNS:
+            return [grid[k:k + COLUMNS] for k in range(0, len(grid), COLUMNS)], []
+        return [grid[0:2], grid[2:4]], grid[4:]
+
     def _lay_out_docks(self) -> None:
         """The default arrangement: a grid of views right of the controls, compare on top."""
         grid = self._grid
         area = Qt.DockWidgetArea.RightDockWidgetArea
-        rows = [grid[k:k + COLUMNS] for k in range(0, len(grid), COLUMNS)]
+        rows, tabbed = self._grid_rows()
         for dock in grid:
             dock.setFloating(False)
             dock.show()
@@ -142,6 +156,10 @@ class MainWindow(QMainWindow):
         for row in rows:
             for left, right in zip(row, row[1:]):
                 self.splitDockWidget(left, right, Qt.Orientation.Horizontal)
+        for dock in tabbed:
+            self.tabifyDockWidget(rows[-1][-1], dock)
+        if tabbed:
+            rows[-1][-1].raise_()
         compare = self.docks.get("compare")
         if compare is not None:
             compare.setFloating(False)
@@ -181,8 +199,11 @@ class MainWindow(QMainWindow):
         self._error_timer.setSingleShot(True)
         self._error_timer.setInterval(15_000)
         self._error_timer.timeout.connect(self.clear_error)
-        status = self.statusBar()
+        from .status_line import StatusLine
+        status = StatusLine(self)
+        self.setStatusBar(status)
         status.addWidget(self.numbers_label, 1)
+        status.add_message_label()
         status.addPermanentWidget(self.error_label)
         status.addPermanentWidget(self.busy_label)
 
@@ -225,7 +246,10 @@ class MainWindow(QMainWindow):
                                       QKeySequence.StandardKey.ZoomOut)
         a["presentation"] = self._action(view, _("&Presentation mode"), self.set_presentation, "F11",
                                          _("Full screen, large fonts, thick lines, controls hidden "
-                                         "(F9 shows them)"), checkable=True)
+                                           "(F9 shows them)"), checkable=True)
+        a["leave_presentation"] = self._action(view, _("Leave presentation mode"),
+                                               lambda: self.set_presentation(False), "Esc")
+        a["leave_presentation"].setEnabled(False)
         controls_toggle = self.docks["controls"].toggleViewAction()
         controls_toggle.setText(_("&Controls"))
         controls_toggle.setShortcut(QKeySequence("F9"))
@@ -328,7 +352,10 @@ class MainWindow(QMainWindow):
 
     def _compare_changed(self, enabled: bool) -> None:
         dock = self.docks.get("compare")
-        if dock is not None:
+        if self.presentation:   # the other scene type's presented views
+            from .presentation import mode_of
+            self.presenter.lay_out(mode_of(self))
+        elif dock is not None:
             dock.setVisible(enabled)
             if enabled:
                 dock.raise_()
@@ -401,10 +428,11 @@ class MainWindow(QMainWindow):
     # ------------------------------------------------------------------ appearance
 
     def appearance(self) -> Appearance:
-        if self.presentation:
-            base = Appearance.presentation(self.dark)
-            return Appearance(dark=self.dark, font_pt=max(base.font_pt, self.font_pt + 6),
-                              line_width=base.line_width)
+        if self.presentation:   # font and line width from the presenting screen's size
+            from .presentation import (presentation_font_pt, presentation_line_width,
+                                       screen_size)
+            pt = max(self.font_pt, presentation_font_pt(screen_size(self)))
+            return Appearance(dark=self.dark, font_pt=pt, line_width=presentation_line_width(pt))
         return Appearance(dark=self.dark, font_pt=self.font_pt)
 
     def set_dark(self, dark: bool) -> None:
@@ -417,8 +445,13 @@ class MainWindow(QMainWindow):
         self.settings.font_pt = self.font_pt
         self._apply_appearance()
 
+    def toolbars(self) -> list[QToolBar]:
+        return [bar for bar in self.findChildren(QToolBar) if bar.parent() is self]
+
     def set_presentation(self, on: bool) -> None:
-        """F11: full screen, large fonts, thick lines, controls hidden (F9 brings them back)."""
+        """F11: full screen, fonts and lines for the screen's size, one or two views large
+        (see :mod:`.presentation`), menus, export toolbar and controls hidden (F9 brings the
+        controls back); Esc or F11 leaves."""
         on = bool(on)
         if on == self.presentation:
             return
@@ -427,10 +460,12 @@ class MainWindow(QMainWindow):
         if on:
             self._controls_were_visible = controls.isVisible()
             controls.hide()
-            self.showFullScreen()
+            self.presenter.enter()
+            controls.hide()
         else:
+            self.presenter.leave()
             controls.setVisible(self._controls_were_visible)
-            self.showNormal()
+        self.actions_["leave_presentation"].setEnabled(on)
         if self.actions_["presentation"].isChecked() != on:
             self.actions_["presentation"].setChecked(on)
         self._apply_appearance()
@@ -474,8 +509,9 @@ class MainWindow(QMainWindow):
         """Controls narrow, the view grid in equal columns and rows (after the window is shown)."""
         controls_width = max(320, self.controls.sizeHint().width() + 24)
         self.resizeDocks([self.docks["controls"]], [controls_width], Qt.Orientation.Horizontal)
-        rows = [self._grid[k:k + COLUMNS] for k in range(0, len(self._grid), COLUMNS)]
-        width = max(300, (self.width() - 360) // COLUMNS)
+        rows, _tabbed = self._grid_rows()
+        width = max(300, (self.width() - controls_width - 40) // max(len(r) for r in rows)) \
+            if rows else 300
         height = max(200, (self.height() - 120) // max(1, len(rows)))
         for row in rows:
             self.resizeDocks(row, [width] * len(row), Qt.Orientation.Horizontal)
@@ -519,10 +555,16 @@ class MainWindow(QMainWindow):
 
     def _restore_settings(self) -> None:
         geometry, state = self.settings.geometry(), self.settings.window_state()
-        if geometry is not None:
-            self.restoreGeometry(geometry)
-        else:
-            self.resize(1600, 950)
+        from .presentation import available, fitted_size
+        avail = available(self)
+        if geometry is None or not self.restoreGeometry(geometry):
+            size = fitted_size(avail.size())
+            self.resize(size)
+            self.move(avail.topLeft())
+        if self.width() > avail.width() or self.height() > avail.height():
+            size = fitted_size(avail.size())   # remembered on a larger screen: fit this one
+            self.resize(size)
+            self.move(avail.topLeft())
         self._needs_sizing = state is None or not self.restoreState(state)
         compare = self.docks.get("compare")
         if compare is not None:

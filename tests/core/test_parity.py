@@ -11,7 +11,15 @@ from gradviz.core.cells import CellSpec, init_net
 from gradviz.core.dynamics import run
 from gradviz.core.jacobians import jacobian_map, row_norms, step_jacobians
 
-torch.set_default_dtype(torch.float64)
+
+
+@pytest.fixture(autouse=True)
+def float64_default():
+    """Every tensor of these tests is float64; the default is restored for the other tests."""
+    before = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    yield
+    torch.set_default_dtype(before)
 
 
 def torch_forward(net, x, h0=0.0):

@@ -354,7 +354,8 @@ def scene_rect(item):
 
 
 def check_layout(view, size):
-    """Every legend shown sits outside its plot's data; nothing is cut off on the right."""
+    """Every legend is shown, outside its plot's data (above it, or beside it when the plot is
+    short) and inside the view; nothing is cut off on the right."""
     width = view.graphics.width()
     for plot, _ in view.styler._plots:
         if not plot.isVisible() or plot.scene() is None:   # not part of this layout
@@ -363,9 +364,15 @@ def check_layout(view, size):
         assert data.right() <= width + 1, (type(view).__name__, size, plot.titleLabel.text)
         assert data.height() > 10, (type(view).__name__, size, plot.titleLabel.text)
         lg = getattr(plot, "legend", None)
-        if lg is not None and lg.isVisible() and lg.items:
-            assert not scene_rect(lg).intersects(data), (type(view).__name__, size)
-            assert scene_rect(lg).bottom() <= data.top() + 1
+        if lg is not None and lg.enabled and lg.items:
+            assert lg.isVisible(), (type(view).__name__, size, plot.titleLabel.text)
+            box = scene_rect(lg)
+            assert not box.adjusted(1, 1, -1, -1).intersects(data), (type(view).__name__, size)
+            assert box.right() <= width + 1, (type(view).__name__, size, box, width)
+            if lg.where == "top":
+                assert box.bottom() <= data.top() + 1
+            else:
+                assert box.left() >= data.right() - 1
 
 
 @pytest.mark.parametrize("cell", CELLS)
@@ -396,9 +403,10 @@ def test_legend_moves_out_of_the_way_when_the_view_is_short(qtbot, runs):
     shown(qtbot, v, (450, 600))
     assert lg.isVisible() and lg.columnCount < 3          # entries wrap onto more rows
     shown(qtbot, v, (450, 160))
-    assert not lg.isVisible()                            # too short: the data wins
+    assert lg.isVisible() and lg.where == "right"        # too short: beside the data
+    check_layout(v, (450, 160))
     shown(qtbot, v, (960, 600))
-    assert lg.isVisible()
+    assert lg.isVisible() and lg.where == "top"
 
 
 def every_view(qtbot, scene, analysis, step, row=None):

@@ -5,8 +5,11 @@ label's text document); the views build plots from these (see :mod:`.base`).
 """
 from __future__ import annotations
 
+import math
+
 import pyqtgraph as pg
 from PyQt6.QtCore import QSizeF, Qt
+from PyQt6.QtGui import QFont, QFontMetricsF
 from PyQt6.QtWidgets import QGraphicsItem, QSizePolicy
 
 
@@ -34,8 +37,50 @@ class Title(pg.LabelItem):
         super().resizeEvent(ev)
 
 
+def fit_tick_spacing(axis: pg.AxisItem, levels, min_val: float, max_val: float, size: float):
+    """Coarsen pyqtgraph's tick ``levels`` so that no two tick labels overlap at the axis's
+    font: at most one label per label width (plus a gap) along a horizontal axis, per 1.6 line
+    heights along a vertical one. pyqtgraph picks the count from the length alone, which at
+    presentation fonts piles labels up ("20406080")."""
+    span = abs(max_val - min_val)
+    if not levels or span == 0 or size <= 0:
+        return levels
+    font = axis.style.get("tickFont") or QFont()
+    fm = QFontMetricsF(font)
+    major = levels[0][0]
+    if axis.orientation in ("left", "right"):
+        extent = fm.height() * 1.6
+    else:
+        texts = axis.tickStrings([min_val, max_val, (min_val + max_val) / 2], 1.0, major)
+        extent = max(fm.horizontalAdvance(t) for t in texts) + fm.horizontalAdvance("00")
+    limit = max(1.0, size / extent)
+    if span / major <= limit + 1e-9:
+        return levels
+    raw = span / limit
+    k = math.floor(math.log10(raw))
+    spacing = next(m * 10.0 ** k for m in (1, 2, 5, 10) if m * 10.0 ** k >= raw - 1e-12)
+    if major >= 1 and spacing < 1:
+        spacing = 1.0
+    return [(spacing, 0.0)]
+
+
+def fit_ticks(axis: pg.AxisItem) -> None:
+    """Give an existing axis (a colour bar's) labels that never overlap (see above)."""
+    base = axis.tickSpacing
+
+    def spacing(min_val, max_val, size):
+        return fit_tick_spacing(axis, base(min_val, max_val, size), min_val, max_val, size)
+
+    axis.tickSpacing = spacing
+
+
 class FitAxis(pg.AxisItem):
-    """An axis whose label is scaled down (to at most 0.6) when it is longer than the axis."""
+    """An axis whose label is scaled down (to at most 0.6) when it is longer than the axis, and
+    whose tick labels never overlap (:func:`fit_tick_spacing`)."""
+
+    def tickSpacing(self, minVal, maxVal, size):
+        return fit_tick_spacing(self, super().tickSpacing(minVal, maxVal, size),
+                                minVal, maxVal, size)
 
     def resizeEvent(self, ev=None):
         super().resizeEvent(ev)
@@ -87,22 +132,74 @@ class Plot(pg.PlotItem):
         self.fit_legend()
 
     def fit_legend(self) -> None:
-        """Hide the legend when showing it would leave the data too little height."""
+        """The legend above the data when that leaves the data enough height, else in a column
+        right of the data: never hidden, never over a curve."""
         lg = getattr(self, "legend", None)
-        if not isinstance(lg, Legend) or self.size().height() <= 0:
+        if not isinstance(lg, Legend) or self.size().height() <= 0 or not lg.items:
             return
         left = self.getAxis("left")
-        lg.fit(self.size().width() - (left.width() if left.isVisible() else 0) - 4)
+        width = self.size().width() - (left.width() if left.isVisible() else 0) - 4
         title = self.title_height if self.titleLabel.isVisible() else 0
         bottom = self.getAxis("bottom")
         data = self.size().height() - title - (bottom.height() if bottom.isVisible() else 0)
-        need = lg.natural_height()
-        lg.set_room(data - need >= max(60.0, 1.5 * need))
+        for compact in (False, True):   # full names, else the symbols alone ("f_t")
+            lg.set_compact(compact)
+            need = lg.height_in(lg.columns_for(width))
+            if data - need >= max(60.0, 1.5 * need):
+                lg.place("top")
+                lg.fit(width)
+                return
+            for columns in range(1, len(lg.items) + 1):   # beside the data, few columns
+                if lg.height_in(columns) <= data and width - lg.columns_width(columns) >= 120:
+                    lg.place("right", columns)
+                    return
+        # no room anywhere: beside the data by symbol, as few rows as the width allows (the
+        # data keeps its height; the legend may reach into the axis below)
+        columns = max((c for c in range(1, len(lg.items) + 1)
+                       if width - lg.columns_width(c) >= 120), default=1)
+        lg.place("right", columns)
+
+
+class Caption(Title):
+    """A line of text that wraps onto more lines when the plot is narrower than it (never cut,
+    never scaled below legibility)."""
+
+    def __init__(self, *args, **kwargs):
+        self._height = 0.0
+        super().__init__(*args, **kwargs)
+
+    def _wrap(self, width: float) -> None:
+        self.item.setTextWidth(-1)
+        natural = self.item.boundingRect().width()
+        self.item.setTextWidth(width if 0 < width < natural else -1)
+        self.item.setScale(1.0)
+        height = self.item.boundingRect().height()
+        if abs(height - self._height) > 0.5:
+            self._height = height
+            self.setMinimumHeight(height)
+            self.setMaximumHeight(height)
+            self.updateGeometry()
+            plot = self.parentItem()
+            if isinstance(plot, pg.PlotItem) and self.rect().width() > 0:
+                plot.layout.activate()   # the data moves now, not a frame later
+
+    def updateMin(self):
+        super().updateMin()
+        self._wrap(self.rect().width())
+
+    def sizeHint(self, which, constraint=None):
+        hint = super().sizeHint(which, constraint)
+        return QSizeF(hint.width(), max(hint.height(), self._height) if self._height
+                      else hint.height())
+
+    def resizeEvent(self, ev):
+        self._wrap(self.rect().width())
+        pg.LabelItem.resizeEvent(self, ev)
 
 
 def caption(plot: pg.PlotItem) -> Title:
-    """A one-line text between a plot's title and its data (where a legend would sit)."""
-    label = Title("", justify="left", parent=plot)
+    """A text between a plot's title and its data (where a legend would sit); it wraps."""
+    label = Caption("", justify="left", parent=plot)
     label.setFlag(QGraphicsItem.GraphicsItemFlag.ItemClipsChildrenToShape)
     top = plot.getAxis("top")
     plot.layout.removeItem(top)
@@ -134,8 +231,54 @@ class Legend(pg.LegendItem):
         self.setMinimumWidth(0)
         self.layout.setContentsMargins(4, 0, 4, 2)
         self._fitted_width = 0.0
+        self.plot = plot
+        self.where = "top"     # "top": a row above the data; "right": a column beside it
+        self.beside_columns = 1
         self.enabled = True    # the view wants the legend shown
-        self.room = True       # the plot has height to spare for it
+        self.room = True       # kept for callers: a legend is never hidden for lack of room
+
+    def place(self, where: str, columns: int = 1) -> None:
+        """Move the legend above the data ("top") or into ``columns`` columns right of it."""
+        self.beside_columns = columns
+        if where == self.where:
+            if where == "right":
+                self._fix_beside()
+            return
+        self.where = where
+        layout = self.plot.layout
+        layout.removeItem(self)
+        if where == "top":
+            self.setMinimumWidth(0)
+            self.setMaximumWidth(1e6)
+            self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+            layout.addItem(self, 1, 1)
+        else:
+            self.setColumnCount(columns)
+            # beside the data it takes no height of its own: the plot's size decides
+            self.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Ignored)
+            layout.addItem(self, 2, 3, alignment=Qt.AlignmentFlag.AlignTop)
+            self._fix_beside()
+        self.updateGeometry()
+        layout.activate()
+
+    def _fix_beside(self) -> None:
+        self.setColumnCount(self.beside_columns)
+        width = self.columns_width(self.beside_columns)
+        self.setMinimumWidth(width)
+        self.setMaximumWidth(width)
+
+    def columns_for(self, width: float) -> int:
+        return next((c for c in range(len(self.items), 0, -1)
+                     if self.columns_width(c) <= width), 1)
+
+    def height_in(self, columns: int) -> float:
+        """Height of the entries laid out in ``columns`` columns."""
+        if not self.items:
+            return 0.0
+        heights = [max(s.boundingRect().height(), lb.itemRect().height()) for s, lb in self.items]
+        rows = [max(heights[k:k + columns]) for k in range(0, len(heights), columns)]
+        _l, top, _r, bottom = self.layout.getContentsMargins()
+        return sum(rows) + top + bottom + max(0, len(rows) - 1) * self.layout.verticalSpacing()
 
     def setVisible(self, visible: bool) -> None:
         """The view's choice; the legend still hides while the plot is too short for it."""
@@ -163,7 +306,29 @@ class Legend(pg.LegendItem):
     # entries are placed row by row, ``columnCount`` per row ----------------------------------
     def addItem(self, item, name):
         super().addItem(item, name)
+        self.full_names = getattr(self, "full_names", []) + [name]
+        self.compact = False
         self._relayout()
+
+    def clear(self):
+        super().clear()
+        self.full_names, self.compact = [], False
+
+    @staticmethod
+    def short_name(name: str) -> str:
+        """The symbol that starts an entry ("f<sub>t</sub> forget gate" → "f<sub>t</sub>")."""
+        head = name.split(" ")[0]
+        return head if head and head != name else name
+
+    def set_compact(self, compact: bool) -> None:
+        """Entries by their symbol alone (a short plot), or by their full names again."""
+        compact = bool(compact)
+        names = getattr(self, "full_names", [])
+        if compact == getattr(self, "compact", False) or len(names) != len(self.items):
+            return
+        self.compact = compact
+        for (_sample, label), name in zip(self.items, names):
+            label.setText(self.short_name(name) if compact else name)
 
     def _relayout(self) -> None:
         """Every entry again, row by row (pyqtgraph fills its grid column by column)."""
@@ -197,7 +362,7 @@ class Legend(pg.LegendItem):
 
     def fit(self, width: float) -> None:
         """As many columns as fit in ``width`` (at least one)."""
-        if width <= 0 or not self.items:
+        if width <= 0 or not self.items or self.where == "right":
             return
         columns = next((c for c in range(len(self.items), 0, -1)
                         if self.columns_width(c) <= width), 1)
@@ -216,7 +381,10 @@ class Legend(pg.LegendItem):
     def sizeHint(self, which, constraint=None):
         if not self.items or not self.isVisible():
             return QSizeF(0, 0)
-        return super().sizeHint(which, QSizeF() if constraint is None else constraint)
+        hint = super().sizeHint(which, QSizeF() if constraint is None else constraint)
+        if self.where == "right" and which == Qt.SizeHint.MinimumSize:
+            return QSizeF(hint.width(), 0.0)   # beside the data: the plot's height decides
+        return hint
 
     def itemChange(self, change, value):
         out = super().itemChange(change, value)

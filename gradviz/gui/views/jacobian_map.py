@@ -71,6 +71,7 @@ class JacobianMapView(PlotView):
         super().__init__(parent)
         self.control_row.addWidget(QLabel(_("Map of")))
         self.map_box = QComboBox()
+        self.map_box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         self.map_box.setToolTip(_("Which quantity the map shows for every pair (t, i): the true "
                                 "norm of ∂h_t/∂h_i, or what theory predicts for it"))
         self.map_box.currentIndexChanged.connect(self._map_changed)

@@ -55,24 +55,38 @@ class JacobianStepView(PlotView):
         self.eig.legend.addItem(self.eig_jac, _("λ(∂h<sub>t</sub>/∂h<sub>t−1</sub>)"))
         self._whh_in_legend = False
         self._with_eig = None
+        self._stacked = False
         self._layout(False)
         self.sv_top = 1.2
         self.data = None
         st.apply(st.appearance)
 
-    def _layout(self, with_eig: bool) -> None:
-        if with_eig == self._with_eig:
+    def _narrow(self) -> bool:
+        """Too narrow for the plots side by side (each needs its axes and a colour bar)."""
+        return self.width() < 46 * self.appearance.font_pt * (1.5 if self._with_eig else 1)
+
+    def resizeEvent(self, event):
+        super().resizeEvent(event)
+        if self._with_eig is not None and self._narrow() != self._stacked:
+            self._layout(self._with_eig, force=True)
+
+    def _layout(self, with_eig: bool, force: bool = False) -> None:
+        if with_eig == self._with_eig and not force:
             return
+        self._with_eig = with_eig
         ci = self.graphics.ci
         ci.clear()
-        ci.addItem(self.matrix, row=0, col=0)
-        ci.addItem(self.sv, row=0, col=1)
-        if with_eig:
-            ci.addItem(self.eig, row=0, col=2)
-        ci.layout.setColumnStretchFactor(0, 5)
-        ci.layout.setColumnStretchFactor(1, 4)
-        ci.layout.setColumnStretchFactor(2, 4 if with_eig else 0)
-        self._with_eig = with_eig
+        self._stacked = stacked = self._narrow()
+        plots = [self.matrix, self.sv] + ([self.eig] if with_eig else [])
+        for k, plot in enumerate(plots):   # in a row, or one above the other when narrow
+            ci.addItem(plot, row=k if stacked else 0, col=0 if stacked else k)
+        for k, stretch in enumerate((5, 4, 4 if with_eig else 0)):
+            if stacked:
+                ci.layout.setColumnStretchFactor(k, 1 if k == 0 else 0)
+                ci.layout.setRowStretchFactor(k, stretch)
+            else:
+                ci.layout.setRowStretchFactor(k, 1 if k == 0 else 0)
+                ci.layout.setColumnStretchFactor(k, stretch)
 
     def analysis_changed(self) -> None:
         analysis = self.analysis

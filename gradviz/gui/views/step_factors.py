@@ -66,7 +66,8 @@ class StepFactorsView(PlotView):
                              _("log<sub>10</sub> product"))
         for p in (self.upper, self.lower):
             p.disableAutoRange()
-        self.lower.setXLink(self.upper)
+        # the same x range on both, set in analysis_changed (an X link matches pixels, which
+        # differ when one plot's legend sits beside its data)
         self.graphics.ci.addItem(self.upper, row=0, col=0)
         self.graphics.ci.addItem(self.lower, row=1, col=0)
         self.one = st.curve(pg.InfiniteLine(pos=1.0, angle=0, movable=False, label="1.0",
@@ -126,6 +127,7 @@ class StepFactorsView(PlotView):
             self.upper.legend.updateSize()
             hi = max(hi, s)
         self.upper.setXRange(0, max(T, 1), padding=0.01)
+        self.lower.setXRange(0, max(T, 1), padding=0.01)
         lo = min([1.0] + [float(d[k].min()) for k, _ in self.curves if d[k].size])
         # gates close to 1 are the story: zoom in unless the factors spread over [0, 1]
         lo = 0.0 if lo < 0.5 else np.floor(lo * 10) / 10 - 0.1

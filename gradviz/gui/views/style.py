@@ -13,7 +13,7 @@ import pyqtgraph as pg
 from PyQt6.QtCore import Qt
 from PyQt6.QtGui import QFont, QFontMetricsF
 
-from .items import Legend, Plot
+from .items import Legend, Plot, fit_ticks
 
 
 @dataclass(frozen=True)
@@ -111,6 +111,7 @@ class Styler:
         self._curves = [c for c in self._curves if id(c[0]) not in drop]
 
     def bar(self, bar: pg.ColorBarItem, label: str):
+        fit_ticks(bar.axis)
         self._bars.append((bar, label))
         return bar
 

@@ -1,0 +1,45 @@
+"""The status line: the numbers to say aloud stay; passing messages go beside them.
+
+QStatusBar.showMessage hides the bar's normal widgets (the numbers) while a message shows;
+:class:`StatusLine` shows the message in a label of its own to the right instead, so "saved …"
+or "wrote …" never replaces σ_max(W_hh) and log10 ‖∂h_t/∂h_0‖.
+"""
+from __future__ import annotations
+
+from PyQt6.QtCore import QTimer
+from PyQt6.QtWidgets import QLabel, QSizePolicy, QStatusBar
+
+
+class StatusLine(QStatusBar):
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.message_label = QLabel("")
+        self.message_label.setObjectName("message")
+        self.message_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.timeout.connect(self.clearMessage)
+
+    def add_message_label(self) -> None:
+        """Place the message label (after the numbers, which keep their stretch)."""
+        self.addWidget(self.message_label, 0)
+        self.message_label.hide()
+
+    def showMessage(self, text: str, msecs: int = 0) -> None:
+        self.message_label.setText(text)
+        self.message_label.setToolTip(text)
+        self.message_label.setMinimumWidth(min(self.message_label.sizeHint().width(),
+                                               max(120, self.width() // 3)))
+        self.message_label.setVisible(bool(text))
+        if msecs > 0:
+            self._timer.start(msecs)
+        else:
+            self._timer.stop()
+
+    def clearMessage(self) -> None:
+        self._timer.stop()
+        self.message_label.setText("")
+        self.message_label.hide()
+
+    def currentMessage(self) -> str:
+        return self.message_label.text()

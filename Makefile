@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench system-deps test-deps clean
+.PHONY: run test lint bench system-deps test-deps catalogs clean
 
 $(STAMP): pyproject.toml setup.py
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -21,7 +21,11 @@ system-deps: $(STAMP)
 test-deps: $(STAMP)
 	@sh scripts/system-deps.sh --test $(BIN)/python
 
-run: $(STAMP) system-deps
+# the message catalogs: every gradviz/locale/*/LC_MESSAGES/gradviz.po compiled to .mo (not committed)
+catalogs: $(STAMP)
+	$(BIN)/python scripts/catalogs.py compile
+
+run: $(STAMP) system-deps catalogs
 	$(BIN)/gradviz
 
 # the layering (import-linter contracts in pyproject.toml), lint, types of the core, then the tests
@@ -31,7 +35,7 @@ lint: $(STAMP)
 	$(BIN)/mypy
 
 # the whole suite in one process: a crash is a failure, never run again
-test: $(STAMP) test-deps lint
+test: $(STAMP) test-deps lint catalogs
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest
 
 bench: $(STAMP)

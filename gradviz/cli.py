@@ -21,9 +21,13 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .core import i18n
+from .core.argparse_text import localize_argparse
 from .core.errors import GradvizError
+from .core.i18n import _
 
 PROG = "gradviz"
+_window_lang: str | None = None   # --lang as given (the window also weighs its remembered choice)
 EXIT_ERROR, EXIT_USAGE, EXIT_INTERNAL, EXIT_INTERRUPTED = 1, 2, 3, 130
 
 
@@ -39,7 +43,7 @@ class _Parser(argparse.ArgumentParser):
             r"^-(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$")
 
     def error(self, message):
-        raise _UsageError(f"{self.prog}: error: {message}")
+        raise _UsageError(_("{prog}: error: {message}").format(prog=self.prog, message=message))
 
 
 class _UsageError(Exception):
@@ -52,9 +56,10 @@ def _positive_int(text: str) -> int:
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+        raise argparse.ArgumentTypeError(_("expected a positive integer, got {text!r}")
+                                         .format(text=text)) from None
     if value <= 0:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+        raise argparse.ArgumentTypeError(_("expected a positive integer, got {text!r}").format(text=text))
     return value
 
 
@@ -62,9 +67,10 @@ def _count(text: str) -> int:
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer ≥ 0, got {text!r}") from None
+        raise argparse.ArgumentTypeError(_("expected an integer ≥ 0, got {text!r}")
+                                         .format(text=text)) from None
     if value < 0:
-        raise argparse.ArgumentTypeError(f"expected an integer ≥ 0, got {text!r}")
+        raise argparse.ArgumentTypeError(_("expected an integer ≥ 0, got {text!r}").format(text=text))
     return value
 
 
@@ -75,7 +81,8 @@ def _seed(text: str) -> int:
     except ValueError:
         value = -1
     if not 0 <= value <= SEED_MAX:
-        raise argparse.ArgumentTypeError(f"expected an integer from 0 to {SEED_MAX}, got {text!r}")
+        raise argparse.ArgumentTypeError(_("expected an integer from 0 to {top}, got {text!r}")
+                                         .format(top=SEED_MAX, text=text))
     return value
 
 
@@ -83,16 +90,16 @@ def _finite(text: str) -> float:
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+        raise argparse.ArgumentTypeError(_("expected a number, got {text!r}").format(text=text)) from None
     if not math.isfinite(value):
-        raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
+        raise argparse.ArgumentTypeError(_("expected a finite number, got {text!r}").format(text=text))
     return value
 
 
 def _unit_interval(text: str) -> float:
     value = _finite(text)
     if not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError(f"expected a number in [0, 1], got {text!r}")
+        raise argparse.ArgumentTypeError(_("expected a number in [0, 1], got {text!r}").format(text=text))
     return value
 
 
@@ -112,12 +119,15 @@ def _sigma_or_none(text: str) -> float | str:
 # ---------------------------------------------------------------- parsers
 
 def _window_parser() -> _Parser:
-    p = _Parser(prog=PROG, description="Watch the gradient dynamics of RNN, LSTM and GRU cells "
-                "live. `gradviz export --help` for the headless export.")
+    p = _Parser(prog=PROG, description=_("Watch the gradient dynamics of RNN, LSTM and GRU cells "
+                "live. `gradviz export --help` for the headless export."))
     group = p.add_mutually_exclusive_group()
-    group.add_argument("--preset", metavar="NAME", type=_text, help="open on a preset scene")
-    group.add_argument("--session", metavar="FILE", type=_text, help="open a saved session")
-    p.add_argument("--list-presets", action="store_true", help="list the presets and exit")
+    group.add_argument("--preset", metavar="NAME", type=_text, help=_("open on a preset scene"))
+    group.add_argument("--session", metavar="FILE", type=_text, help=_("open a saved session"))
+    p.add_argument("--list-presets", action="store_true", help=_("list the presets and exit"))
+    p.add_argument("--lang", metavar="LANG", choices=list(i18n.LANGUAGES),
+                   help=_("language of the window and the messages: zh_CN or en (default: $GRADVIZ_LANG, "
+                          "the last choice, the system locale)"))
     return p
 
 
@@ -128,59 +138,61 @@ def export_parser() -> _Parser:
     from .core.kinds import CELL_NAMES
 
     p = _Parser(prog=f"{PROG} export",
-                description="Simulate a cell headlessly and write DIR/trace.npz (float64: states, "
-                "gates, log10 Jacobian-product maps) plus one PNG per view.",
-                epilog="With --state-dict, kind and sizes come from the file: --cell may only "
+                description=_("Simulate a cell headlessly and write DIR/trace.npz (float64: states, "
+                "gates, log10 Jacobian-product maps) plus one PNG per view."),
+                epilog=_("With --state-dict, kind and sizes come from the file: --cell may only "
                 "choose the RNN nonlinearity (the file does not store it), and --hidden, "
                 "--input-size, --num-layers, --bidirectional, --proj-size or --init that "
                 "contradict the file are an error. W_hh is used as stored unless --wr-scale "
                 "is given. --inputs sets T (and the input size unless the weights fix it); its numbers are "
-                "used as they are unless --amplitude is given.")
+                "used as they are unless --amplitude is given."))
     p.add_argument("--out", metavar="DIR", type=_text,
-                   help="output folder (created; same-named files in it are replaced)")
+                   help=_("output folder (created; same-named files in it are replaced)"))
     p.add_argument("--script", metavar="FILE.py", type=_text,
-                   help="also (or instead of --out) write the scene as one runnable torch "
+                   help=_("also (or instead of --out) write the scene as one runnable torch "
                    "script (hand-written loop, torch.nn check, autograd norms; replaced if it "
-                   "exists)")
+                   "exists)"))
     src = p.add_mutually_exclusive_group()
-    src.add_argument("--preset", metavar="NAME", type=_text, help="start from a preset scene")
-    src.add_argument("--session", metavar="FILE", type=_text, help="start from a saved session")
-    p.add_argument("--cell", choices=list(CELL_NAMES), help="cell and nonlinearity (default rnn = tanh RNN)")
-    p.add_argument("--hidden", type=_positive_int, metavar="N", help="hidden size H (default 16)")
-    p.add_argument("--input-size", type=_positive_int, metavar="N", help="input size (default 1)")
-    p.add_argument("--num-layers", type=_positive_int, metavar="N", help="stacked layers (default 1)")
+    src.add_argument("--preset", metavar="NAME", type=_text, help=_("start from a preset scene"))
+    src.add_argument("--session", metavar="FILE", type=_text, help=_("start from a saved session"))
+    p.add_argument("--cell", choices=list(CELL_NAMES), help=_("cell and nonlinearity (default rnn = tanh "
+                                                              "RNN)"))
+    p.add_argument("--hidden", type=_positive_int, metavar="N", help=_("hidden size H (default 16)"))
+    p.add_argument("--input-size", type=_positive_int, metavar="N", help=_("input size (default 1)"))
+    p.add_argument("--num-layers", type=_positive_int, metavar="N", help=_("stacked layers (default 1)"))
     p.add_argument("--bidirectional", action="store_const", const=True, default=None,
-                   help="two directions, as torch's bidirectional=True")
-    p.add_argument("--proj-size", type=_count, metavar="P", help="LSTM projection size (default 0)")
-    p.add_argument("--steps", type=_positive_int, metavar="T", help="number of steps T (default 100)")
-    p.add_argument("--seed", type=_seed, metavar="S", help="seed of the weights and the noise input")
-    p.add_argument("--init", choices=INITS, help="init scheme of the weights (default: torch's)")
+                   help=_("two directions, as torch's bidirectional=True"))
+    p.add_argument("--proj-size", type=_count, metavar="P", help=_("LSTM projection size (default 0)"))
+    p.add_argument("--steps", type=_positive_int, metavar="T", help=_("number of steps T (default 100)"))
+    p.add_argument("--seed", type=_seed, metavar="S", help=_("seed of the weights and the noise input"))
+    p.add_argument("--init", choices=INITS, help=_("init scheme of the weights (default: torch's)"))
     p.add_argument("--wr-scale", type=_sigma_or_none, metavar="X",
-                   help="scale W_hh to largest singular value X (H = 1: w = X); 'none' keeps it")
+                   help=_("scale W_hh to largest singular value X (H = 1: w = X); 'none' keeps it"))
     p.add_argument("--forget-bias", type=_finite, metavar="B",
-                   help="LSTM effective forget-gate bias b_if + b_hf")
+                   help=_("LSTM effective forget-gate bias b_if + b_hf"))
     p.add_argument("--forget-clamp", type=_unit_interval, metavar="F",
-                   help="LSTM: force every forget gate f_t to F")
-    p.add_argument("--update-bias", type=_finite, metavar="B", help="GRU effective update-gate bias")
-    p.add_argument("--input", choices=SIGNALS, help="input signal (default sine)")
-    p.add_argument("--amplitude", type=_finite, metavar="A", help="input amplitude (default 1)")
-    p.add_argument("--h0", type=_finite, metavar="V", help="initial state value of every unit")
-    p.add_argument("--state-dict", metavar="FILE", type=_text, help="torch state_dict of an nn.RNN/LSTM/GRU")
+                   help=_("LSTM: force every forget gate f_t to F"))
+    p.add_argument("--update-bias", type=_finite, metavar="B", help=_("GRU effective update-gate bias"))
+    p.add_argument("--input", choices=SIGNALS, help=_("input signal (default sine)"))
+    p.add_argument("--amplitude", type=_finite, metavar="A", help=_("input amplitude (default 1)"))
+    p.add_argument("--h0", type=_finite, metavar="V", help=_("initial state value of every unit"))
+    p.add_argument("--state-dict", metavar="FILE", type=_text,
+                   help=_("torch state_dict of an nn.RNN/LSTM/GRU"))
     p.add_argument("--inputs", metavar="FILE.csv", type=_text,
-                   help="inputs: T rows × input_size numbers, header optional (sets T); UTF-8 "
-                        "with or without BOM, UTF-16 or GBK/GB18030 as Excel writes it")
+                   help=_("inputs: T rows × input_size numbers, header optional (sets T); UTF-8 "
+                        "with or without BOM, UTF-16 or GBK/GB18030 as Excel writes it"))
     p.add_argument("--columns", metavar="NAMES", type=_text,
-                   help="--inputs columns that drive the cell, by header name or 1-based number, "
+                   help=_("--inputs columns that drive the cell, by header name or 1-based number, "
                         "comma-separated (default: every column of numbers; dates and text "
-                        "are left out)")
+                        "are left out)"))
     p.add_argument("--time-column", metavar="NAME", type=_text,
-                   help="--inputs column that labels the steps (not an input); rows follow its "
-                        "order when it holds numbers or year-first dates")
-    p.add_argument("--layer", type=_count, metavar="L", help="layer to analyse (default 0)")
+                   help=_("--inputs column that labels the steps (not an input); rows follow its "
+                        "order when it holds numbers or year-first dates"))
+    p.add_argument("--layer", type=_count, metavar="L", help=_("layer to analyse (default 0)"))
     p.add_argument("--direction", type=int, choices=(0, 1),
-                   help="direction to analyse (1: the reverse one, in processing order)")
+                   help=_("direction to analyse (1: the reverse one, in processing order)"))
     p.add_argument("--scale", type=int, choices=(1, 2, 3), default=1,
-                   help="PNG resolution: 1×, 2× or 3× the on-screen pixel size")
+                   help=_("PNG resolution: 1×, 2× or 3× the on-screen pixel size"))
     return p
 
 
@@ -225,7 +237,7 @@ def plan_export(args: argparse.Namespace) -> ExportPlan:
     if args.cell:
         changes["cell"] = CELL_NAMES[args.cell].kind
         changes["nonlinearity"] = CELL_NAMES[args.cell].nonlinearity
-    for flag, name, _ in _SIZE_FLAGS:
+    for flag, name, _kind in _SIZE_FLAGS:
         if getattr(args, flag) is not None:
             changes[name] = getattr(args, flag)
     for flag in ("steps", "seed", "init", "forget_bias", "forget_clamp", "update_bias",
@@ -241,7 +253,7 @@ def plan_export(args: argparse.Namespace) -> ExportPlan:
             changes["wr_scale"] = None     # a loaded network keeps its own W_hh
     if args.inputs:
         if args.input:
-            raise GradvizError("--input and --inputs: choose one (a signal or a CSV file)")
+            raise GradvizError(_("--input and --inputs: choose one (a signal or a CSV file)"))
         changes["inputs_path"] = args.inputs
         changes["inputs_columns"] = args.columns
         changes["inputs_time"] = args.time_column
@@ -253,13 +265,14 @@ def plan_export(args: argparse.Namespace) -> ExportPlan:
         changes["inputs_columns"] = changes["inputs_time"] = None
         inputs = None
     if (args.columns or args.time_column) and not args.inputs:
-        raise GradvizError("--columns and --time-column choose columns of --inputs FILE.csv")
+        raise GradvizError(_("--columns and --time-column choose columns of --inputs FILE.csv"))
     scene = scene.replace(**changes)
 
     if scene.state_dict_path and base is None:
         if args.init:
-            raise GradvizError(f"--init {args.init} contradicts --state-dict: the weights come "
-                               f"from {scene.state_dict_path}")
+            raise GradvizError(_("--init {init} contradicts --state-dict: the weights come from "
+                                 "{state_dict_path}")
+                               .format(init=args.init, state_dict_path=scene.state_dict_path))
         base = load_state_dict_file(scene.state_dict_path, scene.nonlinearity)
     if base is not None:
         spec = base.spec
@@ -269,13 +282,14 @@ def plan_export(args: argparse.Namespace) -> ExportPlan:
         except GradvizError as exc:
             raise GradvizError(f"{source}: {exc}") from None
         if args.cell and CELL_NAMES[args.cell].kind != spec.kind:
-            raise GradvizError(f"--cell {args.cell} contradicts {source}: it holds "
-                               f"{spec.cell_kind.a_label}")
+            raise GradvizError(_("--cell {cell} contradicts {source}: it holds {a_label}")
+                               .format(cell=args.cell, source=source, a_label=spec.cell_kind.a_label))
         for flag, name, option in _SIZE_FLAGS:
             given = getattr(args, flag)
             if given is not None and given != getattr(spec, name):
-                raise GradvizError(f"{option} {given} contradicts {source}: its "
-                                   f"{name.replace('_', ' ')} is {getattr(spec, name)}")
+                raise GradvizError(_("{option} {given} contradicts {source}: its {value} is {value2}")
+                                   .format(option=option, given=given, source=source,
+                                           value=name.replace('_', ' '), value2=getattr(spec, name)))
         _check_layer(scene, spec.num_layers, spec.directions)
     if base is None:
         _check_layer(scene, scene.num_layers, 2 if scene.bidirectional else 1)
@@ -287,8 +301,9 @@ def plan_export(args: argparse.Namespace) -> ExportPlan:
     scene = resolved.scene
     _check_cell_options(args, scene)
     if resolved.raw_inputs is not None and args.steps is not None and args.steps != scene.steps:
-        raise GradvizError(f"--steps {args.steps} contradicts {scene.inputs_path or 'the inputs'}: "
-                           f"it has {scene.steps} rows (the CSV sets T)")
+        raise GradvizError(_("--steps {steps} contradicts {value}: it has {steps2} rows (the CSV sets T)")
+                           .format(steps=args.steps, value=scene.inputs_path or 'the inputs',
+                                   steps2=scene.steps))
     _check_layer(scene, scene.num_layers, 2 if scene.bidirectional else 1)   # names the option
     scene.validate()
     return ExportPlan(scene=scene, base=resolved.base, inputs=resolved.inputs, step=step)
@@ -303,11 +318,14 @@ def _preset_scene(name: str):
 
 def _check_layer(scene, num_layers: int, directions: int) -> None:
     if not 0 <= scene.layer < num_layers:
-        raise GradvizError(f"--layer {scene.layer} is out of range: the cell has {num_layers} "
-                           f"layer(s), numbered from 0")
+        raise GradvizError(_("--layer {layer} is out of range: the cell has {num_layers} layer(s), numbered "
+                             "from 0")
+                           .format(layer=scene.layer, num_layers=num_layers))
     if not 0 <= scene.direction < directions:
-        raise GradvizError(f"--direction {scene.direction} is out of range: the cell is "
-                           f"{'bi' if directions == 2 else 'uni'}directional")
+        raise GradvizError((_("--direction {direction} is out of range: the cell is bidirectional")
+                            if directions == 2 else
+                            _("--direction {direction} is out of range: the cell is unidirectional"))
+                           .format(direction=scene.direction))
 
 
 def _check_cell_options(args, scene) -> None:
@@ -322,8 +340,8 @@ def _check_cell_options(args, scene) -> None:
             ("forget_clamp", "--forget-clamp", owner(lambda k: k.has_cell)),
             ("update_bias", "--update-bias", owner(lambda k: k.bias_field == "update_bias"))):
         if getattr(args, flag) is not None and scene.cell != kind.name:
-            raise GradvizError(f"{option} applies to {kind.a_label} only (the cell is "
-                               f"{scene.cell_name})")
+            raise GradvizError(_("{option} applies to {a_label} only (the cell is {cell_name})")
+                               .format(option=option, a_label=kind.a_label, cell_name=scene.cell_name))
 
 
 # ---------------------------------------------------------------- export
@@ -385,8 +403,8 @@ def write_export(plan: ExportPlan, analysis, out_dir, scale: int = 1) -> list[Pa
             with open(tmp / "trace.npz", "wb") as f:
                 np.savez(f, **arrays)
         except OSError as exc:
-            raise GradvizError(f"--out {out}: cannot write trace.npz "
-                               f"({exc.strerror or type(exc).__name__})") from None
+            raise GradvizError(_("--out {out}: cannot write trace.npz ({why})").format(
+                out=out, why=exc.strerror or type(exc).__name__)) from None
         render = _renderer()
         if render is not None:
             kw = {}
@@ -410,7 +428,8 @@ def write_export(plan: ExportPlan, analysis, out_dir, scale: int = 1) -> list[Pa
             else:
                 _move_all(tmp, out, names)
         except OSError as exc:
-            raise GradvizError(f"--out {out}: cannot write ({exc.strerror or exc})") from None
+            raise GradvizError(_("--out {out}: cannot write ({value})")
+                               .format(out=out, value=exc.strerror or exc)) from None
         done = True
         return [out / name for name in names]
     finally:
@@ -483,7 +502,8 @@ def _check_out(out: Path) -> None:
     while not p.exists() and p.parent != p:
         p = p.parent
     if p.exists() and not p.is_dir():
-        raise GradvizError(f"--out {out}: {'is' if p == out else f'{p} is'} a file, expected a folder")
+        raise GradvizError(_("--out {out}: {value} a file, expected a folder")
+                           .format(out=out, value='is' if p == out else f'{p} is'))
 
 
 def _ordinary_permissions(folder: Path, names: list[str]) -> None:
@@ -506,12 +526,13 @@ def _make_parents(folder: Path) -> list[Path]:
             break
         p = p.parent
     if p.exists() and not p.is_dir():
-        raise GradvizError(f"--out: {p} is a file, expected a folder")
+        raise GradvizError(_("--out: {p} is a file, expected a folder").format(p=p))
     try:
         for q in reversed(missing):
             q.mkdir()
     except OSError as exc:
-        raise GradvizError(f"--out: cannot create {folder} ({exc.strerror or exc})") from None
+        raise GradvizError(_("--out: cannot create {folder} ({value})")
+                           .format(folder=folder, value=exc.strerror or exc)) from None
     return missing
 
 
@@ -525,7 +546,8 @@ def _renderer():
     try:
         from .gui.render import render_views
     except ImportError as exc:
-        print(f"{PROG} export: note: PNG figures skipped ({exc}); trace.npz written",
+        print(_("{PROG} export: note: PNG figures skipped ({exc}); trace.npz written")
+              .format(PROG=PROG, exc=exc),
               file=sys.stderr)
         return None
     return render_views
@@ -534,7 +556,8 @@ def _renderer():
 def run_export(argv: list[str]) -> int:
     args = export_parser().parse_args(argv)
     if args.out is None and args.script is None:
-        raise _UsageError(f"{PROG} export: error: one of the arguments --out --script is required")
+        raise _UsageError(_("{PROG} export: error: one of the arguments --out --script is required")
+                          .format(PROG=PROG))
     if args.out is not None:
         _check_out(Path(args.out))    # before any work: a wrong --out fails fast
     plan = plan_export(args)
@@ -549,7 +572,7 @@ def run_export(argv: list[str]) -> int:
     analysis = compute(plan, stride)
     paths = write_export(plan, analysis, args.out, scale=args.scale)
     for note in plan.notes:
-        print(f"{PROG} export: {note}", file=sys.stderr)
+        print(_("{PROG} export: {note}").format(PROG=PROG, note=note), file=sys.stderr)
     print(f"wrote {len(paths)} file(s) to {args.out}")
     return 0
 
@@ -560,12 +583,14 @@ def run_window(argv: list[str]) -> int:
     args, qt_args = _window_parser().parse_known_args(argv)
     unknown = [a for a in qt_args if a.startswith("--")]
     if unknown:
-        raise _UsageError(f"{PROG}: error: unrecognized argument {unknown[0]} "
-                          "(did you mean `gradviz export ...`?)")
+        raise _UsageError(_("{PROG}: error: unrecognized argument {value} (did you mean `gradviz export "
+                            "...`?)")
+                          .format(PROG=PROG, value=unknown[0]))
     if args.list_presets:
         from .core.presets import list_presets
         for preset in list_presets():
-            print(f"{preset.name:<24} {preset.title}")
+            title = preset.title_text() if hasattr(preset, "title_text") else preset.title
+            print(f"{preset.name:<24} {title}")
         return 0
     kwargs = {}
     if args.preset:
@@ -575,6 +600,8 @@ def run_window(argv: list[str]) -> int:
         load_session(args.session)       # fails early, before any window opens
         kwargs["session"] = args.session  # the path: Save writes back to it, Recent lists it
     from .gui.app import run_app
+    if _window_lang is not None:
+        kwargs["lang"] = _window_lang
     return int(run_app([sys.argv[0] if sys.argv else PROG, *qt_args], **kwargs) or 0)
 
 
@@ -591,9 +618,36 @@ def _run_subcommand(command: str, argv: list[str]) -> int:
     return int(importlib.import_module(SUBCOMMANDS[command]).run(argv) or 0)
 
 
+def _take_lang(argv: list[str]) -> tuple[list[str], str | None]:
+    """``--lang zh_CN`` / ``--lang=en`` anywhere on the command line (for every subcommand):
+    the other arguments and the language asked for (None: not given)."""
+    rest, lang, k = [], None, 0
+    while k < len(argv):
+        arg = argv[k]
+        if arg == "--lang" and k + 1 < len(argv):
+            lang, k = argv[k + 1], k + 2
+            continue
+        if arg.startswith("--lang="):
+            lang = arg.split("=", 1)[1]
+        else:
+            rest.append(arg)
+        k += 1
+    return rest, lang
+
+
 def main(argv: list[str] | None = None) -> int:
-    """``gradviz`` and ``python -m gradviz``: returns the exit status."""
+    """``gradviz`` and ``python -m gradviz``: returns the exit status. ``--lang zh_CN|en``
+    (else $GRADVIZ_LANG, else the system locale) sets the language of every message."""
     argv = list(sys.argv[1:] if argv is None else argv)
+    argv, lang = _take_lang(argv)
+    global _window_lang
+    _window_lang = lang
+    if lang is not None and i18n.normalize(lang) is None:
+        print(_("{prog}: error: --lang: expected one of {choices}, got {value!r}").format(
+            prog=PROG, choices=", ".join(i18n.LANGUAGES), value=lang), file=sys.stderr)
+        return EXIT_USAGE
+    i18n.set_language(i18n.choose_language(lang))
+    localize_argparse()
     command = argv[0] if argv[:1] and argv[0] in SUBCOMMANDS else None
     name = f"{PROG} {command}" if command else PROG
     try:
@@ -605,20 +659,20 @@ def main(argv: list[str] | None = None) -> int:
         print(str(exc), file=sys.stderr)
         return EXIT_USAGE
     except GradvizError as exc:
-        print(f"{name}: error: {_one_line(str(exc))}", file=sys.stderr)
+        print(_("{name}: error: {value}").format(name=name, value=_one_line(str(exc))), file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:
-        print(f"{name}: interrupted", file=sys.stderr)
+        print(_("{name}: interrupted").format(name=name), file=sys.stderr)
         return EXIT_INTERRUPTED
     except MemoryError:
-        print(f"{name}: error: not enough memory (fewer --steps or a smaller --hidden?)",
+        print(_("{name}: error: not enough memory (fewer --steps or a smaller --hidden?)").format(name=name),
               file=sys.stderr)
         return EXIT_ERROR
     except Exception as exc:   # a bug: still one line, unless GRADVIZ_DEBUG asks for the traceback
         if os.environ.get("GRADVIZ_DEBUG"):
             raise
-        print(f"{name}: internal error: {type(exc).__name__}: {_one_line(str(exc))} "
-              "(set GRADVIZ_DEBUG=1 for details)", file=sys.stderr)
+        print(_("{name}: internal error: {name2}: {value} (set GRADVIZ_DEBUG=1 for details)")
+              .format(name=name, name2=type(exc).__name__, value=_one_line(str(exc))), file=sys.stderr)
         return EXIT_INTERNAL
 
 

@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 from ..core.errors import GradvizError
-from ..core.i18n import _
+from ..core.i18n import N_, _
 
 PROG = "gradviz"
 
@@ -27,7 +27,7 @@ class _Usage(Exception):
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message):
-        raise _Usage(f"{self.prog}: error: {message}")
+        raise _Usage(_("{prog}: error: {message}").format(prog=self.prog, message=message))
 
 
 def _number(kind, test, expected):
@@ -35,17 +35,19 @@ def _number(kind, test, expected):
         try:
             value = kind(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}") from None
+            raise argparse.ArgumentTypeError(_("expected {expected}, got {text!r}")
+                                             .format(expected=_(expected), text=text)) from None
         if not test(value):
-            raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}")
+            raise argparse.ArgumentTypeError(_("expected {expected}, got {text!r}")
+                                             .format(expected=_(expected), text=text))
         return value
     return parse
 
 
-_positive_int = _number(int, lambda v: v > 0, "a positive integer")
-_count = _number(int, lambda v: v >= 0, "an integer ≥ 0")
-_int = _number(int, lambda v: True, "an integer")
-_finite = _number(float, math.isfinite, "a finite number")
+_positive_int = _number(int, lambda v: v > 0, N_("a positive integer"))
+_count = _number(int, lambda v: v >= 0, N_("an integer ≥ 0"))
+_int = _number(int, lambda v: True, N_("an integer"))
+_finite = _number(float, math.isfinite, N_("a finite number"))
 
 
 Y_CHOICES = ("amplitude", "forget-bias", "update-bias")
@@ -162,7 +164,8 @@ def write(result, out_dir, scale: int = 1) -> list[Path]:
             with open(tmp / "phase.npz", "wb") as f:
                 np.savez(f, **arrays)
         except OSError as exc:
-            raise GradvizError(f"--out {out}: cannot write ({exc.strerror or exc})") from None
+            raise GradvizError(_("--out {out}: cannot write ({value})")
+                               .format(out=out, value=exc.strerror or exc)) from None
         _render(result, tmp / "phase.png", scale)
     return [out / "phase.npz", out / "phase.png"]
 

@@ -239,9 +239,9 @@ def run(argv: list[str]) -> int:
     result = train(cfg, progress=progress, progress_interval=1.0)
     paths = write_outputs(result, args.out, pngs=not args.no_png)
     if result.stopped_nonfinite is not None:
-        print(f"{PROG}: note: {result.status()}", file=sys.stderr)
+        print(_("{PROG}: note: {status}").format(PROG=PROG, status=result.status()), file=sys.stderr)
     for m in result.messages:
-        print(f"{PROG}: note: {m}", file=sys.stderr)
+        print(_("{PROG}: note: {m}").format(PROG=PROG, m=m), file=sys.stderr)
     print(_("wrote {n} file(s) to {out}: {status}").format(n=len(paths), out=args.out,
                                                            status=result.status()))
     return 0

@@ -17,6 +17,7 @@ import numpy as np
 
 from .errors import GradvizError
 from .files import atomic_path
+from .i18n import _
 
 FORMATS = (".gif", ".mp4")
 
@@ -28,12 +29,15 @@ class _Cancelled(Exception):
 def _frame_array(frame, index: int, size: tuple[int, int] | None) -> np.ndarray:
     a = np.asarray(frame)
     if a.ndim != 3 or a.shape[2] not in (3, 4) or a.dtype != np.uint8:
-        raise GradvizError(f"animation frame {index}: expected an H×W×3 uint8 image, got "
-                           f"shape {a.shape} {a.dtype}")
+        raise GradvizError(_("animation frame {index}: expected an H×W×3 uint8 image, got shape {shape} "
+                             "{dtype}")
+                           .format(index=index, shape=a.shape, dtype=a.dtype))
     a = a[:, :, :3]
     if size is not None and a.shape[:2] != size:
-        raise GradvizError(f"animation frame {index} is {a.shape[1]}×{a.shape[0]} pixels, "
-                           f"expected {size[1]}×{size[0]} like the first frame")
+        raise GradvizError(_("animation frame {index} is {value}×{value2} pixels, expected "
+                             "{value3}×{value4} like the first frame")
+                           .format(index=index, value=a.shape[1], value2=a.shape[0], value3=size[1],
+                                   value4=size[0]))
     return np.ascontiguousarray(a)
 
 
@@ -59,7 +63,7 @@ def _write_gif(tmp: Path, frames, fps: float) -> int:
 
     images = [Image.fromarray(a, mode="RGB") for a in frames]
     if not images:
-        raise GradvizError("no frames to write")
+        raise GradvizError(_("no frames to write"))
     duration = max(20, round(1000.0 / fps))   # viewers treat < 20 ms as 100 ms
     images[0].save(tmp, format="GIF", save_all=True, append_images=images[1:],
                    duration=duration, loop=0, optimize=False)
@@ -88,7 +92,7 @@ def _write_mp4(tmp: Path, frames, fps: float) -> int:
         if writer is not None:
             writer.close()
     if not count:
-        raise GradvizError("no frames to write")
+        raise GradvizError(_("no frames to write"))
     return count
 
 
@@ -105,11 +109,11 @@ def write_animation(path, frames: Iterable, fps: float = 10.0,
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in FORMATS:
-        raise GradvizError(f"{path}: unknown animation format {path.suffix or '(none)'!r}; "
-                           "expected .gif or .mp4")
+        raise GradvizError(_("{path}: unknown animation format {value!r}; expected .gif or .mp4")
+                           .format(path=path, value=path.suffix or '(none)'))
     if isinstance(fps, bool) or not isinstance(fps, (int, float)) or not math.isfinite(fps) \
             or not 0 < fps <= 120:
-        raise GradvizError(f"frames per second must lie in (0, 120], got {fps!r}")
+        raise GradvizError(_("frames per second must lie in (0, 120], got {fps!r}").format(fps=fps))
     writer = _write_gif if suffix == ".gif" else _write_mp4
     try:
         with atomic_path(path, overwrite=overwrite) as tmp:

@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import GradvizError
+from .i18n import _
 from .kinds import KINDS, NONLINEARITIES, CellKind
 
 INITS = ("default", "gaussian", "orthogonal", "identity")
@@ -54,13 +55,14 @@ class CellSpec:
         for name in ("input_size", "hidden_size", "num_layers"):
             value = getattr(self, name)
             if not isinstance(value, (int, np.integer)) or value <= 0:
-                raise GradvizError(f"{name.replace('_', ' ')} must be a positive integer, got {value}")
+                raise GradvizError(_("{value} must be a positive integer, got {value2}")
+                                   .format(value=name.replace('_', ' '), value2=value))
         if self.proj_size < 0 or (self.proj_size and not KINDS[self.kind].supports_proj):
-            raise GradvizError("proj_size must be 0, or positive for an LSTM only")
+            raise GradvizError(_("proj_size must be 0, or positive for an LSTM only"))
         if self.proj_size >= self.hidden_size and self.proj_size:
-            raise GradvizError("proj_size must be smaller than hidden_size (as in torch)")
+            raise GradvizError(_("proj_size must be smaller than hidden_size (as in torch)"))
         if not 0.0 <= self.dropout <= 1.0:
-            raise GradvizError(f"dropout must lie in [0, 1], got {self.dropout}")
+            raise GradvizError(_("dropout must lie in [0, 1], got {dropout}").format(dropout=self.dropout))
 
     @property
     def cell_kind(self) -> CellKind:
@@ -137,13 +139,14 @@ class RecurrentNet:
         expected = self.spec.param_shapes()
         missing = [k for k in expected if k not in self.params]
         if missing:
-            raise GradvizError(f"parameters missing: {', '.join(missing)}")
+            raise GradvizError(_("parameters missing: {value}").format(value=', '.join(missing)))
         for k, shape in expected.items():
             a = np.asarray(self.params[k], dtype=np.float64)
             if a.shape != shape:
-                raise GradvizError(f"parameter {k} has shape {tuple(a.shape)}, expected {shape}")
+                raise GradvizError(_("parameter {k} has shape {value}, expected {shape}")
+                                   .format(k=k, value=tuple(a.shape), shape=shape))
             if not np.all(np.isfinite(a)):
-                raise GradvizError(f"parameter {k} contains NaN or inf")
+                raise GradvizError(_("parameter {k} contains NaN or inf").format(k=k))
             self.params[k] = a
 
     def layer_params(self, layer: int, direction: int) -> dict[str, np.ndarray]:
@@ -188,7 +191,8 @@ def init_net(spec: CellSpec, seed: int = 0, init: str = "default") -> RecurrentN
                 W_ih N(0, 0.001²), biases 0.
     """
     if init not in INITS:
-        raise GradvizError(f"unknown init {init!r}: expected one of {', '.join(INITS)}")
+        raise GradvizError(_("unknown init {init!r}: expected one of {value}")
+                           .format(init=init, value=', '.join(INITS)))
     rng = np.random.default_rng(seed)
     H, G = spec.hidden_size, spec.gate_count
     k = 1.0 / math.sqrt(H)
@@ -206,7 +210,7 @@ def init_net(spec: CellSpec, seed: int = 0, init: str = "default") -> RecurrentN
                            else rng.uniform(-k, k, size=shape))
         else:  # weight_hh: G blocks of (H, Hh)
             blocks = []
-            for _ in range(G):
+            for _block in range(G):
                 if init == "identity":
                     blocks.append(np.eye(H, shape[1]))
                 else:
@@ -229,17 +233,19 @@ def spec_from_state_dict(sd: dict, nonlinearity: str = "tanh", source: str = "st
             raise GradvizError(f"{source}: a key is {type(key).__name__} {_short(key)}, expected "
                                "torch's parameter names (weight_ih_l0, ...)")
         if not any(key.startswith(p) for p in _KEY_PARTS):
-            raise GradvizError(f"{source}: unexpected key {key!r}; expected the state_dict of an "
-                               "nn.RNN, nn.LSTM or nn.GRU")
+            raise GradvizError(_("{source}: unexpected key {key!r}; expected the state_dict of an nn.RNN, "
+                                 "nn.LSTM or nn.GRU")
+                               .format(source=source, key=key))
         rest = key.split("_l", 1)[1]
-        num, _, suffix = rest.partition("_")
+        num, _sep, suffix = rest.partition("_")
         if not num.isdigit() or suffix not in ("", "reverse"):
-            raise GradvizError(f"{source}: unexpected key {key!r}")
+            raise GradvizError(_("{source}: unexpected key {key!r}").format(source=source, key=key))
         layers.add(int(num))
         bidirectional |= suffix == "reverse"
     if "weight_hh_l0" not in sd or "weight_ih_l0" not in sd:
-        raise GradvizError(f"{source}: no weight_ih_l0/weight_hh_l0: not the state_dict of an "
-                           "nn.RNN, nn.LSTM or nn.GRU")
+        raise GradvizError(_("{source}: no weight_ih_l0/weight_hh_l0: not the state_dict of an nn.RNN, "
+                             "nn.LSTM or nn.GRU")
+                           .format(source=source))
     if layers != set(range(len(layers))):
         raise GradvizError(f"{source}: layers {sorted(layers)} are not numbered 0..{len(layers) - 1}")
     for key, value in sd.items():
@@ -247,7 +253,8 @@ def spec_from_state_dict(sd: dict, nonlinearity: str = "tanh", source: str = "st
     w_hh = sd["weight_hh_l0"]
     w_ih = sd["weight_ih_l0"]
     if len(w_hh.shape) != 2 or len(w_ih.shape) != 2:
-        raise GradvizError(f"{source}: weight_hh_l0 and weight_ih_l0 must be matrices")
+        raise GradvizError(_("{source}: weight_hh_l0 and weight_ih_l0 must be matrices")
+                           .format(source=source))
     rows, hh = int(w_hh.shape[0]), int(w_hh.shape[1])
     if min(rows, hh, int(w_ih.shape[0]), int(w_ih.shape[1])) < 1:
         raise GradvizError(f"{source}: weight_hh_l0 and weight_ih_l0 must not be empty")
@@ -257,16 +264,18 @@ def spec_from_state_dict(sd: dict, nonlinearity: str = "tanh", source: str = "st
     if proj:
         found = next(k for k in KINDS.values() if k.supports_proj)
         if rows % found.gate_count:
-            raise GradvizError(f"{source}: weight_hh_l0 has {rows} rows, not a multiple of "
-                               f"{found.gate_count}")
+            raise GradvizError(_("{source}: weight_hh_l0 has {rows} rows, not a multiple of {gate_count}")
+                               .format(source=source, rows=rows, gate_count=found.gate_count))
     else:
         found = next((k for k in KINDS.values() if rows == k.gate_count * hh), None)
         if found is None:
             by_count = sorted(KINDS.values(), key=lambda k: k.gate_count)
             counts = [str(k.gate_count) for k in by_count]
-            raise GradvizError(f"{source}: weight_hh_l0 has shape {tuple(w_hh.shape)}: rows must be "
-                               f"{', '.join(counts[:-1])} or {counts[-1]} times its columns "
-                               f"({', '.join(k.label for k in by_count)})")
+            raise GradvizError(_("{source}: weight_hh_l0 has shape {shape}: rows must be {counts} or "
+                                 "{last} times its columns ({labels})")
+                               .format(source=source, shape=tuple(w_hh.shape),
+                                       counts=", ".join(counts[:-1]), last=counts[-1],
+                                       labels=", ".join(k.label for k in by_count)))
     kind, hidden = found.name, rows // found.gate_count
     spec = CellSpec(kind=kind, input_size=int(w_ih.shape[1]), hidden_size=hidden,
                     num_layers=len(layers),
@@ -275,8 +284,9 @@ def spec_from_state_dict(sd: dict, nonlinearity: str = "tanh", source: str = "st
     expected = spec.param_shapes()
     extra = sorted(set(sd) - set(expected))
     if extra:
-        raise GradvizError(f"{source}: unexpected key {extra[0]!r} for {KINDS[kind].a_label} "
-                           f"with {len(layers)} layer(s)")
+        raise GradvizError(_("{source}: unexpected key {value!r} for {a_label} with {value2} layer(s)")
+                           .format(source=source, value=extra[0], a_label=KINDS[kind].a_label,
+                                   value2=len(layers)))
     return spec
 
 
@@ -341,7 +351,7 @@ def net_from_state_dict(sd: dict, nonlinearity: str = "tanh", source: str = "sta
             except (TypeError, ValueError, RuntimeError, OverflowError):
                 raise GradvizError(f"{source}: {key} cannot be read as real numbers") from None
         if not np.all(np.isfinite(arr)):
-            raise GradvizError(f"{source}: {key} contains NaN or inf")
+            raise GradvizError(_("{source}: {key} contains NaN or inf").format(source=source, key=key))
         params[key] = np.array(arr, dtype=np.float64)
     return RecurrentNet(spec, params)
 
@@ -355,24 +365,26 @@ def load_state_dict_file(path, nonlinearity: str = "tanh") -> RecurrentNet:
 
     path = Path(path)
     if not path.is_file():
-        raise GradvizError(f"{path}: no such file")
+        raise GradvizError(_("{path}: no such file").format(path=path))
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
         # torch names the blocked class or function as "GLOBAL module.name"; anything else
         # (an unknown opcode, a truncated stream) means the bytes are not a checkpoint at all
         if "GLOBAL" in str(exc):
-            raise GradvizError(f"{path}: refused: the checkpoint holds objects beyond tensors "
-                               "(it could run code); save model.state_dict() instead") from None
-        raise GradvizError(f"{path}: not a torch checkpoint") from None
+            raise GradvizError(_("{path}: refused: the checkpoint holds objects beyond tensors (it could "
+                                 "run code); save model.state_dict() instead")
+                               .format(path=path)) from None
+        raise GradvizError(_("{path}: not a torch checkpoint").format(path=path)) from None
     except (RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError, AttributeError,
             TypeError, KeyError, IndexError, UnicodeDecodeError):
-        raise GradvizError(f"{path}: not a torch checkpoint") from None
+        raise GradvizError(_("{path}: not a torch checkpoint").format(path=path)) from None
     if hasattr(obj, "state_dict") and not isinstance(obj, dict):
         obj = obj.state_dict()
     if not isinstance(obj, dict) or not obj or not all(hasattr(v, "shape") for v in obj.values()):
-        raise GradvizError(f"{path}: expected a state_dict (a dict of tensors) of an nn.RNN, "
-                           "nn.LSTM or nn.GRU")
+        raise GradvizError(_("{path}: expected a state_dict (a dict of tensors) of an nn.RNN, nn.LSTM or "
+                             "nn.GRU")
+                           .format(path=path))
     return net_from_state_dict(obj, nonlinearity, source=str(path))
 
 
@@ -428,10 +440,11 @@ def set_gate_bias(net: RecurrentNet, field: str, value: float) -> RecurrentNet:
     kind = spec.cell_kind
     if kind.bias_field != field:
         owner = next((k for k in KINDS.values() if k.bias_field == field), None)
-        raise GradvizError(f"the {field.replace('_', ' ')} applies to "
-                           f"{owner.a_label if owner else 'no cell'} only")
+        raise GradvizError(_("the {value} applies to {value2} only")
+                           .format(value=field.replace('_', ' '),
+                                   value2=owner.a_label if owner else 'no cell'))
     if not spec.bias:
-        raise GradvizError("this cell has no biases (bias=False): a gate bias cannot be set")
+        raise GradvizError(_("this cell has no biases (bias=False): a gate bias cannot be set"))
     out = net.copy()
     H, gate = spec.hidden_size, kind.bias_gate
     assert gate is not None, f"{kind.name} names a bias slider without its gate"

@@ -53,37 +53,40 @@ def equations(spec: CellSpec, layer: int = 0, direction: int = 0) -> list[Equati
                      f"b_h = {bih} + {bhh}"),
             Equation(f"h_t = {phi}(a_t)", f"φ′(a_t) = {dphi}"),
             Equation("∂h_t/∂h_{t−1} = diag(φ′(a_t)) · W_R",
-                     f"W_R = {whh} ({H}×{H}) = the notes' W_hh transposed"),
+                     _("W_R = {whh} ({H}×{H}) = the notes' W_hh transposed").format(whh=whh, H=H)),
         ]
     if spec.kind == "lstm":
         eqs = []
-        names = (("i", "σ", "input gate"), ("f", "σ", "forget gate"), ("g", "tanh", "C̃_t"),
-                 ("o", "σ", "output gate"))
+        names = (("i", "σ", _("input gate")), ("f", "σ", _("forget gate")), ("g", "tanh", "C̃_t"),
+                 ("o", "σ", _("output gate")))
         for k, (g, act, what) in enumerate(names):
             lhs = "C̃_t" if g == "g" else f"{g}_t"
             eqs.append(Equation(
                 f"{lhs} = {act}(h_{{t−1}} @ W_h{g} + x_t @ W_x{g} + b_{g})",
-                f"rows {rows(k)} of {wih} / {whh} (.T: {n_in}×{H} / {Hh}×{H}); "
-                f"b_{g} = {bih}{rows(k)} + {bhh}{rows(k)}  ({what})"))
+                _("rows {rows} of {wih} / {whh} (.T: {n_in}×{H} / {Hh}×{H}); ").format(
+                    rows=rows(k), wih=wih, whh=whh, n_in=n_in, H=H, Hh=Hh)
+                + f"b_{g} = {bih}{rows(k)} + {bhh}{rows(k)}  ({what})"))
         eqs.append(Equation("C_t = f_t ⊙ C_{t−1} + i_t ⊙ C̃_t", "torch: c_t (g_t = C̃_t)"))
         if spec.proj_size:
             eqs.append(Equation("m_t = o_t ⊙ tanh(C_t),   h_t = m_t @ W_hr.T",
                                 f"W_hr = weight_hr{sfx} ({spec.proj_size}×{H}): proj_size = "
-                                f"{spec.proj_size}, not in the notes"))
+                                + _("{p}, not in the notes").format(p=spec.proj_size)))
         else:
             eqs.append(Equation("h_t = o_t ⊙ tanh(C_t)", "torch: h_t"))
-        eqs.append(Equation("∂C_t/∂C_{t−1} = diag(f_t)", "the forget-gate path (c held apart)"))
+        eqs.append(Equation("∂C_t/∂C_{t−1} = diag(f_t)", _("the forget-gate path (c held apart)")))
         return eqs
-    gru_gates = (("r", "reset gate"), ("z", "update gate"))
+    gru_gates = (("r", _("reset gate")), ("z", _("update gate")))
     eqs = [Equation(f"{g}_t = σ(h_{{t−1}} @ W_h{g} + x_t @ W_x{g} + b_{g})",
-                    f"rows {rows(k)} of {wih} / {whh} (.T: {n_in}×{H} / {H}×{H}); "
-                    f"b_{g} = {bih}{rows(k)} + {bhh}{rows(k)}  ({what})")
+                    _("rows {rows} of {wih} / {whh} (.T: {n_in}×{H} / {Hh}×{H}); ").format(
+                        rows=rows(k), wih=wih, whh=whh, n_in=n_in, H=H, Hh=H)
+                    + f"b_{g} = {bih}{rows(k)} + {bhh}{rows(k)}  ({what})")
            for k, (g, what) in enumerate(gru_gates)]
     eqs.append(Equation("n_t = tanh(x_t @ W_xn + b_in + r_t ⊙ (h_{t−1} @ W_hn + b_hn))",
-                        f"rows {rows(2)}; b_in = {bih}{rows(2)}, b_hn = {bhh}{rows(2)} "
-                        "(inside the reset)"))
+                        _("rows {rows}; ").format(rows=rows(2))
+                        + f"b_in = {bih}{rows(2)}, b_hn = {bhh}{rows(2)} "
+                        + _("(inside the reset)")))
     eqs.append(Equation("h_t = (1 − z_t) ⊙ n_t + z_t ⊙ h_{t−1}",
-                        "torch's z keeps the OLD state"))
+                        _("torch's z keeps the OLD state")))
     return eqs
 
 
@@ -174,9 +177,9 @@ def step_view(analysis, t: int, row=None) -> StepView:
         elif spec.kind == "lstm":
             f = lt.gates["f"][t - 1]
             view.factors.append(("‖∂C_t/∂C_{t−1}‖₂ = max f_t", float(np.max(f))))
-            view.factors.append(("mean f_t", float(analysis.gate_stats["f_mean"][t - 1])))
+            view.factors.append((_("mean f_t"), float(analysis.gate_stats["f_mean"][t - 1])))
         else:
-            view.factors.append(("mean z_t", float(analysis.gate_stats["z_mean"][t - 1])))
+            view.factors.append((_("mean z_t"), float(analysis.gate_stats["z_mean"][t - 1])))
     jac = analysis.jac
     if row is not None and row.t == t and row.h is not None:
         view.factors.append(("log10 ‖∂h_t/∂h_0‖₂", float(row.h[0])))

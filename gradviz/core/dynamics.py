@@ -22,6 +22,7 @@ import numpy as np
 from .cells import RecurrentNet
 from .errors import GradvizError
 from .kinds import KINDS, LayerTrace
+from .i18n import _
 
 
 @dataclass
@@ -42,10 +43,13 @@ class Trace:
     def layer(self, layer: int = 0, direction: int = 0) -> LayerTrace:
         spec = self.net.spec
         if not 0 <= layer < spec.num_layers:
-            raise GradvizError(f"layer {layer} does not exist: the cell has {spec.num_layers} layer(s)")
+            raise GradvizError(_("layer {layer} does not exist: the cell has {num_layers} layer(s)")
+                               .format(layer=layer, num_layers=spec.num_layers))
         if not 0 <= direction < spec.directions:
-            raise GradvizError(f"direction {direction} does not exist: the cell is "
-                               f"{'bi' if spec.bidirectional else 'uni'}directional")
+            raise GradvizError((_("direction {direction} does not exist: the cell is bidirectional")
+                                if spec.bidirectional else
+                                _("direction {direction} does not exist: the cell is unidirectional"))
+                               .format(direction=direction))
         return self.layers[layer][direction]
 
 
@@ -56,7 +60,8 @@ def _initial(value, n: int, what: str) -> np.ndarray:
     if arr.ndim == 0:
         return np.full(n, float(arr))
     if arr.shape != (n,):
-        raise GradvizError(f"{what} has shape {arr.shape}, expected ({n},)")
+        raise GradvizError(_("{what} has shape {shape}, expected ({n},)")
+                           .format(what=what, shape=arr.shape, n=n))
     return arr.copy()
 
 
@@ -74,16 +79,18 @@ def run(net: RecurrentNet, inputs, h0=None, c0=None, forget_clamp: float | None 
     if x.ndim == 1 and spec.input_size == 1:
         x = x[:, None]
     if x.ndim != 2 or x.shape[1] != spec.input_size:
-        raise GradvizError(f"inputs have shape {x.shape}, expected (T, {spec.input_size})")
+        raise GradvizError(_("inputs have shape {shape}, expected (T, {input_size})")
+                           .format(shape=x.shape, input_size=spec.input_size))
     if x.shape[0] == 0:
-        raise GradvizError("inputs are empty: at least one step is needed")
+        raise GradvizError(_("inputs are empty: at least one step is needed"))
     if not np.all(np.isfinite(x)):
-        raise GradvizError("inputs contain NaN or inf")
+        raise GradvizError(_("inputs contain NaN or inf"))
     if forget_clamp is not None:
         if KINDS[spec.kind].bias_field != "forget_bias":
-            raise GradvizError("the forget-gate clamp applies to an LSTM only")
+            raise GradvizError(_("the forget-gate clamp applies to an LSTM only"))
         if not 0.0 <= forget_clamp <= 1.0:
-            raise GradvizError(f"the forget-gate clamp must lie in [0, 1], got {forget_clamp}")
+            raise GradvizError(_("the forget-gate clamp must lie in [0, 1], got {forget_clamp}")
+                               .format(forget_clamp=forget_clamp))
     L, D, Hh, H = spec.num_layers, spec.directions, spec.state_size, spec.hidden_size
 
     def per_layer(value, n, what):
@@ -91,7 +98,8 @@ def run(net: RecurrentNet, inputs, h0=None, c0=None, forget_clamp: float | None 
             return [_initial(value, n, what)] * (L * D)
         arr = np.asarray(value, dtype=np.float64)
         if arr.shape != (L * D, n):
-            raise GradvizError(f"{what} has shape {arr.shape}, expected ({L * D}, {n})")
+            raise GradvizError(_("{what} has shape {shape}, expected ({value}, {n})")
+                               .format(what=what, shape=arr.shape, value=L * D, n=n))
         return list(arr)
 
     h0s = per_layer(h0, Hh, "h0")
@@ -105,7 +113,7 @@ def run(net: RecurrentNet, inputs, h0=None, c0=None, forget_clamp: float | None 
         # shortened input keeps every layer and direction consistent with torch on that input.
         overflow = stop + 1 if overflow is None else min(overflow, stop + 1)
         if stop == 0:
-            raise GradvizError("the state overflows float64 at step 1: nothing to show")
+            raise GradvizError(_("the state overflows float64 at step 1: nothing to show"))
         x = x[:stop]
     last = layers[-1]
     output = np.concatenate([last[0].h[1:]] + ([last[1].h[1:][::-1]] if D == 2 else []), axis=1)

@@ -12,6 +12,7 @@ import tempfile
 from pathlib import Path
 
 from .errors import GradvizError
+from .i18n import _
 
 
 class TargetExistsError(GradvizError):
@@ -36,9 +37,9 @@ def process_umask() -> int:
 
 def _check_target(path: Path, overwrite: bool) -> None:
     if path.is_dir():
-        raise GradvizError(f"{path}: is a folder, expected a file name")
+        raise GradvizError(_("{path}: is a folder, expected a file name").format(path=path))
     if not path.parent.is_dir():
-        raise GradvizError(f"{path}: folder {path.parent} does not exist")
+        raise GradvizError(_("{path}: folder {parent} does not exist").format(path=path, parent=path.parent))
     if path.exists() and not overwrite:
         raise TargetExistsError(path)
 
@@ -81,14 +82,16 @@ def atomic_path(path, overwrite: bool = False):
         fd, name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".part{path.suffix}",
                                     dir=path.parent)
     except OSError as exc:
-        raise GradvizError(f"{path}: cannot write here ({exc.strerror or exc})") from None
+        raise GradvizError(_("{path}: cannot write here ({value})")
+                           .format(path=path, value=exc.strerror or exc)) from None
     os.close(fd)
     tmp = Path(name)
     try:
         yield tmp
         _commit(tmp, path, overwrite)
     except OSError as exc:
-        raise GradvizError(f"{path}: cannot write ({exc.strerror or exc})") from None
+        raise GradvizError(_("{path}: cannot write ({value})")
+                           .format(path=path, value=exc.strerror or exc)) from None
     finally:
         with contextlib.suppress(OSError):
             tmp.unlink()
@@ -115,14 +118,15 @@ def read_user_text(path, what: str, encoding: str = "utf-8") -> str:
     """The text of a file the user chose; a missing or unreadable one is a GradvizError."""
     path = Path(path)
     if not path.is_file():
-        raise GradvizError(f"{path}: no such file")
+        raise GradvizError(_("{path}: no such file").format(path=path))
     try:
         if path.stat().st_size > MAX_TEXT_BYTES:
             raise GradvizError(f"{path}: {path.stat().st_size / 2**20:.0f} MB is too large to "
                                f"be read as {what} (at most {MAX_TEXT_BYTES // 2**20} MB)")
         return path.read_text(encoding=encoding)
     except (OSError, UnicodeDecodeError) as exc:
-        raise GradvizError(f"{path}: cannot be read as {what} ({type(exc).__name__})") from None
+        raise GradvizError(_("{path}: cannot be read as {what} ({name})")
+                           .format(path=path, what=what, name=type(exc).__name__)) from None
 
 
 def check_folder_target(out, option: str = "--out") -> None:
@@ -132,8 +136,9 @@ def check_folder_target(out, option: str = "--out") -> None:
     while not p.exists() and p.parent != p:
         p = p.parent
     if p.exists() and not p.is_dir():
-        raise GradvizError(f"{option} {out}: {'is' if p == out else f'{p} is'} a file, "
-                           "expected a folder")
+        raise GradvizError((_("{option} {out}: is a file, expected a folder") if p == out else
+                            _("{option} {out}: {p} is a file, expected a folder"))
+                           .format(option=option, out=out, p=p))
 
 
 @contextlib.contextmanager
@@ -158,7 +163,8 @@ def atomic_folder(out, option: str = "--out"):
                 folder.mkdir()
             tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent))
         except OSError as exc:
-            raise GradvizError(f"{option} {out}: cannot write ({exc.strerror or exc})") from None
+            raise GradvizError(_("{option} {out}: cannot write ({value})")
+                               .format(option=option, out=out, value=exc.strerror or exc)) from None
         yield tmp
         names = sorted(f.name for f in tmp.iterdir())
         mask = process_umask()
@@ -173,7 +179,8 @@ def atomic_folder(out, option: str = "--out"):
                 for name in names:
                     os.replace(tmp / name, out / name)
         except OSError as exc:
-            raise GradvizError(f"{option} {out}: cannot write ({exc.strerror or exc})") from None
+            raise GradvizError(_("{option} {out}: cannot write ({value})")
+                               .format(option=option, out=out, value=exc.strerror or exc)) from None
         done = True
     finally:
         if tmp is not None:

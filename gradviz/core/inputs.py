@@ -11,6 +11,7 @@ import numpy as np
 
 from .assets import asset
 from .errors import GradvizError
+from .i18n import _
 
 SIGNALS = ("zeros", "impulse", "step", "sine", "noise", "airline")
 
@@ -24,13 +25,16 @@ def make_signal(kind: str, steps: int, input_size: int = 1, amplitude: float = 1
     to [0, 1], times A, repeated if ``steps`` > 144).
     """
     if kind not in SIGNALS:
-        raise GradvizError(f"unknown input {kind!r}: expected one of {', '.join(SIGNALS)}")
+        raise GradvizError(_("unknown input {kind!r}: expected one of {value}")
+                           .format(kind=kind, value=', '.join(SIGNALS)))
     if not isinstance(steps, (int, np.integer)) or steps <= 0:
-        raise GradvizError(f"steps must be a positive integer, got {steps}")
+        raise GradvizError(_("steps must be a positive integer, got {steps}").format(steps=steps))
     if input_size <= 0:
-        raise GradvizError(f"input size must be a positive integer, got {input_size}")
+        raise GradvizError(_("input size must be a positive integer, got {input_size}")
+                           .format(input_size=input_size))
     if not math.isfinite(amplitude):
-        raise GradvizError(f"amplitude must be a finite number, got {amplitude}")
+        raise GradvizError(_("amplitude must be a finite number, got {amplitude}")
+                           .format(amplitude=amplitude))
     t = np.arange(1, steps + 1, dtype=np.float64)
     if kind == "zeros":
         col = np.zeros(steps)
@@ -135,7 +139,8 @@ class CsvTable:
             keys = columns.split(",") if isinstance(columns, str) else list(columns)
             chosen = [self.index(k) for k in keys if str(k).strip()]
             if len(set(chosen)) != len(chosen):
-                raise GradvizError(f"{self.path}: a column is chosen twice in {columns!r}")
+                raise GradvizError(_("{path}: a column is chosen twice in {columns!r}")
+                                   .format(path=self.path, columns=columns))
             if t_index is not None and t_index in chosen:
                 raise GradvizError(f"{self.path}: column {_label(self.names[t_index], t_index)} "
                                    "cannot be both "
@@ -225,11 +230,12 @@ def decode_csv(path) -> tuple[str, str]:
     """(text, codec) of a CSV file: UTF-8 with or without BOM, UTF-16 with BOM, or GB18030/GBK."""
     path = Path(path)
     if not path.is_file():
-        raise GradvizError(f"{path}: no such file")
+        raise GradvizError(_("{path}: no such file").format(path=path))
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise GradvizError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+        raise GradvizError(_("{path}: cannot be read ({value})")
+                           .format(path=path, value=exc.strerror or exc)) from None
     if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
         candidates: tuple[str, ...] = ("utf-16",)
     else:
@@ -241,8 +247,9 @@ def decode_csv(path) -> tuple[str, str]:
             continue
     bad = _first_bad_byte(data)
     raise GradvizError(
-        f"{path}: cannot be read as text: byte {bad + 1} is not UTF-8, UTF-16 or GB18030/GBK; "
-        "save it from the spreadsheet as \"CSV UTF-8\"")
+        _('{path}: cannot be read as text: byte {value} is not UTF-8, UTF-16 or GB18030/GBK; save it from '
+          'the spreadsheet as "CSV UTF-8"')
+        .format(path=path, value=bad + 1))
 
 
 def _first_bad_byte(data: bytes) -> int:
@@ -276,16 +283,17 @@ def read_table(path) -> CsvTable:
         if cells:
             rows.append((lineno, cells))
     if not rows:
-        raise GradvizError(f"{path}: empty: expected T rows of numbers")
+        raise GradvizError(_("{path}: empty: expected T rows of numbers").format(path=path))
     first = rows[0][1]
     has_header = not any(_number(c, delimiter) is not None or _DATE.match(c) for c in first)
     data_rows = rows[1:] if has_header else rows
     if not data_rows:
-        raise GradvizError(f"{path}: no rows of numbers (only a header?)")
+        raise GradvizError(_("{path}: no rows of numbers (only a header?)").format(path=path))
     width = len(data_rows[0][1])
     for lineno, cells in data_rows:
         if len(cells) != width:
-            raise GradvizError(f"{path}: row {lineno} has {len(cells)} columns, expected {width}")
+            raise GradvizError(_("{path}: row {lineno} has {value} columns, expected {width}")
+                               .format(path=path, lineno=lineno, value=len(cells), width=width))
     if has_header:
         names = [c or f"column {k + 1}" for k, c in enumerate(first[:width])]
         names += [f"column {k + 1}" for k in range(len(names), width)]
@@ -310,10 +318,11 @@ def read_csv(path, expected_width: int | None = None, skip_columns: int = 0,
     if skip_columns and columns in (None, "", []):
         columns = [str(k + 1) for k in range(skip_columns, len(table.names))]
         if not columns:
-            raise GradvizError(f"{table.path}: no columns left after skipping {skip_columns}")
+            raise GradvizError(_("{path}: no columns left after skipping {skip_columns}")
+                               .format(path=table.path, skip_columns=skip_columns))
     values = table.select(columns, time).values
     width = values.shape[1]
     if expected_width is not None and width != expected_width:
-        raise GradvizError(f"{table.path}: {width} column(s), expected {expected_width} "
-                           "(the cell's input size)")
+        raise GradvizError(_("{path}: {width} column(s), expected {expected_width} (the cell's input size)")
+                           .format(path=table.path, width=width, expected_width=expected_width))
     return values

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .errors import GradvizError
+from .i18n import _
 
 #: the QR method computes the whole spectrum up to this state size, the top exponent beyond
 SPECTRUM_MAX = 256
@@ -105,10 +106,10 @@ def log_growth(jacobians: np.ndarray, k: int = 1, seed: int = 0) -> np.ndarray:
     J = jacobians if hasattr(jacobians, "chunks") else np.asarray(jacobians, dtype=np.float64)
     shape = tuple(J.shape)
     if len(shape) != 3 or shape[1] != shape[2]:
-        raise GradvizError(f"one-step Jacobians must have shape (T, n, n), got {shape}")
+        raise GradvizError(_("one-step Jacobians must have shape (T, n, n), got {shape}").format(shape=shape))
     T, n = shape[0], shape[1]
     if not 1 <= k <= n:
-        raise GradvizError(f"number of exponents must lie in 1..{n}, got {k}")
+        raise GradvizError(_("number of exponents must lie in 1..{n}, got {k}").format(n=n, k=k))
     out = np.empty((T, k))
     Q = _orthonormal(n, k, seed)
     if k == 1:
@@ -166,8 +167,9 @@ def lyapunov(jacobians: np.ndarray, transient: int | None = None, k: int | None 
     T, n = J.shape[0], J.shape[1] if len(J.shape) == 3 else 0
     transient = default_transient(T) if transient is None else int(transient)
     if not 0 <= transient < T:
-        raise GradvizError(f"the transient must leave at least one measured step: "
-                           f"0 ≤ transient < {T}, got {transient}")
+        raise GradvizError(_("the transient must leave at least one measured step: 0 ≤ transient < {T}, got "
+                             "{transient}")
+                           .format(T=T, transient=transient))
     k = (n if n <= SPECTRUM_MAX else 1) if k is None else int(k)
     logs = log_growth(J, k=k, seed=seed)[transient:]
     m = logs.shape[0]
@@ -216,10 +218,10 @@ def mean_field_q(g) -> np.ndarray | float:
     (for a number or an array of gains)."""
     gs = np.asarray(g, dtype=np.float64)
     if not np.all(np.isfinite(gs) & (gs > 0)):
-        raise GradvizError(f"gain g must be a positive number, got {g}")
+        raise GradvizError(_("gain g must be a positive number, got {g}").format(g=g))
     g2 = np.atleast_1d(gs * gs)
     lo, hi = np.full(g2.shape, 1e-12), g2.copy()   # excess > 0 near 0 when g > 1, < 0 at g²
-    for _ in range(60):
+    for _it in range(60):
         mid = 0.5 * (lo + hi)
         up = g2 * gaussian_mean(_tanh2, mid) - mid > 0
         lo, hi = np.where(up, mid, lo), np.where(up, hi, mid)

@@ -62,13 +62,14 @@ def default_y_axis(cell: str) -> str:
 def log_range(lo: float, hi: float, n: int) -> tuple[float, ...]:
     """n values from lo to hi, evenly spaced in log (the gain axis)."""
     if not (lo > 0 and hi > lo and n >= 1):
-        raise GradvizError(f"a log range needs 0 < A < B and N ≥ 1, got {lo}:{hi}:{n}")
+        raise GradvizError(_("a log range needs 0 < A < B and N ≥ 1, got {lo}:{hi}:{n}")
+                           .format(lo=lo, hi=hi, n=n))
     return tuple(float(v) for v in np.geomspace(lo, hi, n))
 
 
 def lin_range(lo: float, hi: float, n: int) -> tuple[float, ...]:
     if not (hi >= lo and n >= 1):
-        raise GradvizError(f"a range needs A ≤ B and N ≥ 1, got {lo}:{hi}:{n}")
+        raise GradvizError(_("a range needs A ≤ B and N ≥ 1, got {lo}:{hi}:{n}").format(lo=lo, hi=hi, n=n))
     return tuple(float(v) for v in np.linspace(lo, hi, n))
 
 
@@ -86,24 +87,26 @@ class PhaseSpec:
     def validate(self) -> None:
         self.scene.validate()
         if self.y_axis not in Y_AXES:
-            raise GradvizError(f"unknown second axis {self.y_axis!r}: expected one of "
-                               f"{', '.join(Y_AXES)}")
+            raise GradvizError(_("unknown second axis {y_axis!r}: expected one of {value}")
+                               .format(y_axis=self.y_axis, value=', '.join(Y_AXES)))
         cells = Y_AXES[self.y_axis][1]
         if self.scene.cell not in cells:
-            raise GradvizError(f"the axis {self.y_axis} applies to {'/'.join(c.upper() for c in cells)}"
-                               f", not to a {self.scene.cell.upper()}")
+            raise GradvizError(_("the axis {y_axis} applies to {value}, not to a {upper}")
+                               .format(y_axis=self.y_axis, value='/'.join(c.upper() for c in cells),
+                                       upper=self.scene.cell.upper()))
         if not self.g or not self.y:
-            raise GradvizError("the grid needs at least one value on each axis")
+            raise GradvizError(_("the grid needs at least one value on each axis"))
         if any(not (math.isfinite(v) and v > 0) for v in self.g):
-            raise GradvizError("gain values must be positive finite numbers")
+            raise GradvizError(_("gain values must be positive finite numbers"))
         if any(not math.isfinite(v) for v in self.y):
-            raise GradvizError(f"{self.y_axis} values must be finite numbers")
+            raise GradvizError(_("{y_axis} values must be finite numbers").format(y_axis=self.y_axis))
         if not 1 <= self.seeds <= 100:
-            raise GradvizError(f"seeds must be an integer from 1 to 100, got {self.seeds}")
+            raise GradvizError(_("seeds must be an integer from 1 to 100, got {seeds}")
+                               .format(seeds=self.seeds))
         t = self.measure_from
         if not 0 <= t < self.scene.steps:
-            raise GradvizError(f"the transient ({t}) must be smaller than the steps "
-                               f"({self.scene.steps})")
+            raise GradvizError(_("the transient ({t}) must be smaller than the steps ({steps})")
+                               .format(t=t, steps=self.scene.steps))
 
     @property
     def measure_from(self) -> int:
@@ -266,7 +269,7 @@ def batch_lambda1(scenes: list[Scene], transient: int, base) -> list[tuple[float
         return []
     first = scenes[0]
     if not batchable(first) or any(s.seed != first.seed or s.cell != first.cell for s in scenes):
-        raise GradvizError("batch_lambda1: scenes must share cell and seed, one layer")
+        raise GradvizError(_("batch_lambda1: scenes must share cell and seed, one layer"))
     nets = [apply_sliders(base, s) for s in scenes]
     spec = nets[0].spec
     kind, H = spec.kind, spec.hidden_size
@@ -340,7 +343,7 @@ def batch_lambda1(scenes: list[Scene], transient: int, base) -> list[tuple[float
     if measured.shape[0] == 0:
         return [(math.nan, math.nan)] * B
     lam = measured.mean(axis=0)
-    err, _ = _block_stats(measured, 10)
+    err, _blocks = _block_stats(measured, 10)
     for b in range(B):
         out.append((float(lam[b]), float(err[b])) if alive[b] else (math.nan, math.nan))
     return out

@@ -51,6 +51,7 @@ from .errors import GradvizError
 from .assets import asset
 from .jacobians import LOG10_ZERO, Jacobians
 from .scene import Analysis, Scene, analyse, simulate
+from .i18n import _, language
 
 PRESETS_DIR = asset("presets")
 
@@ -90,6 +91,29 @@ class Preset:
     step: int | None = None
     claim: list[dict] = field(default_factory=list)
     path: Path | None = None
+    title_zh: str | None = None
+    explanation_zh: str | None = None
+
+    def title_text(self) -> str:
+        """The title in the current language (``title_zh`` in Chinese when the file has one)."""
+        return localized(self.title, self.title_zh)
+
+    def explanation_text(self) -> str:
+        return localized(self.explanation, self.explanation_zh)
+
+    def statements(self) -> list[str]:
+        """The claims' statements in the current language (each stated in that explanation)."""
+        return list(dict.fromkeys(claim_statement(c) for c in self.claim if c.get("statement")))
+
+
+def localized(english: str, chinese: str | None) -> str:
+    """``chinese`` while the language is zh_CN and it exists, else ``english``."""
+    return chinese if chinese and language() == "zh_CN" else english
+
+
+def claim_statement(cond: dict) -> str:
+    """A claim's statement in the current language (``statement_zh`` in Chinese, if given)."""
+    return localized(cond.get("statement", ""), cond.get("statement_zh"))
 
 
 # ---------------------------------------------------------------- reading
@@ -111,42 +135,49 @@ def _resolve(value: str | None, folder: Path, source: str = "preset") -> str | N
 
 def _check_condition(cond, where: str) -> None:
     if not isinstance(cond, dict):
-        raise GradvizError(f"{where}: each claim must be an object")
+        raise GradvizError(_("{where}: each claim must be an object").format(where=where))
     q = cond.get("quantity")
     if q not in QUANTITIES:
-        raise GradvizError(f"{where}: unknown claim quantity {q!r}")
-    allowed = {"quantity", "reduce", "below", "above", "scene", "statement", *QUANTITIES[q]}
+        raise GradvizError(_("{where}: unknown claim quantity {q!r}").format(where=where, q=q))
+    allowed = {"quantity", "reduce", "below", "above", "scene", "statement", "statement_zh",
+               *QUANTITIES[q]}
     extra = sorted(set(cond) - allowed)
     if extra:
-        raise GradvizError(f"{where}: claim on {q} has unknown key {extra[0]!r}")
+        raise GradvizError(_("{where}: claim on {q} has unknown key {value!r}")
+                           .format(where=where, q=q, value=extra[0]))
     if "below" not in cond and "above" not in cond:
-        raise GradvizError(f"{where}: claim on {q} needs 'below' and/or 'above'")
+        raise GradvizError(_("{where}: claim on {q} needs 'below' and/or 'above'").format(where=where, q=q))
     for key in ("below", "above"):
         v = cond.get(key)
         if key in cond and (isinstance(v, bool) or not isinstance(v, (int, float))):
-            raise GradvizError(f"{where}: claim {key} must be a number")
+            raise GradvizError(_("{where}: claim {key} must be a number").format(where=where, key=key))
     if cond.get("reduce", "max") not in REDUCE:
-        raise GradvizError(f"{where}: reduce must be one of {', '.join(REDUCE)}")
-    if not isinstance(cond.get("statement", ""), str):
-        raise GradvizError(f"{where}: claim statement must be text")
+        raise GradvizError(_("{where}: reduce must be one of {value}")
+                           .format(where=where, value=', '.join(REDUCE)))
+    if not isinstance(cond.get("statement", ""), str) or not isinstance(cond.get("statement_zh", ""), str):
+        raise GradvizError(_("{where}: claim statement must be text").format(where=where))
 
 
 def preset_from_dict(data, source: str = "preset", folder: Path = PRESETS_DIR) -> Preset:
     """A :class:`Preset` from parsed JSON; anything wrong is a :class:`GradvizError`."""
     if not isinstance(data, dict):
-        raise GradvizError(f"{source}: expected an object")
+        raise GradvizError(_("{source}: expected an object").format(source=source))
     for key in ("name", "title", "explanation", "scene"):
         if key not in data:
-            raise GradvizError(f"{source}: missing key {key!r}")
-    extra = sorted(set(data) - {"name", "title", "explanation", "scene", "compare", "step", "claim"})
+            raise GradvizError(_("{source}: missing key {key!r}").format(source=source, key=key))
+    extra = sorted(set(data) - {"name", "title", "explanation", "scene", "compare", "step", "claim",
+                                "title_zh", "explanation_zh"})
     if extra:
-        raise GradvizError(f"{source}: unknown key {extra[0]!r}")
+        raise GradvizError(_("{source}: unknown key {value!r}").format(source=source, value=extra[0]))
     name = data["name"]
     if not isinstance(name, str) or not _NAME.match(name):
-        raise GradvizError(f"{source}: name must be a slug like 'tanh-vanishing', got {name!r}")
-    for key in ("title", "explanation"):
+        raise GradvizError(_("{source}: name must be a slug like 'tanh-vanishing', got {name!r}")
+                           .format(source=source, name=name))
+    for key in ("title", "explanation", "title_zh", "explanation_zh"):
+        if key not in data and key.endswith("_zh"):
+            continue
         if not isinstance(data[key], str) or not data[key].strip():
-            raise GradvizError(f"{source}: {key} must be non-empty text")
+            raise GradvizError(_("{source}: {key} must be non-empty text").format(source=source, key=key))
     scene_data = dict(data["scene"]) if isinstance(data["scene"], dict) else data["scene"]
     if isinstance(scene_data, dict):
         for key in ("state_dict_path", "inputs_path"):
@@ -155,34 +186,38 @@ def preset_from_dict(data, source: str = "preset", folder: Path = PRESETS_DIR) -
     try:
         scene = Scene.from_dict(scene_data, source=f"{source}: scene")
     except (TypeError, ValueError, OverflowError):
-        raise GradvizError(f"{source}: scene: a setting has the wrong type") from None
+        raise GradvizError(_("{source}: scene: a setting has the wrong type").format(source=source)) from None
     compare = data.get("compare", False)
     if not isinstance(compare, bool):
-        raise GradvizError(f"{source}: compare must be true or false")
+        raise GradvizError(_("{source}: compare must be true or false").format(source=source))
     step = data.get("step")
     if step is not None and (isinstance(step, bool) or not isinstance(step, int) or step < 0):
-        raise GradvizError(f"{source}: step must be a step number ≥ 0 or null")
+        raise GradvizError(_("{source}: step must be a step number ≥ 0 or null").format(source=source))
     claim = data.get("claim", [])
     claim = [claim] if isinstance(claim, dict) else claim
     if not isinstance(claim, list):
-        raise GradvizError(f"{source}: claim must be an object or a list of objects")
+        raise GradvizError(_("{source}: claim must be an object or a list of objects").format(source=source))
     for cond in claim:
         _check_condition(cond, source)
         if cond.get("scene") is not None:
             if not isinstance(cond["scene"], dict):
-                raise GradvizError(f"{source}: claim scene must be an object of settings")
+                raise GradvizError(_("{source}: claim scene must be an object of settings")
+                                   .format(source=source))
             Scene.from_dict({**scene.to_dict(), **cond["scene"]}, source=f"{source}: claim scene")
     return Preset(name=name, title=data["title"], explanation=data["explanation"], scene=scene,
-                  compare=compare, step=step, claim=claim)
+                  compare=compare, step=step, claim=claim, title_zh=data.get("title_zh"),
+                  explanation_zh=data.get("explanation_zh"))
 
 
 def _read(path: Path) -> Preset:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as exc:
-        raise GradvizError(f"{path.name}: cannot be read ({type(exc).__name__})") from None
+        raise GradvizError(_("{name}: cannot be read ({name2})")
+                           .format(name=path.name, name2=type(exc).__name__)) from None
     except json.JSONDecodeError as exc:
-        raise GradvizError(f"{path.name}: not JSON (line {exc.lineno}: {exc.msg})") from None
+        raise GradvizError(_("{name}: not JSON (line {lineno}: {msg})")
+                           .format(name=path.name, lineno=exc.lineno, msg=exc.msg)) from None
     preset = preset_from_dict(data, source=path.name, folder=path.parent)
     preset.path = path
     return preset
@@ -216,7 +251,8 @@ def load_preset(name: str, folder: Path = PRESETS_DIR) -> Preset:
         if name in (_slug(path), path.stem):
             return _read(path)
     names = preset_names(folder)
-    raise GradvizError(f"unknown preset {name!r}: expected one of {', '.join(names)}")
+    raise GradvizError(_("unknown preset {name!r}: expected one of {value}")
+                       .format(name=name, value=', '.join(names)))
 
 
 # ---------------------------------------------------------------- checking claims
@@ -259,14 +295,15 @@ def _indices(spec, T: int, lo: int, hi: int, what: str) -> list[int]:
     """Resolve an index spec to a list of integers within [lo, hi]."""
     def one(v):
         if isinstance(v, bool):
-            raise GradvizError(f"claim index {what}: {v!r} is not a step")
+            raise GradvizError(_("claim index {what}: {v!r} is not a step").format(what=what, v=v))
         if isinstance(v, int):
             return v
         if isinstance(v, str):
             m = re.fullmatch(r"T(?:-(\d+))?", v.replace(" ", ""))
             if m:
                 return T - int(m.group(1) or 0)
-        raise GradvizError(f"claim index {what}: {v!r} is not an integer, 'T', 'T-k' or 'all'")
+        raise GradvizError(_("claim index {what}: {v!r} is not an integer, 'T', 'T-k' or 'all'")
+                           .format(what=what, v=v))
     if spec is None or spec == "all":
         idx = list(range(lo, hi + 1))
     elif isinstance(spec, list) and len(spec) == 2:
@@ -275,7 +312,8 @@ def _indices(spec, T: int, lo: int, hi: int, what: str) -> list[int]:
         idx = [one(spec)]
     bad = [k for k in idx if not lo <= k <= hi]
     if bad or not idx:
-        raise GradvizError(f"claim index {what}={spec!r} is outside {lo}..{hi}")
+        raise GradvizError(_("claim index {what}={spec!r} is outside {lo}..{hi}")
+                           .format(what=what, spec=spec, lo=lo, hi=hi))
     return idx
 
 
@@ -317,7 +355,7 @@ class _Measure:
         if q == "log10_jac_c":
             col = self.column(i)[1]
             if col is None:
-                raise GradvizError("claim log10_jac_c needs an LSTM")
+                raise GradvizError(_("claim log10_jac_c needs an LSTM"))
             return float(col[t])
         if q == "bound_gap_h":
             return self.map_entry("log10_bound_h", t, i) - self.map_entry("log10_jac_h", t, i)
@@ -325,7 +363,7 @@ class _Measure:
         m = {"log10_jac_h_fro": a.jac.h_fro, "log10_bound_h": a.bound_h,
              "log10_forget_path": a.forget_path, "log10_update_path": a.update_path}[q]
         if m is None:
-            raise GradvizError(f"claim {q} does not apply to {a.kind.a_label}")
+            raise GradvizError(_("claim {q} does not apply to {a_label}").format(q=q, a_label=a.kind.a_label))
         return float(m[t, i])
 
     def values(self, cond: dict) -> np.ndarray:
@@ -343,7 +381,8 @@ class _Measure:
             series = {"log10_step_factor": a.step_factor, "f_mean": a.gate_stats.get("f_mean"),
                       "z_mean": a.gate_stats.get("z_mean")}[q]
             if series is None:
-                raise GradvizError(f"claim {q} does not apply to {a.kind.a_label}")
+                raise GradvizError(_("claim {q} does not apply to {a_label}")
+                                   .format(q=q, a_label=a.kind.a_label))
             vals = [float(series[k - 1]) for k in steps]
         else:
             w_hh = a.trace.net.layer_params(a.layer, a.direction)["w_hh"]
@@ -352,7 +391,7 @@ class _Measure:
                      "overflow_step": lambda: float(a.trace.overflow_step or 0),
                      "steps": lambda: float(T)}[q]()]
         if not vals:
-            raise GradvizError(f"claim on {q}: no entries selected")
+            raise GradvizError(_("claim on {q}: no entries selected").format(q=q))
         return np.array(vals, dtype=np.float64)
 
 
@@ -366,8 +405,9 @@ def _spectral_radius(w_hh: np.ndarray) -> float:
 def measure_condition(cond: dict, measure: _Measure) -> float:
     vals = measure.values(cond)
     if len(vals) > 1 and "reduce" not in cond:
-        raise GradvizError(f"claim on {cond['quantity']} selects {len(vals)} entries: "
-                           "give 'reduce' (max, min, mean or maxabs)")
+        raise GradvizError(_("claim on {quantity} selects {value} entries: give 'reduce' (max, min, mean or "
+                             "maxabs)")
+                           .format(quantity=cond['quantity'], value=len(vals)))
     return float(REDUCE[cond.get("reduce", "max")](vals))
 
 

@@ -20,6 +20,7 @@ from .cells import multiply_recurrent, set_gate_bias, sigma_max
 from .dynamics import Trace, run
 from .errors import GradvizError
 from .inputs import SIGNALS, make_signal, read_csv
+from .i18n import _
 from .jacobians import JacobianMap, RowNorms, StepJacobians, coarse_map, row_norms
 from .kinds import CELL_NAMES, cell_name
 from .plan import check_scene
@@ -82,7 +83,7 @@ class Scene:
     def from_dict(cls, data: dict, source: str = "scene") -> Scene:
         """A scene from plain data; unknown keys or wrong types are a :class:`GradvizError`."""
         if not isinstance(data, dict):
-            raise GradvizError(f"{source}: expected an object of scene settings")
+            raise GradvizError(_("{source}: expected an object of scene settings").format(source=source))
         known = {f.name: f for f in fields(cls)}
         unknown = sorted(set(data) - set(known))
         if unknown:
@@ -93,7 +94,8 @@ class Scene:
             kind = types_[name]
             if value is None:
                 if name not in optional:
-                    raise GradvizError(f"{source}: {name} must be set, got null")
+                    raise GradvizError(_("{source}: {name} must be set, got null")
+                                       .format(source=source, name=name))
             elif kind is bool and not isinstance(value, bool):
                 raise GradvizError(f"{source}: {name} must be true or false, got {_short(value)}")
             elif kind is int and (isinstance(value, bool) or not isinstance(value, int)):
@@ -133,14 +135,15 @@ class Scene:
                      "gain"):
             v = getattr(self, name)
             if v is not None and not math.isfinite(v):
-                raise GradvizError(f"{name} must be a finite number, got {v}")
+                raise GradvizError(_("{name} must be a finite number, got {v}").format(name=name, v=v))
         if self.gain is not None and self.gain <= 0:
             raise GradvizError(f"gain must be positive, got {self.gain}")
         if self.wr_scale is not None and abs(self.wr_scale) > WR_SCALE_MAX:
             raise GradvizError(f"wr_scale must be at most {WR_SCALE_MAX:g} in size (beyond it "
                                f"W_hh·h overflows float64), got {self.wr_scale:g}")
         if self.forget_clamp is not None and not 0.0 <= self.forget_clamp <= 1.0:
-            raise GradvizError(f"forget clamp must lie in [0, 1], got {self.forget_clamp}")
+            raise GradvizError(_("forget clamp must lie in [0, 1], got {forget_clamp}")
+                               .format(forget_clamp=self.forget_clamp))
         if not 0 <= self.layer < self.num_layers:
             raise GradvizError(f"layer {_short(self.layer)} does not exist: the cell has "
                                f"{self.num_layers} layer(s)")

@@ -36,6 +36,7 @@ import numpy as np
 from .cells import RecurrentNet, load_state_dict_file, net_from_state_dict
 from .errors import GradvizError
 from .files import atomic_write_text, read_user_text
+from .i18n import _
 from .inputs import read_csv
 from .scene import Scene, _short
 
@@ -164,11 +165,12 @@ def _number_array(value, shape, where: str) -> np.ndarray:
     except OverflowError:
         raise GradvizError(f"{where}: a number is too large for float64") from None
     if value is not None and _has_bool(value):
-        raise GradvizError(f"{where}: expected numbers, found true/false")
+        raise GradvizError(_("{where}: expected numbers, found true/false").format(where=where))
     if shape is not None and a.shape != tuple(shape):
-        raise GradvizError(f"{where}: has shape {a.shape}, expected {tuple(shape)}")
+        raise GradvizError(_("{where}: has shape {shape}, expected {value}")
+                           .format(where=where, shape=a.shape, value=tuple(shape)))
     if not np.all(np.isfinite(a)):
-        raise GradvizError(f"{where}: contains NaN or inf")
+        raise GradvizError(_("{where}: contains NaN or inf").format(where=where))
     return a
 
 
@@ -183,7 +185,8 @@ def _has_bool(value) -> bool:
 def session_from_dict(data, name: str = "session") -> Session:
     """A :class:`Session` from parsed JSON; anything wrong is a :class:`GradvizError`."""
     if not isinstance(data, dict) or data.get("format") != FORMAT:
-        raise GradvizError(f"{name}: not a gradviz session file (no \"format\": \"{FORMAT}\")")
+        raise GradvizError(_('{name}: not a gradviz session file (no "format": "{FORMAT}")')
+                           .format(name=name, FORMAT=FORMAT))
     version = data.get("version")
     if isinstance(version, bool) or not isinstance(version, int):
         raise GradvizError(f"{name}: \"version\" must be an integer, got {_short(version)}")
@@ -196,18 +199,20 @@ def session_from_dict(data, name: str = "session") -> Session:
     if unknown:
         raise GradvizError(f"{name}: unknown key {_short(unknown[0])}")
     if "scene" not in data:
-        raise GradvizError(f"{name}: missing key 'scene'")
+        raise GradvizError(_("{name}: missing key 'scene'").format(name=name))
     try:
         scene = Scene.from_dict(data["scene"], source=f"{name}: scene")
     except GradvizError as exc:
         msg = str(exc)
         raise GradvizError(msg if msg.startswith(name) else f"{name}: scene: {msg}") from None
     except (TypeError, ValueError, OverflowError):   # e.g. null where a number is required
-        raise GradvizError(f"{name}: scene: a setting has the wrong type (null or text "
-                           "where a number is expected)") from None
+        raise GradvizError(_("{name}: scene: a setting has the wrong type (null or text where a number is "
+                             "expected)")
+                           .format(name=name)) from None
     for key in ("state_dict_path", "inputs_path"):
         if getattr(scene, key) is not None and not isinstance(getattr(scene, key), str):
-            raise GradvizError(f"{name}: scene: {key} must be a file path (text) or null")
+            raise GradvizError(_("{name}: scene: {key} must be a file path (text) or null")
+                               .format(name=name, key=key))
     step = data.get("step")
     if step is not None and (isinstance(step, bool) or not isinstance(step, int) or step < 0):
         raise GradvizError(f"{name}: \"step\" must be a step number ≥ 0 or null, got {_short(step)}")
@@ -216,19 +221,20 @@ def session_from_dict(data, name: str = "session") -> Session:
         raise GradvizError(f"{name}: \"compare\" must be true or false, got {_short(compare)}")
     for key in ("preset", "view_layout"):
         if data.get(key) is not None and not isinstance(data[key], str):
-            raise GradvizError(f"{name}: \"{key}\" must be text or null")
+            raise GradvizError(_('{name}: "{key}" must be text or null').format(name=name, key=key))
     session = Session(scene=scene, step=step, compare=compare, preset=data.get("preset"),
                       view_layout=data.get("view_layout"), version=version)
 
     weights = data.get("weights")
     if weights is not None:
         if not scene.state_dict_path:
-            raise GradvizError(f"{name}: \"weights\" are embedded but the scene names no "
-                               "state_dict_path they came from")
+            raise GradvizError(_('{name}: "weights" are embedded but the scene names no state_dict_path '
+                                 'they came from')
+                               .format(name=name))
         params = weights.get("params") if isinstance(weights, dict) else None
         if not isinstance(params, list) or not params:
-            raise GradvizError(f"{name}: \"weights\" must hold a list \"params\" of "
-                               "{key, shape, values}")
+            raise GradvizError(_('{name}: "weights" must hold a list "params" of {{key, shape, values}}')
+                               .format(name=name))
         sd = {}
         for n, p in enumerate(params):
             if not isinstance(p, dict) or not isinstance(p.get("key"), str) \
@@ -241,21 +247,22 @@ def session_from_dict(data, name: str = "session") -> Session:
         net = net_from_state_dict(sd, scene.nonlinearity, source=f"{name}: weights")
         fields = ("kind", "input_size", "hidden_size", "num_layers", "bidirectional", "proj_size")
         if [getattr(net.spec, f) for f in fields] != [getattr(scene.spec(), f) for f in fields]:
-            raise GradvizError(f"{name}: the embedded weights ({_describe(net.spec)}) do not "
-                               f"match the scene ({_describe(scene.spec())})")
+            raise GradvizError(_("{name}: the embedded weights ({value}) do not match the scene ({value2})")
+                               .format(name=name, value=_describe(net.spec), value2=_describe(scene.spec())))
         session.weights = net.params
 
     inputs = data.get("inputs")
     if inputs is not None:
         if not scene.inputs_path:
-            raise GradvizError(f"{name}: \"inputs\" are embedded but the scene names no "
-                               "inputs_path they came from")
+            raise GradvizError(_('{name}: "inputs" are embedded but the scene names no inputs_path they '
+                                 'came from')
+                               .format(name=name))
         if not isinstance(inputs, dict) or "values" not in inputs:
-            raise GradvizError(f"{name}: \"inputs\" must hold \"values\" (rows of numbers)")
+            raise GradvizError(_('{name}: "inputs" must hold "values" (rows of numbers)').format(name=name))
         x = _number_array(inputs["values"], None, f"{name}: inputs")
         if x.ndim != 2 or x.shape[0] == 0 or x.shape[1] != scene.input_size:
-            raise GradvizError(f"{name}: inputs must be T rows of {scene.input_size} number(s), "
-                               f"got shape {x.shape}")
+            raise GradvizError(_("{name}: inputs must be T rows of {input_size} number(s), got shape {shape}")
+                               .format(name=name, input_size=scene.input_size, shape=x.shape))
         session.inputs = x
     return session
 
@@ -289,7 +296,8 @@ def load_session(path, allow_outside: bool = False) -> Session:
     try:
         data = json.loads(text, parse_constant=_reject_constant)
     except json.JSONDecodeError as exc:
-        raise GradvizError(f"{path.name}: not JSON (line {exc.lineno}: {exc.msg})") from None
+        raise GradvizError(_("{name}: not JSON (line {lineno}: {msg})")
+                           .format(name=path.name, lineno=exc.lineno, msg=exc.msg)) from None
     except ValueError as exc:
         raise GradvizError(f"{path.name}: {str(exc)[:120]}") from None
     except RecursionError:
@@ -354,7 +362,8 @@ def write_autosave(session: Session) -> Path:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise GradvizError(f"{path.parent}: cannot create the data folder ({exc.strerror})") from None
+        raise GradvizError(_("{parent}: cannot create the data folder ({strerror})")
+                           .format(parent=path.parent, strerror=exc.strerror)) from None
     return save_session(path, session, overwrite=True)
 
 
@@ -373,4 +382,5 @@ def clear_autosave() -> None:
     except FileNotFoundError:
         pass
     except OSError as exc:
-        raise GradvizError(f"{autosave_path()}: cannot remove ({exc.strerror})") from None
+        raise GradvizError(_("{value}: cannot remove ({strerror})")
+                           .format(value=autosave_path(), strerror=exc.strerror)) from None

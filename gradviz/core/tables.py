@@ -17,6 +17,7 @@ import numpy as np
 
 from .errors import GradvizError
 from .files import atomic_write_text
+from .i18n import _
 
 
 def _cell(value) -> str:
@@ -36,7 +37,7 @@ def _expand(columns: dict) -> dict[str, np.ndarray]:
     out: dict[str, np.ndarray] = {}
     for name, values in columns.items():
         if not isinstance(name, str) or not name:
-            raise GradvizError(f"column names must be non-empty text, got {name!r}")
+            raise GradvizError(_("column names must be non-empty text, got {name!r}").format(name=name))
         arr = np.asarray(values)
         if arr.ndim == 0:
             arr = arr.reshape(1)
@@ -45,13 +46,14 @@ def _expand(columns: dict) -> dict[str, np.ndarray]:
         elif arr.ndim == 2:
             parts = {f"{name}[{j}]": arr[:, j] for j in range(arr.shape[1])}
         else:
-            raise GradvizError(f"column {name!r}: {arr.ndim}-D data; expected 1-D or 2-D")
+            raise GradvizError(_("column {name!r}: {ndim}-D data; expected 1-D or 2-D")
+                               .format(name=name, ndim=arr.ndim))
         for key, col in parts.items():
             if key in out:
-                raise GradvizError(f"column {key!r} appears twice")
+                raise GradvizError(_("column {key!r} appears twice").format(key=key))
             out[key] = col
     if not out:
-        raise GradvizError("no columns to write")
+        raise GradvizError(_("no columns to write"))
     return out
 
 
@@ -78,19 +80,22 @@ def read_csv_table(path) -> dict[str, np.ndarray]:
     try:
         text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
-        raise GradvizError(f"{path}: cannot be read ({type(exc).__name__})") from None
+        raise GradvizError(_("{path}: cannot be read ({name})")
+                           .format(path=path, name=type(exc).__name__)) from None
     rows = list(csv.reader(io.StringIO(text)))
     if not rows:
-        raise GradvizError(f"{path}: empty: expected a header row")
+        raise GradvizError(_("{path}: empty: expected a header row").format(path=path))
     header, body = rows[0], rows[1:]
     data = np.full((len(body), len(header)), np.nan)
     for n, row in enumerate(body, start=2):
         if len(row) != len(header):
-            raise GradvizError(f"{path}: row {n} has {len(row)} cells, expected {len(header)}")
+            raise GradvizError(_("{path}: row {n} has {value} cells, expected {value2}")
+                               .format(path=path, n=n, value=len(row), value2=len(header)))
         for j, cell in enumerate(row):
             if cell.strip():
                 try:
                     data[n - 2, j] = float(cell)
                 except ValueError:
-                    raise GradvizError(f"{path}: row {n}: {cell!r} is not a number") from None
+                    raise GradvizError(_("{path}: row {n}: {cell!r} is not a number")
+                                       .format(path=path, n=n, cell=cell)) from None
     return {name: data[:, j] for j, name in enumerate(header)}

@@ -28,6 +28,7 @@ from pathlib import Path
 from .assets import asset
 from .errors import GradvizError
 from .i18n import _
+from .presets import claim_statement, localized
 from .training import TrainConfig, TrainResult, train
 
 TRAINING_DIR = asset("training")
@@ -54,6 +55,15 @@ class TrainingPreset:
     compare: dict = field(default_factory=dict)    # label -> TrainConfig
     claim: list = field(default_factory=list)
     slow: bool = False
+    title_zh: str | None = None
+    explanation_zh: str | None = None
+
+    def title_text(self) -> str:
+        """The title in the current language (``title_zh`` in Chinese when the file has one)."""
+        return localized(self.title, self.title_zh)
+
+    def explanation_text(self) -> str:
+        return localized(self.explanation, self.explanation_zh)
 
     def runs(self) -> dict:
         return {"main": self.config, **self.compare}
@@ -63,10 +73,12 @@ def preset_from_dict(data, source: str = "training preset") -> TrainingPreset:
     if not isinstance(data, dict):
         raise GradvizError(_("{source}: expected an object").format(source=source))
     extra = sorted(set(data) - {"name", "title", "explanation", "config", "compare", "claim",
-                                "slow"})
+                                "slow", "title_zh", "explanation_zh"})
     if extra:
         raise GradvizError(_("{source}: unknown key {key!r}").format(source=source, key=extra[0]))
-    for key in ("name", "title", "explanation"):
+    for key in ("name", "title", "explanation", "title_zh", "explanation_zh"):
+        if key not in data and key.endswith("_zh"):
+            continue
         if not isinstance(data.get(key), str) or not data[key].strip():
             raise GradvizError(_("{source}: {key} must be text").format(source=source, key=key))
     config = TrainConfig.from_dict(data.get("config", {}), source=f"{source}: config")
@@ -89,14 +101,15 @@ def preset_from_dict(data, source: str = "training preset") -> TrainingPreset:
         _check_condition(cond, runs, source)
     return TrainingPreset(name=data["name"], title=data["title"], explanation=data["explanation"],
                           config=config, compare=compare, claim=claim,
-                          slow=bool(data.get("slow", False)))
+                          slow=bool(data.get("slow", False)), title_zh=data.get("title_zh"),
+                          explanation_zh=data.get("explanation_zh"))
 
 
 def _check_condition(cond, runs, source) -> None:
     if not isinstance(cond, dict):
         raise GradvizError(_("{source}: each claim must be an object").format(source=source))
     allowed = {"run", "quantity", "below", "above", "below_run", "above_run", "below_quantity",
-               "above_quantity", "threshold", "statement"}
+               "above_quantity", "threshold", "statement", "statement_zh"}
     extra = sorted(set(cond) - allowed)
     if extra:
         raise GradvizError(_("{source}: claim has unknown key {key!r}")
@@ -158,7 +171,7 @@ def quantity(result: TrainResult, q: str, threshold: float | None = None) -> flo
     """The value of a claim quantity on a finished run."""
     h = result.history
     if q.startswith("baseline:"):
-        _, name, metric = q.split(":")
+        _baseline, name, metric = q.split(":")
         return float(getattr(result.baselines[name], metric))
     if q == "final_test_loss":
         return _num(result.final_test_loss)
@@ -211,5 +224,5 @@ def check_claim(preset: TrainingPreset, results: dict | None = None):
                 continue
             bounds.append(bound)
             ok &= value < bound if side == "below" else value > bound
-        rows.append((cond["statement"], value, bounds, bool(ok)))
+        rows.append((claim_statement(cond), value, bounds, bool(ok)))
     return all(r[3] for r in rows), rows, results

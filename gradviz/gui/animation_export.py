@@ -26,6 +26,7 @@ from .exporting import image_to_array
 from .figure import shown_views
 from .render import render_image
 from .worker import error_message
+from ..core.i18n import _
 
 #: at most this many animation frames are offered by default (every k-th step beyond it)
 DEFAULT_MAX_FRAMES = 200
@@ -46,22 +47,23 @@ class AnimationJob(QObject):
                  scale: float = 1, white: bool = True, overwrite: bool = False):
         super().__init__(window)
         if not steps:
-            raise GradvizError("no steps to animate")
+            raise GradvizError(_("no steps to animate"))
         c = window.controller
         if c.analysis is None:
-            raise GradvizError("nothing computed yet: no run to animate")
+            raise GradvizError(_("nothing computed yet: no run to animate"))
         if not target_names:
-            raise GradvizError("choose at least one view to animate")
+            raise GradvizError(_("choose at least one view to animate"))
         self.window, self.path = window, Path(path)
         self.dashboard = DASHBOARD in target_names
         if self.dashboard:            # the shown views, tiled: never the window's menus and controls
             target_names = [t for t in target_names if t != DASHBOARD] + [
                 t for t in shown_views(window) if t not in target_names]
             if not target_names:
-                raise GradvizError("no view is shown: show one first (View ▸ Views)")
+                raise GradvizError(_("no view is shown: show one first (View ▸ Views)"))
         self.widgets = [target_widget(window, t) for t in target_names]
         if self.path.suffix.lower() not in (".gif", ".mp4"):
-            raise GradvizError(f"{self.path.name}: an animation is written as .gif or .mp4")
+            raise GradvizError(_("{name}: an animation is written as .gif or .mp4")
+                               .format(name=self.path.name))
         if self.path.exists() and not overwrite:
             raise TargetExistsError(self.path)
         self.steps = [max(0, min(int(t), c.analysis.steps)) for t in steps]
@@ -126,7 +128,7 @@ class AnimationJob(QObject):
         if self._queue.full():
             return   # the encoder is behind; try again next turn
         if self.analysis is not self.window.controller.analysis:
-            self._fail("the scene changed while the animation was being made")
+            self._fail(_("the scene changed while the animation was being made"))
             return
         try:
             frame = self._render(self.steps[self.rendered])
@@ -207,7 +209,7 @@ class AnimationJob(QObject):
         elif isinstance(result, str) and not self.message:
             self.message = result
         if self.cancelled and not self.message:
-            self.message = "cancelled: nothing was written"
+            self.message = _("cancelled: nothing was written")
         self.done.emit(self.written, self.message)
 
 
@@ -245,15 +247,15 @@ class AnimationDialog(QDialog):
 
     def __init__(self, window, current: str, white: bool = True):
         super().__init__(window)
-        self.setWindowTitle("Export animation")
+        self.setWindowTitle(_("Export animation"))
         self.window_ = window
         c = window.controller
         T = c.analysis.steps if c.analysis is not None else c.scene.steps
         layout = QVBoxLayout(self)
-        what = QGroupBox("Frames of")
+        what = QGroupBox(_("Frames of"))
         wl = QVBoxLayout(what)
-        self.dashboard = QRadioButton("the whole dashboard (every shown view, side by side)")
-        self.some = QRadioButton("these views, side by side:")
+        self.dashboard = QRadioButton(_("the whole dashboard (every shown view, side by side)"))
+        self.some = QRadioButton(_("these views, side by side:"))
         wl.addWidget(self.some)
         self.boxes: dict[str, QCheckBox] = {}
         for stem, (title, widget) in targets(window).items():
@@ -275,9 +277,9 @@ class AnimationDialog(QDialog):
 
         form = QFormLayout()
         self.format = QComboBox()
-        self.format.addItem("GIF (slides, web pages)", "gif")
-        self.format.addItem("MP4 (H.264 video)", "mp4")
-        form.addRow("Format", self.format)
+        self.format.addItem(_("GIF (slides, web pages)"), "gif")
+        self.format.addItem(_("MP4 (H.264 video)"), "mp4")
+        form.addRow(_("Format"), self.format)
         self.first, self.last, self.every = QSpinBox(), QSpinBox(), QSpinBox()
         for spin in (self.first, self.last):
             spin.setRange(0, T)
@@ -286,21 +288,21 @@ class AnimationDialog(QDialog):
         self.every.setRange(1, max(1, T))
         self.every.setValue(max(1, -(-T // DEFAULT_MAX_FRAMES)))
         steps_row = QHBoxLayout()
-        for label, spin in (("from t =", self.first), ("to", self.last), ("every", self.every)):
+        for label, spin in ((_("from t ="), self.first), (_("to"), self.last), (_("every"), self.every)):
             steps_row.addWidget(QLabel(label))
             steps_row.addWidget(spin)
-        steps_row.addWidget(QLabel("step(s)"))
-        form.addRow("Steps", steps_row)
+        steps_row.addWidget(QLabel(_("step(s)")))
+        form.addRow(_("Steps"), steps_row)
         self.fps = QSpinBox()
         self.fps.setRange(1, 60)
         self.fps.setValue(10)
-        self.fps.setSuffix(" frames/s")
-        form.addRow("Speed", self.fps)
+        self.fps.setSuffix(_(" frames/s"))
+        form.addRow(_("Speed"), self.fps)
         self.scale = QComboBox()
         for k in (1, 2):
-            self.scale.addItem(f"{k}× screen size", k)
-        form.addRow("Size", self.scale)
-        self.white = QCheckBox("White background for slides")
+            self.scale.addItem(_("{k}× screen size").format(k=k), k)
+        form.addRow(_("Size"), self.scale)
+        self.white = QCheckBox(_("White background for slides"))
         self.white.setChecked(white)
         form.addRow("", self.white)
         self.summary = QLabel()
@@ -308,7 +310,7 @@ class AnimationDialog(QDialog):
         form.addRow("", self.summary)
         layout.addLayout(form)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
-        self.ok = buttons.addButton("Choose file…", QDialogButtonBox.ButtonRole.AcceptRole)
+        self.ok = buttons.addButton(_("Choose file…"), QDialogButtonBox.ButtonRole.AcceptRole)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         layout.addWidget(buttons)
@@ -326,13 +328,14 @@ class AnimationDialog(QDialog):
     def steps(self) -> list[int]:
         return frame_steps(self.first.value(), self.last.value(), self.every.value())
 
-    def _update(self, *_):
+    def _update(self, *_args):
         for box in self.boxes.values():
             box.setEnabled(self.some.isChecked() and self._box_allowed(box))
         n = len(self.steps())
         chosen = self.chosen()
-        self.summary.setText(f"{n} frame(s), {n / max(1, self.fps.value()):.1f} s at "
-                             f"{self.fps.value()} frames/s" if n else "no steps in this range")
+        self.summary.setText(_("{n} frame(s), {seconds:.1f} s at {fps} frames/s").format(
+            n=n, seconds=n / max(1, self.fps.value()), fps=self.fps.value()) if n else
+            _("no steps in this range"))
         self.ok.setEnabled(bool(n) and bool(chosen))
 
     def _box_allowed(self, box) -> bool:

@@ -10,8 +10,11 @@ import sys
 import traceback
 from pathlib import Path
 
+from ..core import i18n
 from ..core.display import has_display
+from ..core.i18n import _
 from ..core.scene import Scene
+
 
 
 def _install_excepthook(window) -> None:
@@ -19,27 +22,33 @@ def _install_excepthook(window) -> None:
     def hook(kind, value, tb):
         traceback.print_exception(kind, value, tb)
         try:
-            window.show_error(f"internal error ({kind.__name__}: {value})")
+            window.show_error(_("internal error ({kind}: {value})").format(kind=kind.__name__,
+                                                                           value=value))
         except Exception:
             pass
     sys.excepthook = hook
 
 
 def create_window(scene: Scene | None = None, settings=None, session=None, preset=None,
-                  autosave: bool = True):
+                  autosave: bool = True, language: str | None = None):
     """The controller and main window on ``scene`` (default: the last-used one, else Scene()).
 
     A ``session`` (core.session.Session, or a session file's path: then Save writes back to
     it) brings its scene, embedded weights and inputs, step,
     compare mode and dock layout; a ``preset`` (core.presets.Preset) its scene, step and
     compare mode. The lecture kit (export, sessions, presets; ``window.lecture``) is installed.
-    Nothing is computed until ``window.controller.start()``.
+    Nothing is computed until ``window.controller.start()``. ``language`` (``en``, ``zh_CN``)
+    switches gradviz's and Qt's texts first (default: the one in force).
     """
     from .controller import Controller
     from .settings import Settings
     from .window import MainWindow
 
+    from .language import apply_language, install_language_menu
+
     settings = settings if settings is not None else Settings()
+    if language is not None and (language != i18n.language() or language != "en"):
+        apply_language(language)
     session_path = None
     if isinstance(session, (str, os.PathLike)):
         from ..core.session import load_session
@@ -55,6 +64,9 @@ def create_window(scene: Scene | None = None, settings=None, session=None, prese
     controller.setParent(window)
     from .code_view import install_code_view
     install_code_view(window)   # before the kit restores the remembered dock layout
+    install_language_menu(window)
+    window.language = i18n.language()
+    window.create_window = create_window      # what View ▸ Language rebuilds the window with
     from .history import install_history
     install_history(window)
     from .lecture import install_lecture_kit
@@ -74,12 +86,14 @@ def create_window(scene: Scene | None = None, settings=None, session=None, prese
 
 
 def run_app(argv=None, scene: Scene | None = None, session=None, preset: str | None = None,
-            ) -> int:
+            lang: str | None = None) -> int:
     """Open the window (on ``scene``, a loaded ``session`` or the preset called ``preset``)
-    and run until it closes. A bad preset name is a GradvizError before any window opens."""
+    and run until it closes. A bad preset name is a GradvizError before any window opens.
+    The language: ``lang`` (--lang), else $GRADVIZ_LANG, else the one chosen last time in
+    View ▸ Language, else the system locale's."""
     argv = list(sys.argv if argv is None else argv)
     if not has_display() and not os.environ.get("QT_QPA_PLATFORM"):
-        print("gradviz: no display found (set DISPLAY, or run under xvfb-run)", file=sys.stderr)
+        print(_("gradviz: no display found (set DISPLAY, or run under xvfb-run)"), file=sys.stderr)
         return 2
     from PyQt6.QtWidgets import QApplication
 
@@ -96,16 +110,29 @@ def run_app(argv=None, scene: Scene | None = None, session=None, preset: str | N
     app.setOrganizationName("gradviz")
     app.setApplicationName("gradviz")
     use_fusion_style(app)
-    window = create_window(scene, session=session, preset=chosen)
+    from .language import remembered_language
+    from .settings import Settings
+    settings = Settings()
+    language = i18n.choose_language(lang, remembered_language(settings))
+    window = create_window(scene, settings=settings, session=session, preset=chosen,
+                           language=language)
+    from .language import current_window, on_window_replaced, set_current_window
+    set_current_window(window)
     _install_excepthook(window)
     from .quit_signals import install_quit_signals
     install_quit_signals(window)
+
+    def follow(new_window) -> None:
+        """After View ▸ Language rebuilt the window: errors and Ctrl+C go to the new one."""
+        _install_excepthook(new_window)
+        install_quit_signals(new_window)
+    on_window_replaced(follow)
     window.show()
     window.controller.start()
     from PyQt6.QtCore import QTimer
     QTimer.singleShot(300, window.lecture.sessions.offer_restore)   # after a crash
     code = app.exec()
-    _dispose(window)
+    _dispose(current_window() or window)
     _exit_if_work_still_runs(code)
     return code
 

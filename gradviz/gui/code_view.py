@@ -23,7 +23,7 @@ from PyQt6.QtWidgets import QSplitter, QTextBrowser, QVBoxLayout, QWidget
 from ..core import codeview
 from ..core.codegen import write_script
 from ..core.errors import GradvizError
-from ..core.i18n import _
+from ..core.i18n import N_, _
 from .actions import make_action
 from .file_dialogs import ask_save_path, write_or_ask
 
@@ -44,7 +44,7 @@ def _head(text: str) -> str:
 class CodeView(QWidget):
     """Equations ↔ torch layout, the hand-written step, the numbers at the cursor."""
 
-    title = "Code"
+    title = N_("Code")
 
     def __init__(self, controller, parent=None):
         super().__init__(parent)

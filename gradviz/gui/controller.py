@@ -487,11 +487,11 @@ def format_numbers(n: StepNumbers) -> str:
         parts.append(f"{n.factor_name} = {n.factor:.3g}")
     norm = "‖∂h_t/∂h_0‖₂" if n.norm_exact else "‖∂h_t/∂h_0‖_F"
     if math.isnan(n.log10_norm):
-        parts.append(f"{norm}: computing…")
+        parts.append(_("{norm}: computing…").format(norm=norm))
     elif n.log10_norm <= LOG10_ZERO:
         parts.append(f"{norm} = 0")
     else:
         parts.append(f"log10 {norm} = {n.log10_norm:.2f}")
     if n.overflow_step:
-        parts.append(f"state overflowed at step {n.overflow_step}: run stops there")
+        parts.append(_("state overflowed at step {step}: run stops there").format(step=n.overflow_step))
     return "    ".join(parts)

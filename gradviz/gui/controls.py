@@ -18,7 +18,7 @@ from PyQt6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, 
                              QWidget)
 
 from ..core.cells import INITS
-from ..core.i18n import _
+from ..core.i18n import N_, _
 from ..core.inputs import SIGNALS
 from ..core.kinds import CELL_NAMES, KINDS
 from ..core.scene import Scene
@@ -26,44 +26,56 @@ WR_RANGE = (0.1, 4.0)        # target σ_max(W_hh), logarithmic
 W_SCALAR_RANGE = (-4.0, 4.0)  # H = 1: the weight w itself
 BIAS_RANGE = (-6.0, 6.0)
 
+#: what the combo boxes show for the scene's values (the values themselves stay as they are)
+CHOICE_TEXT = {"default": N_("default"), "gaussian": N_("gaussian"), "orthogonal": N_("orthogonal"),
+               "identity": N_("identity"), "zeros": N_("zeros"), "impulse": N_("impulse"),
+               "step": N_("step"), "sine": N_("sine"), "noise": N_("noise"),
+               "airline": N_("airline")}
+
+
+def _fill_choices(box, values) -> None:
+    for value in values:
+        box.addItem(_(CHOICE_TEXT.get(value, value)), value)
+
+
 TIPS = {
-    "cell": "Which recurrence runs.\n"
+    "cell": N_("Which recurrence runs.\n"
             "RNN: h_t = φ(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh), φ = tanh, relu or sigmoid "
             "(γ = max φ' = 1, 1, 1/4).\n"
             "LSTM: c_t = f_t ⊙ c_{t-1} + i_t ⊙ g_t,  h_t = o_t ⊙ tanh(c_t).\n"
-            "GRU (torch): h_t = (1 − z_t) ⊙ n_t + z_t ⊙ h_{t-1}.",
-    "hidden_size": "H: the number of units in h_t (W_hh is H × H).",
-    "input_size": "The width of x_t (W_ih is H × input size). A CSV must have this many columns.",
-    "steps": "T: the sequence length; the Jacobian map is (T+1) × (T+1).",
-    "seed": "Random seed of the initial weights (and of the noise input).",
-    "init": "How W_ih, W_hh and the biases are drawn before the sliders act:\n"
+            "GRU (torch): h_t = (1 − z_t) ⊙ n_t + z_t ⊙ h_{t-1}."),
+    "hidden_size": N_("H: the number of units in h_t (W_hh is H × H)."),
+    "input_size": N_("The width of x_t (W_ih is H × input size). A CSV must have this many columns."),
+    "steps": N_("T: the sequence length; the Jacobian map is (T+1) × (T+1)."),
+    "seed": N_("Random seed of the initial weights (and of the noise input)."),
+    "init": N_("How W_ih, W_hh and the biases are drawn before the sliders act:\n"
             "default = torch's U(−1/√H, 1/√H); gaussian N(0, 1/H); orthogonal W_hh; "
-            "identity W_hh = I (the IRNN).",
-    "wr_scale": "W_R scale: W_hh is rescaled so that its largest singular value σ_max(W_hh) "
+            "identity W_hh = I (the IRNN)."),
+    "wr_scale": N_("W_R scale: W_hh is rescaled so that its largest singular value σ_max(W_hh) "
                 "equals this value.\n‖∂h_t/∂h_i‖₂ ≤ ∏_{k=i+1..t} max|φ'(a_k)| · σ_max(W_hh): "
-                "σ_max < 1/γ makes the gradient vanish; σ_max > 1/γ is needed for it to explode.",
-    "w_scalar": "H = 1: the recurrent weight w itself (negative allowed).\n"
-                "∂h_t/∂h_i = ∏_{k=i+1..t} φ'(a_k) · w exactly.",
-    "forget_bias": "Effective forget-gate bias b_f = b_if + b_hf in "
+                "σ_max < 1/γ makes the gradient vanish; σ_max > 1/γ is needed for it to explode."),
+    "w_scalar": N_("H = 1: the recurrent weight w itself (negative allowed).\n"
+                "∂h_t/∂h_i = ∏_{k=i+1..t} φ'(a_k) · w exactly."),
+    "forget_bias": N_("Effective forget-gate bias b_f = b_if + b_hf in "
                    "f_t = σ(W_if x_t + W_hf h_{t-1} + b_f).\n"
                    "Large b_f ⇒ f_t ≈ 1 ⇒ ∂c_t/∂c_{t-1} = diag(f_t) ≈ I: the forget-gate path "
-                   "∏ f keeps the gradient (Gers 2000: b_f = 1).",
-    "forget_clamp": "Force f_t = c for every unit and step (an experiment, not a trained LSTM):\n"
-                    "then ∂c_t/∂c_i = c^(t−i) · I exactly; c = 1 is the constant error carousel.",
-    "update_bias": "Effective update-gate bias b_z = b_iz + b_hz in z_t = σ(W_iz x_t + "
+                   "∏ f keeps the gradient (Gers 2000: b_f = 1)."),
+    "forget_clamp": N_("Force f_t = c for every unit and step (an experiment, not a trained LSTM):\n"
+                    "then ∂c_t/∂c_i = c^(t−i) · I exactly; c = 1 is the constant error carousel."),
+    "update_bias": N_("Effective update-gate bias b_z = b_iz + b_hz in z_t = σ(W_iz x_t + "
                    "W_hz h_{t-1} + b_z).\nTorch: z = the fraction of the OLD state kept, "
                    "h_t = (1 − z) ⊙ n + z ⊙ h_{t-1}; large b_z ⇒ z ≈ 1 ⇒ ∂h_t/∂h_{t-1} ≈ I.\n"
-                   "Textbooks (and some notes) write z' = 1 − z, the fraction of the NEW state.",
-    "input": "x_t: zeros, an impulse at t = 1, a step, a sine (period 25), Gaussian noise, or the "
-             "airline-passengers series (scaled to [0, 1]).",
-    "amplitude": "A: x_t is multiplied by A (also a loaded CSV).",
-    "h0": "h_0: every unit of the initial state starts at this value (c_0 = 0).",
-    "layer": "Which layer's ∂h_t/∂h_i is shown (a stacked net from a state_dict).",
-    "direction": "Which direction of a bidirectional net (1 = reverse, runs from x_T to x_1).",
-    "state_dict": "Load the weights of a torch nn.RNN / nn.LSTM / nn.GRU from "
-                  "torch.save(model.state_dict(), path); sizes come from the file.",
-    "csv": "Drive the cell with your own x_t: a CSV of T rows × input-size columns "
-           "(an optional header row); it decides T.",
+                   "Textbooks (and some notes) write z' = 1 − z, the fraction of the NEW state."),
+    "input": N_("x_t: zeros, an impulse at t = 1, a step, a sine (period 25), Gaussian noise, or the "
+             "airline-passengers series (scaled to [0, 1])."),
+    "amplitude": N_("A: x_t is multiplied by A (also a loaded CSV)."),
+    "h0": N_("h_0: every unit of the initial state starts at this value (c_0 = 0)."),
+    "layer": N_("Which layer's ∂h_t/∂h_i is shown (a stacked net from a state_dict)."),
+    "direction": N_("Which direction of a bidirectional net (1 = reverse, runs from x_T to x_1)."),
+    "state_dict": N_("Load the weights of a torch nn.RNN / nn.LSTM / nn.GRU from "
+                  "torch.save(model.state_dict(), path); sizes come from the file."),
+    "csv": N_("Drive the cell with your own x_t: a CSV of T rows × input-size columns "
+           "(an optional header row); it decides T."),
 }
 
 
@@ -232,10 +244,10 @@ class ControlPanel(QWidget):
         self.steps = _int_spin(1, 2000)
         self.seed = _int_spin(0, 2 ** 31 - 1)
         self.init = QComboBox()
-        self.init.addItems(INITS)
+        _fill_choices(self.init, INITS)
         self.layer = _int_spin(0, 0)
         self.direction = QComboBox()
-        self.direction.addItems(["forward", "reverse"])
+        self.direction.addItems([_("forward"), _("reverse")])
 
         self.wr_scale = ValueSlider(*WR_RANGE, log=True, marks=(0.1, 0.25, 0.5, 1.0, 2.0, 4.0))
         self.w_scalar = ValueSlider(*W_SCALAR_RANGE, marks=(-4.0, -1.0, 0.0, 1.0, 4.0))
@@ -244,20 +256,20 @@ class ControlPanel(QWidget):
 
         self.forget_bias = ValueSlider(*BIAS_RANGE, marks=(-4.0, 0.0, 1.0, 4.0))
         self.forget_bias_reset = self._reset_button("forget_bias")
-        self.clamp_on = QCheckBox("clamp f_t = c")
+        self.clamp_on = QCheckBox(_("clamp f_t = c"))
         self.forget_clamp = ValueSlider(0.0, 1.0, marks=(0.5, 1.0))
         self.update_bias = ValueSlider(*BIAS_RANGE, marks=(-4.0, 0.0, 4.0))
         self.update_bias_reset = self._reset_button("update_bias")
-        self.z_note = QLabel("torch z = fraction of the old state kept;\ntextbook z = 1 − torch z")
+        self.z_note = QLabel(_("torch z = fraction of the old state kept;\ntextbook z = 1 − torch z"))
         self.z_note.setObjectName("note")
 
         self.input = QComboBox()
-        self.input.addItems(SIGNALS)
+        _fill_choices(self.input, SIGNALS)
         self.amplitude = ValueSlider(0.0, 5.0, marks=(1.0,))
         self.h0 = ValueSlider(-1.0, 1.0, marks=(0.0,))
 
-        self.load_state_dict = QPushButton("Load state_dict…")
-        self.load_csv = QPushButton("Load inputs CSV…")
+        self.load_state_dict = QPushButton(_("Load state_dict…"))
+        self.load_csv = QPushButton(_("Load inputs CSV…"))
         self.state_dict_label, self.state_dict_clear = QLabel(), self._clear_button("state_dict_path")
         self.csv_label, self.csv_clear = QLabel(), self._clear_button("inputs_path")
         for label in (self.state_dict_label, self.csv_label):
@@ -281,14 +293,14 @@ class ControlPanel(QWidget):
     def _reset_button(self, field: str) -> QToolButton:
         button = QToolButton()
         button.setText("↺")
-        button.setToolTip("Back to the bias as initialised (no override)")
+        button.setToolTip(_("Back to the bias as initialised (no override)"))
         button.clicked.connect(lambda: self.controller.update(**{field: None}))
         return button
 
     def _clear_button(self, field: str) -> QToolButton:
         button = QToolButton()
         button.setText("✕")
-        button.setToolTip("Stop using this file")
+        button.setToolTip(_("Stop using this file"))
         button.clicked.connect(lambda: self.controller.update(**{field: None}))
         return button
 
@@ -306,7 +318,7 @@ class ControlPanel(QWidget):
         self.forms: dict[str, QFormLayout] = {}
 
         def group(title: str, wrap: bool = False) -> QFormLayout:
-            box = QGroupBox(title)
+            box = QGroupBox(_(title))
             form = QFormLayout(box)
             form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
             if wrap:   # sliders get the panel's full width under their label
@@ -318,30 +330,30 @@ class ControlPanel(QWidget):
         inner = QWidget()
         column = QVBoxLayout(inner)
         column.setContentsMargins(6, 6, 6, 6)
-        f = group("Cell")
-        f.addRow("cell", self.cell)
-        f.addRow("hidden size H", self.hidden_size)
-        f.addRow("input size", self.input_size)
-        f.addRow("steps T", self.steps)
-        f.addRow("seed", self.seed)
-        f.addRow("init", self.init)
-        f.addRow("layer", self.layer)
-        f.addRow("direction", self.direction)
-        f = group("Recurrent weights W_hh", wrap=True)
-        f.addRow("W_R scale: target σ_max(W_hh)", self.wr_scale)
-        f.addRow("w itself (H = 1)", self.w_scalar)
+        f = group(N_("Cell"))
+        f.addRow(_("cell"), self.cell)
+        f.addRow(_("hidden size H"), self.hidden_size)
+        f.addRow(_("input size"), self.input_size)
+        f.addRow(_("steps T"), self.steps)
+        f.addRow(_("seed"), self.seed)
+        f.addRow(_("init"), self.init)
+        f.addRow(_("layer"), self.layer)
+        f.addRow(_("direction"), self.direction)
+        f = group(N_("Recurrent weights W_hh"), wrap=True)
+        f.addRow(_("W_R scale: target σ_max(W_hh)"), self.wr_scale)
+        f.addRow(_("w itself (H = 1)"), self.w_scalar)
         f.addRow(self.wr_note)
-        f = group("Gates", wrap=True)
-        f.addRow("forget-gate bias b_f",
+        f = group(N_("Gates"), wrap=True)
+        f.addRow(_("forget-gate bias b_f"),
                  self._with(self.forget_bias, self.forget_bias_reset))
         f.addRow(self.clamp_on, self.forget_clamp)
-        f.addRow("update-gate bias b_z", self._with(self.update_bias, self.update_bias_reset))
+        f.addRow(_("update-gate bias b_z"), self._with(self.update_bias, self.update_bias_reset))
         f.addRow(self.z_note)
-        f = group("Input x_t", wrap=True)
-        f.addRow("signal", self.input)
-        f.addRow("amplitude A", self.amplitude)
-        f.addRow("initial state h₀", self.h0)
-        f = group("Files")
+        f = group(N_("Input x_t"), wrap=True)
+        f.addRow(_("signal"), self.input)
+        f.addRow(_("amplitude A"), self.amplitude)
+        f.addRow(_("initial state h₀"), self.h0)
+        f = group(N_("Files"))
         f.addRow(self.load_state_dict)
         f.addRow(self._with(self.state_dict_label, self.state_dict_clear))
         f.addRow(self.load_csv)
@@ -362,18 +374,18 @@ class ControlPanel(QWidget):
         for name in ("cell", "hidden_size", "input_size", "steps", "seed", "init", "wr_scale",
                      "w_scalar", "forget_bias", "forget_clamp", "update_bias", "input",
                      "amplitude", "h0", "layer", "direction"):
-            getattr(self, name).setToolTip(TIPS[name])
-        self.clamp_on.setToolTip(TIPS["forget_clamp"])
-        self.z_note.setToolTip(TIPS["update_bias"])
-        self.load_state_dict.setToolTip(TIPS["state_dict"])
-        self.load_csv.setToolTip(TIPS["csv"])
+            getattr(self, name).setToolTip(_(TIPS[name]))
+        self.clamp_on.setToolTip(_(TIPS["forget_clamp"]))
+        self.z_note.setToolTip(_(TIPS["update_bias"]))
+        self.load_state_dict.setToolTip(_(TIPS["state_dict"]))
+        self.load_csv.setToolTip(_(TIPS["csv"]))
 
     def _connect(self) -> None:
         c = self.controller
         self.cell.currentIndexChanged.connect(lambda _i: c.update(cell=self.cell.currentData()))
         for name in ("hidden_size", "input_size", "steps", "seed", "layer"):
             getattr(self, name).valueChanged.connect(lambda v, n=name: c.update(**{n: int(v)}))
-        self.init.currentTextChanged.connect(lambda text: c.update(init=text))
+        self.init.currentIndexChanged.connect(lambda i: c.update(init=self.init.itemData(i)))
         self.direction.currentIndexChanged.connect(lambda i: c.update(direction=int(i)))
         self.wr_scale.value_changed.connect(lambda v: c.update(wr_scale=v))
         self.w_scalar.value_changed.connect(lambda v: c.update(wr_scale=v))
@@ -382,7 +394,7 @@ class ControlPanel(QWidget):
             lambda on: c.update(forget_clamp=self.forget_clamp.value() if on else None))
         self.forget_clamp.value_changed.connect(self._clamp_moved)
         self.update_bias.value_changed.connect(lambda v: c.update(update_bias=v))
-        self.input.currentTextChanged.connect(lambda text: c.update(input=text))
+        self.input.currentIndexChanged.connect(lambda i: c.update(input=self.input.itemData(i)))
         self.amplitude.value_changed.connect(lambda v: c.update(amplitude=v))
         self.h0.value_changed.connect(lambda v: c.update(h0=v))
         self.load_state_dict.clicked.connect(self.open_state_dict_requested)
@@ -410,12 +422,12 @@ class ControlPanel(QWidget):
             self.input_size.setValue(scene.input_size)
             self.steps.setValue(scene.steps)
             self.seed.setValue(scene.seed)
-            self.init.setCurrentText(scene.init)
+            self.init.setCurrentIndex(self.init.findData(scene.init))
             self.layer.setRange(0, max(0, scene.num_layers - 1))
             self.layer.setValue(scene.layer)
             self.direction.setCurrentIndex(scene.direction)
             self.clamp_on.setChecked(scene.forget_clamp is not None)
-            self.input.setCurrentText(scene.input)
+            self.input.setCurrentIndex(self.input.findData(scene.input))
         finally:
             del blockers
         self._show_wr(scene)
@@ -427,11 +439,12 @@ class ControlPanel(QWidget):
         self.update_bias_reset.setEnabled(scene.update_bias is not None)
         self.amplitude.set_value(scene.amplitude)
         self.h0.set_value(scene.h0)
-        self.state_dict_label.setText(self._file_text(scene.state_dict_path, "weights from seed + init"))
+        self.state_dict_label.setText(self._file_text(scene.state_dict_path,
+                                                       _("weights from seed + init")))
         self.state_dict_label.setToolTip(scene.state_dict_path or "")
         self.csv_label.setToolTip(scene.inputs_path or "")
         self.state_dict_clear.setVisible(bool(scene.state_dict_path))
-        self.csv_label.setText(self._file_text(scene.inputs_path, "inputs from the signal above"))
+        self.csv_label.setText(self._file_text(scene.inputs_path, _("inputs from the signal above")))
         self.csv_clear.setVisible(bool(scene.inputs_path))
         self._show_relevant(scene)
 
@@ -444,7 +457,7 @@ class ControlPanel(QWidget):
         value = scene.wr_scale
         if value is None:
             value = self.sigma_shown if self.sigma_shown is not None else 1.0
-            self.wr_note.setText("W_hh as loaded / initialised: move the slider to rescale it")
+            self.wr_note.setText(_("W_hh as loaded / initialised: move the slider to rescale it"))
         else:
             self.wr_note.setText("")
         self.wr_note.setVisible(scene.wr_scale is None)
@@ -469,8 +482,8 @@ class ControlPanel(QWidget):
         cell.setRowVisible(self.direction, scene.bidirectional)
         structural = not scene.state_dict_path
         for w in (self.hidden_size, self.input_size, self.init):
-            w.setToolTip(TIPS[self._name_of(w)] + ("" if structural else
-                         "\n(Changing it drops the loaded state_dict.)"))
+            w.setToolTip(_(TIPS[self._name_of(w)]) + ("" if structural else
+                         "\n" + _("(Changing it drops the loaded state_dict.)")))
 
     def _name_of(self, widget) -> str:
         return next(n for n in ("hidden_size", "input_size", "init") if getattr(self, n) is widget)

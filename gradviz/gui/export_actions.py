@@ -21,7 +21,7 @@ from PyQt6.QtWidgets import (QApplication, QComboBox, QDialog, QLabel, QMenu, QP
 from ..core import plotdata
 from ..core.errors import GradvizError
 from ..core.files import TargetExistsError, atomic_path
-from ..core.i18n import _
+from ..core.i18n import N_, _
 from ..core.tables import write_csv
 from .exporting import copy_to_clipboard, export_widget
 from .file_dialogs import ask_save_path, show_problem, write_or_ask
@@ -34,10 +34,10 @@ from .worker import LatestRunner
 
 #: figure formats offered: key -> (menu text, file suffix, scale)
 FIGURE_FORMATS = {"png1": ("PNG 1×", "png", 1), "png2": ("PNG 2×", "png", 2),
-                  "png3": ("PNG 3×", "png", 3), "svg": ("SVG (vector)", "svg", 1),
-                  "pdf": ("PDF (vector)", "pdf", 1)}
-FIGURE_FILTERS = {"png": "PNG image (*.png)", "svg": "SVG vector figure (*.svg)",
-                  "pdf": "PDF vector figure (*.pdf)"}
+                  "png3": ("PNG 3×", "png", 3), "svg": (N_("SVG (vector)"), "svg", 1),
+                  "pdf": (N_("PDF (vector)"), "pdf", 1)}
+FIGURE_FILTERS = {"png": N_("PNG image (*.png)"), "svg": N_("SVG vector figure (*.svg)"),
+                  "pdf": N_("PDF vector figure (*.pdf)")}
 
 
 # ---------------------------------------------------------------- the data behind each view
@@ -51,7 +51,7 @@ def view_columns(stem: str, analysis, step: int, row=None, compare_results=None)
     """
     if stem == "compare":
         if not compare_results:
-            raise GradvizError("compare mode is off: no compare data to export")
+            raise GradvizError(_("compare mode is off: no compare data to export"))
         out = {}
         longest = max(compare_results.values(), key=lambda a: min(step, a.steps))
         out["lag"] = np.arange(min(step, longest.steps) + 1, dtype=np.float64)
@@ -63,7 +63,7 @@ def view_columns(stem: str, analysis, step: int, row=None, compare_results=None)
                     out[f"{cell}_{name}"] = values
         return out
     if analysis is None:
-        raise GradvizError("nothing computed yet: no data to export")
+        raise GradvizError(_("nothing computed yet: no data to export"))
     if stem == "states":
         return plotdata.unit_columns(plotdata.states(analysis, step))
     if stem == "gates":
@@ -78,11 +78,11 @@ def view_columns(stem: str, analysis, step: int, row=None, compare_results=None)
         return plotdata.step_factors(analysis, step)
     if stem == "jacobian_step":
         if analysis.steps < 1:
-            raise GradvizError("the run has no steps: no one-step Jacobian to export")
+            raise GradvizError(_("the run has no steps: no one-step Jacobian to export"))
         t = max(1, min(step, analysis.steps))
         return {"t": np.array([float(t)]),
                 **plotdata.unit_columns(plotdata.jacobian_at_step(analysis, t))}
-    raise GradvizError(f"no data table for the view {stem!r}")
+    raise GradvizError(_("no data table for the view {stem!r}").format(stem=stem))
 
 
 def trace_npz_arrays(trace, layer: int, direction: int) -> dict:
@@ -114,7 +114,7 @@ def export_figure(window, target: str, path, fmt: str | None = None, scale: floa
     widget = target_widget(window, target)
     with light(window, white), figure_mode([widget]):
         return export_widget(widget, path, fmt, scale=scale, white=white, overwrite=overwrite,
-                             title=f"gradviz — {targets(window)[target][0]}")
+                             title=_("gradviz — {value}").format(value=targets(window)[target][0]))
 
 
 def export_csv(window, target: str, path, overwrite: bool = False) -> Path:
@@ -161,14 +161,15 @@ class TraceExport(QObject):
         """Raises TargetExistsError (ask first) or GradvizError before any work starts."""
         c = window.controller
         if c.analysis is None or c.shown_scene is None:
-            raise GradvizError("nothing computed yet: no trace to export")
+            raise GradvizError(_("nothing computed yet: no trace to export"))
         path = Path(path)
         if path.suffix.lower() != ".npz":
-            raise GradvizError(f"{path.name}: a trace is written as .npz")
+            raise GradvizError(_("{name}: a trace is written as .npz").format(name=path.name))
         if path.exists() and not overwrite:
             raise TargetExistsError(path)
         if not path.parent.is_dir():
-            raise GradvizError(f"{path}: folder {path.parent} does not exist")
+            raise GradvizError(_("{path}: folder {parent} does not exist")
+                               .format(path=path, parent=path.parent))
         s = c.shown_scene
         self.runner.submit(write_trace_npz, c.analysis.trace, s.layer, s.direction, path, overwrite)
 
@@ -271,31 +272,32 @@ class Exporter(QObject):
     def _build_actions(self) -> None:
         self.figure_actions = {}
         for key, (text, suffix, scale) in FIGURE_FORMATS.items():
-            tip = (f"The current view as a {suffix.upper()} figure"
-                   + (f" at {scale}× its on-screen pixels" if suffix == "png" else
-                      ": text stays text, curves stay paths (Inkscape, LibreOffice, LaTeX)"))
-            self.figure_actions[key] = self._act(f"Figure as {text}…",
+            tip = (_("The current view as a {format} figure at {scale}× its on-screen pixels")
+                   .format(format=suffix.upper(), scale=scale) if suffix == "png" else
+                   _("The current view as a {format} figure: text stays text, curves stay paths "
+                     "(Inkscape, LibreOffice, LaTeX)").format(format=suffix.upper()))
+            self.figure_actions[key] = self._act(_("Figure as {text}…").format(text=_(text)),
                                                  lambda _=False, k=key: self.ask_figure(k),
                                                  "Ctrl+E" if key == "png2" else None, tip)
         self.figure_layout_action = self._act(
             _("&Figure: chosen views, size and DPI…"), self.ask_figure_layout, "Ctrl+Shift+E",
             _("The chosen views alone (no buttons) laid out at a size in cm or px and a DPI, on "
               "white: PNG, SVG or PDF for slides and papers"))
-        self.csv_action = self._act("Data as &CSV…", self.ask_csv, None,
-                                    "The numbers the current view plots, one named column each")
-        self.npz_action = self._act("&Trace as .npz…", self.ask_npz, None,
-                                    "States, gates and every log10 ‖∂h_t/∂h_i‖ in float64 with "
-                                    "exact 2-norms (the format of `gradviz export`)")
-        self.animation_action = self._act("&Animation (GIF / MP4)…", self.ask_animation, None,
-                                          "Frames of chosen views as the step t advances")
-        self.copy_action = self._act("&Copy view to clipboard", self.copy_current, "Ctrl+Shift+C",
-                                     "The current view as an image, ready to paste into slides")
-        self.white_action = QAction("&White background for slides", self.window)
-        self.white_action.setIconText("White background")
+        self.csv_action = self._act(_("Data as &CSV…"), self.ask_csv, None,
+                                    _("The numbers the current view plots, one named column each"))
+        self.npz_action = self._act(_("&Trace as .npz…"), self.ask_npz, None,
+                                    _("States, gates and every log10 ‖∂h_t/∂h_i‖ in float64 with "
+                                    "exact 2-norms (the format of `gradviz export`)"))
+        self.animation_action = self._act(_("&Animation (GIF / MP4)…"), self.ask_animation, None,
+                                          _("Frames of chosen views as the step t advances"))
+        self.copy_action = self._act(_("&Copy view to clipboard"), self.copy_current, "Ctrl+Shift+C",
+                                     _("The current view as an image, ready to paste into slides"))
+        self.white_action = QAction(_("&White background for slides"), self.window)
+        self.white_action.setIconText(_("White background"))
         self.white_action.setCheckable(True)
         self.white_action.setChecked(True)
-        self.white_action.setToolTip("Export with the light theme on a white background, "
-                                     "whatever the screen shows")
+        self.white_action.setToolTip(_("Export with the light theme on a white background, "
+                                     "whatever the screen shows"))
         self.target_group = QActionGroup(self)
         for stem, (title, _w) in targets(self.window).items():
             a = QAction(title, self.window)
@@ -308,10 +310,10 @@ class Exporter(QObject):
     def _build_menu(self) -> None:
         bar = self.window.menuBar()
         help_action = self.window.menus["help"].menuAction()
-        menu = QMenu("&Export", self.window)
+        menu = QMenu(_("&Export"), self.window)
         bar.insertMenu(help_action, menu)
         self.window.menus["export"] = self.menu = menu
-        self.target_menu = menu.addMenu("Current &view")
+        self.target_menu = menu.addMenu(_("Current &view"))
         self.target_menu.addActions(self.target_group.actions())
         menu.addSeparator()
         menu.addAction(self.figure_layout_action)
@@ -329,11 +331,11 @@ class Exporter(QObject):
         self._retitle()
 
     def _build_toolbar(self) -> None:
-        bar = QToolBar("Export", self.window)
+        bar = QToolBar(_("Export"), self.window)
         bar.setObjectName("export-toolbar")
-        bar.addWidget(QLabel(" Export "))
+        bar.addWidget(QLabel(_(" Export ")))
         self.target_combo = QComboBox()
-        self.target_combo.setToolTip("What the export buttons write (follows the view you click)")
+        self.target_combo.setToolTip(_("What the export buttons write (follows the view you click)"))
         for stem, (title, _w) in targets(self.window).items():
             self.target_combo.addItem(title, stem)
         self.target_combo.setCurrentIndex(self.target_combo.findData(self.current))
@@ -354,7 +356,7 @@ class Exporter(QObject):
             self.toolbar_actions[key] = a
         for key, text, source in (("csv", "CSV", self.csv_action),
                                   ("animation", "GIF/MP4", self.animation_action),
-                                  ("copy", "Copy", self.copy_action)):
+                                  ("copy", _("Copy"), self.copy_action)):
             a = QAction(text, self.window)
             a.setToolTip(source.toolTip())
             a.triggered.connect(source.trigger)
@@ -368,8 +370,8 @@ class Exporter(QObject):
 
     def _retitle(self) -> None:
         title = self.current_title()
-        self.target_menu.setTitle(f"Current &view: {title}")
-        self.copy_action.setText(f"&Copy {title} to clipboard")
+        self.target_menu.setTitle(_("Current &view: {title}").format(title=title))
+        self.copy_action.setText(_("&Copy {title} to clipboard").format(title=title))
         self.csv_action.setEnabled(self.current != DASHBOARD)
         if hasattr(self, "toolbar_actions"):
             self.toolbar_actions["csv"].setEnabled(self.current != DASHBOARD)
@@ -389,9 +391,10 @@ class Exporter(QObject):
         except GradvizError as exc:
             show_problem(self.window, str(exc), "")
             return None
-        path = ask_save_path(self.window, f"Export {self.current_title()} as {text}",
+        path = ask_save_path(self.window, _("Export {current_title} as {text}")
+                                          .format(current_title=self.current_title(), text=_(text)),
                              self._suggest(suffix, f"@{scale}x" if suffix == "png" else ""),
-                             FIGURE_FILTERS[suffix])
+                             _(FIGURE_FILTERS[suffix]))
         if not path:
             return None
         path = _with_suffix(path, suffix)
@@ -418,7 +421,7 @@ class Exporter(QObject):
         fmt = dialog.format.currentData()
         stem = spec.views[0] if len(spec.views) == 1 else "figure"
         path = ask_save_path(self.window, _("Export figure"), f"{stem}.{fmt}",
-                             FIGURE_FILE_FORMATS[fmt][1])
+                             _(FIGURE_FILE_FORMATS[fmt][1]))
         if not path:
             return None
         path = _with_suffix(path, fmt)
@@ -429,8 +432,9 @@ class Exporter(QObject):
         return done
 
     def ask_csv(self) -> Path | None:
-        path = ask_save_path(self.window, f"Data of {self.current_title()} as CSV",
-                             self._suggest("csv"), "CSV table (*.csv)")
+        path = ask_save_path(self.window, _("Data of {current_title} as CSV")
+                                          .format(current_title=self.current_title()),
+                             self._suggest("csv"), _("CSV table (*.csv)"))
         if not path:
             return None
         path = _with_suffix(path, "csv")
@@ -442,22 +446,22 @@ class Exporter(QObject):
 
     def ask_npz(self) -> None:
         if self.trace_export.busy:
-            show_problem(self.window, "a trace export is still running", "")
+            show_problem(self.window, _("a trace export is still running"), "")
             return
-        path = ask_save_path(self.window, "Trace as .npz", "trace.npz", "NumPy archive (*.npz)")
+        path = ask_save_path(self.window, _("Trace as .npz"), "trace.npz", _("NumPy archive (*.npz)"))
         if not path:
             return
         path = _with_suffix(path, "npz")
         if write_or_ask(self.window, lambda ow: self.trace_export.start(self.window, path, ow) or path,
                         path):
-            self.window.statusBar().showMessage("computing exact 2-norms for trace.npz…", 5000)
+            self.window.statusBar().showMessage(_("computing exact 2-norms for trace.npz…"), 5000)
 
     def ask_animation(self):
         if self.animation is not None and not self.animation.finished:
-            show_problem(self.window, "an animation is already being made", "")
+            show_problem(self.window, _("an animation is already being made"), "")
             return None
         if self.window.controller.analysis is None:
-            show_problem(self.window, "nothing computed yet: no run to animate", "")
+            show_problem(self.window, _("nothing computed yet: no run to animate"), "")
             return None
         dialog = AnimationDialog(self.window, self.current, self.white)
         if dialog.exec() != QDialog.DialogCode.Accepted:
@@ -465,8 +469,8 @@ class Exporter(QObject):
         fmt = dialog.format.currentData()
         names, steps = dialog.chosen(), dialog.steps()
         stem = names[0] if len(names) == 1 else "views"
-        path = ask_save_path(self.window, "Export animation", f"{stem}.{fmt}",
-                             "GIF animation (*.gif)" if fmt == "gif" else "MP4 video (*.mp4)")
+        path = ask_save_path(self.window, _("Export animation"), f"{stem}.{fmt}",
+                             _("GIF animation (*.gif)") if fmt == "gif" else _("MP4 video (*.mp4)"))
         if not path:
             return None
         path = _with_suffix(path, fmt)
@@ -480,10 +484,10 @@ class Exporter(QObject):
         (Cancel stops it and leaves no file)."""
         job = AnimationJob(self.window, path, names, steps, fps, scale, white, overwrite)
         what = ", ".join(targets(self.window)[n][0] for n in names)
-        dialog = QProgressDialog(f"Rendering {len(job.steps)} frames of {what}…",
-                                 "Cancel", 0, len(job.steps), self.window)
+        dialog = QProgressDialog(_("Rendering {n} frames of {what}…").format(n=len(job.steps), what=what),
+                                 _("Cancel"), 0, len(job.steps), self.window)
         dialog.setMinimumWidth(max(460, dialog.fontMetrics().horizontalAdvance(what) + 220))
-        dialog.setWindowTitle("Export animation")
+        dialog.setWindowTitle(_("Export animation"))
         dialog.setWindowModality(Qt.WindowModality.WindowModal)
         dialog.setMinimumDuration(0)
         dialog.setAutoClose(False)
@@ -495,7 +499,7 @@ class Exporter(QObject):
             if not dialog.wasCanceled():
                 dialog.setValue(done)
                 if done == total:
-                    dialog.setLabelText(f"Encoding {Path(path).suffix[1:].upper()}…")
+                    dialog.setLabelText(_("Encoding {upper}…").format(upper=Path(path).suffix[1:].upper()))
 
         def finished(written, message):
             dialog.canceled.disconnect(job.cancel)
@@ -506,7 +510,7 @@ class Exporter(QObject):
             elif message and not message.startswith("cancelled"):
                 show_problem(self.window, message)
             else:
-                self.window.statusBar().showMessage("animation cancelled: nothing was written", 5000)
+                self.window.statusBar().showMessage(_("animation cancelled: nothing was written"), 5000)
 
         job.progress.connect(progress)
         job.done.connect(finished)
@@ -521,10 +525,11 @@ class Exporter(QObject):
         except GradvizError as exc:
             show_problem(self.window, str(exc), "")
             return
-        self.window.statusBar().showMessage(f"{self.current_title()} copied to the clipboard", 4000)
+        self.window.statusBar().showMessage(_("{current_title} copied to the clipboard")
+                                            .format(current_title=self.current_title()), 4000)
 
     def _written(self, path) -> None:
-        self.window.statusBar().showMessage(f"wrote {path}", 6000)
+        self.window.statusBar().showMessage(_("wrote {path}").format(path=path), 6000)
 
 
 def _with_suffix(path: str, suffix: str) -> str:

@@ -15,6 +15,7 @@ from PyQt6.QtCore import QEvent
 from PyQt6.QtWidgets import QApplication, QWidget
 
 from ..core.errors import GradvizError
+from ..core.i18n import _
 
 DASHBOARD = "dashboard"
 
@@ -24,25 +25,25 @@ def targets(window) -> dict[str, tuple[str, QWidget | None]]:
     out = {}
     for title, view in window.views.items():
         stem = getattr(type(view), "file_stem", None) or title.lower().replace(" ", "_")
-        out[stem] = (title, view)
+        out[stem] = (_(title), view)
     if window.compare_view is not None:
-        out["compare"] = (type(window.compare_view).title, window.compare_view)
-    out[DASHBOARD] = ("Whole dashboard", None)
+        out["compare"] = (_(type(window.compare_view).title), window.compare_view)
+    out[DASHBOARD] = (_("Whole dashboard"), None)
     return out
 
 
 def target_widget(window, target: str) -> QWidget:
     """The shown view ``target`` (not the dashboard: see :mod:`gradviz.gui.figure`)."""
     if target == DASHBOARD:
-        raise GradvizError("the whole dashboard is exported as a figure of its views")
+        raise GradvizError(_("the whole dashboard is exported as a figure of its views"))
     found = targets(window).get(target)
     if found is None:
-        raise GradvizError(f"no view called {target!r}")
+        raise GradvizError(_("no view called {target!r}").format(target=target))
     title, widget = found
     if target == "compare" and not window.controller.compare:
-        raise GradvizError("the compare view is shown in compare mode only (Compare ▸ Ctrl+M)")
+        raise GradvizError(_("the compare view is shown in compare mode only (Compare ▸ Ctrl+M)"))
     if not widget.isVisible():
-        raise GradvizError(f"the {title} view is hidden: show it first (View ▸ Views)")
+        raise GradvizError(_("the {title} view is hidden: show it first (View ▸ Views)").format(title=title))
     return widget
 
 
@@ -77,5 +78,5 @@ def figure_mode(widgets):
 
 def settle_layouts() -> None:
     """Let resized plots re-lay out their titles and legends before they are painted."""
-    for _ in range(3):
+    for _pass in range(3):
         QApplication.sendPostedEvents(None, QEvent.Type.LayoutRequest)

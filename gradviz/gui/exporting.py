@@ -23,6 +23,7 @@ from ..core.errors import GradvizError
 from ..core.files import atomic_path
 from ..core.svg import portable_svg
 from .render import render_image, white_background
+from ..core.i18n import _
 
 FORMATS = ("png", "svg", "pdf")
 
@@ -50,12 +51,12 @@ class _VectorFriendly:
                     self.scatters.append((item, item.opts.get("useCache", True)))
 
     def __enter__(self):
-        for view, _ in self.views:
+        for view, _cache in self.views:
             view.setCacheMode(QGraphicsView.CacheModeFlag.CacheNone)
             view.resetCachedContent()
-        for curve, _ in self.curves:
+        for curve, _cache in self.curves:
             curve.setSegmentedLineMode("off")
-        for scatter, _ in self.scatters:
+        for scatter, _cache in self.scatters:
             scatter.opts["useCache"] = False      # symbols as paths, not cached pixmaps
         return self
 
@@ -146,12 +147,13 @@ def export_widget(widget: QWidget, path, fmt: str | None = None, scale: float = 
     path = Path(path)
     fmt = (fmt or path.suffix.lstrip(".")).lower()
     if fmt not in FORMATS:
-        raise GradvizError(f"{path.name}: unknown figure format {fmt!r}; expected png, svg or pdf")
+        raise GradvizError(_("{name}: unknown figure format {fmt!r}; expected png, svg or pdf")
+                           .format(name=path.name, fmt=fmt))
     w, h = widget.width(), widget.height()
     with atomic_path(path, overwrite=overwrite) as tmp:
         if fmt == "png":
             if not render_image(widget, scale, white).save(str(tmp), "PNG"):
-                raise GradvizError(f"{path}: could not write the PNG")
+                raise GradvizError(_("{path}: could not write the PNG").format(path=path))
             return path
         with white_background(widget, white):
             if fmt == "svg":

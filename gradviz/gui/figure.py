@@ -25,7 +25,7 @@ from PyQt6.QtWidgets import (QAbstractButton, QAbstractSpinBox, QApplication, QC
                              QWidget)
 
 from ..core.errors import GradvizError
-from ..core.i18n import _
+from ..core.i18n import N_, _
 from .views.base import Appearance
 
 #: Qt's logical pixels per inch: the unit figures are laid out in
@@ -263,9 +263,9 @@ def figure_image(window, spec: FigureSpec):
 
 
 #: formats a figure can be written in: key -> (menu text, file filter)
-FIGURE_FILE_FORMATS = {"png": ("PNG", "PNG image (*.png)"),
-                       "svg": ("SVG (vector)", "SVG vector figure (*.svg)"),
-                       "pdf": ("PDF (vector)", "PDF vector figure (*.pdf)")}
+FIGURE_FILE_FORMATS = {"png": ("PNG", N_("PNG image (*.png)")),
+                       "svg": (N_("SVG (vector)"), N_("SVG vector figure (*.svg)")),
+                       "pdf": (N_("PDF (vector)"), N_("PDF vector figure (*.pdf)"))}
 
 
 class FigureDialog(QDialog):
@@ -316,7 +316,7 @@ class FigureDialog(QDialog):
         self.dpi = QSpinBox()
         self.dpi.setRange(30, 1200)
         self.dpi.setValue(round(spec.dpi))
-        self.dpi.setSuffix(" DPI")
+        self.dpi.setSuffix(_(" DPI"))
         self.dpi.valueChanged.connect(self._update)
         form.addRow(_("Resolution"), self.dpi)
         self.columns = QSpinBox()
@@ -328,7 +328,7 @@ class FigureDialog(QDialog):
         self.font_pt = QSpinBox()
         self.font_pt.setRange(0, 40)
         self.font_pt.setSpecialValueText(_("as in the window"))
-        self.font_pt.setSuffix(" pt")
+        self.font_pt.setSuffix(_(" pt"))
         self.font_pt.setValue(spec.font_pt)
         form.addRow(_("Text size"), self.font_pt)
         self.format = QComboBox()

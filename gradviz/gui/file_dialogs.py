@@ -14,6 +14,7 @@ from PyQt6.QtWidgets import QFileDialog, QMessageBox, QWidget
 from ..core.errors import GradvizError
 from ..core.files import TargetExistsError
 from .worker import error_message
+from ..core.i18n import _
 
 #: settings key of the folder a file dialog opens in (the last one used)
 LAST_DIR_KEY = "lecture/last_dir"
@@ -32,7 +33,7 @@ def remember_dir(settings, path) -> None:
 def ask_save_path(window, title: str, suggested: str, filters: str) -> str | None:
     """A save dialog; overwriting is confirmed afterwards by :func:`write_or_ask`."""
     start = str(Path(last_dir(getattr(window, "settings", None))) / suggested)
-    path, _ = QFileDialog.getSaveFileName(
+    path, _filter = QFileDialog.getSaveFileName(
         window, title, start, filters, options=QFileDialog.Option.DontConfirmOverwrite)
     if path:
         remember_dir(getattr(window, "settings", None), path)
@@ -40,7 +41,7 @@ def ask_save_path(window, title: str, suggested: str, filters: str) -> str | Non
 
 
 def ask_open_path(window, title: str, filters: str) -> str | None:
-    path, _ = QFileDialog.getOpenFileName(window, title, last_dir(getattr(window, "settings", None)),
+    path, _filter = QFileDialog.getOpenFileName(window, title, last_dir(getattr(window, "settings", None)),
                                           filters)
     if path:
         remember_dir(getattr(window, "settings", None), path)
@@ -50,15 +51,18 @@ def ask_open_path(window, title: str, filters: str) -> str | None:
 def ask_overwrite(parent: QWidget, path) -> bool:
     """'x already exists. Replace it?' — Yes / No (No is the default)."""
     box = QMessageBox(QMessageBox.Icon.Question, "gradviz",
-                      f"{Path(path).name} already exists. Replace it?",
+                      _("{name} already exists. Replace it?").format(name=Path(path).name),
                       QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, parent)
-    box.setInformativeText(f"in {Path(path).parent}")
+    box.setInformativeText(_("in {parent}").format(parent=Path(path).parent))
     box.setDefaultButton(QMessageBox.StandardButton.No)
     return box.exec() == QMessageBox.StandardButton.Yes
 
 
-def show_problem(window, message: str, detail: str = "Nothing was written.") -> None:
-    """A failed action: the window's error line and a message box."""
+def show_problem(window, message: str, detail: str | None = None) -> None:
+    """A failed action: the window's error line and a message box (``detail`` default:
+    "Nothing was written.")."""
+    if detail is None:
+        detail = _("Nothing was written.")
     if hasattr(window, "show_error"):
         window.show_error(message)
     box = QMessageBox(QMessageBox.Icon.Warning, "gradviz", message, QMessageBox.StandardButton.Ok,

@@ -43,7 +43,7 @@ X_MODES = {"gain": N_("gain g (Gaussian W_hh, entries N(0, g²/H))"),
 class PhasePlot(PlotView):
     """The heatmap of λ₁ (rows y, columns g on a log axis) and λ₁ against g along one row."""
 
-    title = "Phase diagram"
+    title = N_("Phase diagram")
     file_stem = "phase"
     point_clicked = pyqtSignal(int, int)      # ix, iy
 

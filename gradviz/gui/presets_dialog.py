@@ -18,6 +18,7 @@ from ..core.errors import GradvizError
 from ..core.i18n import _
 from ..core.kinds import CELL_NAMES, KINDS
 from ..core.presets import Preset, list_presets, load_preset
+from .controls import CHOICE_TEXT
 from .file_dialogs import show_problem
 
 _SUB = re.compile(r"(?<![\w])([A-Za-zα-ωΑ-Ω∏∑)′']|max|min)_(\{[^}]*\}|[A-Za-z0-9]+)")
@@ -41,29 +42,35 @@ def scene_summary(preset: Preset) -> str:
     if s.wr_scale is not None:
         parts.append(("w = " if s.hidden_size == 1 else "σ_max(W_R) = ") + f"{s.wr_scale:g}")
     if s.state_dict_path:
-        parts.append("weights from a file")
-    parts.append(f"input {'from a CSV' if s.inputs_path else s.input} (amplitude {s.amplitude:g})")
+        parts.append(_("weights from a file"))
+    parts.append(_("input {source} (amplitude {amplitude:g})").format(
+        source=_("from a CSV") if s.inputs_path else _(CHOICE_TEXT.get(s.input, s.input)),
+        amplitude=s.amplitude))
     kind = KINDS[s.cell]
     if kind.bias_field and getattr(s, kind.bias_field) is not None:
-        parts.append(f"{kind.bias_field.replace('_', ' ')} {getattr(s, kind.bias_field):g}")
+        label = {"forget_bias": _("forget bias"), "update_bias": _("update bias")}.get(
+            kind.bias_field, kind.bias_field.replace("_", " "))
+        parts.append(f"{label} {getattr(s, kind.bias_field):g}")
     if kind.has_cell and s.forget_clamp is not None:
-        parts.append(f"f clamped at {s.forget_clamp:g}")
+        parts.append(_("f clamped at {value:g}").format(value=s.forget_clamp))
     if preset.compare:
-        parts.append("compare mode (RNN, LSTM, GRU)")
+        parts.append(_("compare mode (RNN, LSTM, GRU)"))
     return " · ".join(parts)
 
 
 def preset_html(preset: Preset) -> str:
-    claims = list(dict.fromkeys(c["statement"] for c in preset.claim if c.get("statement")))
+    claims = preset.statements()
     checked = ""
     if claims:
         items = "".join(f"<li>{formula_html(c)}</li>" for c in claims)
-        checked = (f"<p style='margin-top:12px'><b>Checked by the test suite:</b></p>"
+        heading = _("Checked by the test suite:")
+        checked = (f"<p style='margin-top:12px'><b>{heading}</b></p>"
                    f"<ul style='margin-top:0'>{items}</ul>")
-    return (f"<h2 style='margin-bottom:4px'>{formula_html(preset.title)}</h2>"
+    command = _("Command line:")
+    return (f"<h2 style='margin-bottom:4px'>{formula_html(preset.title_text())}</h2>"
             f"<p style='color:gray; margin-top:0'>{formula_html(scene_summary(preset))}</p>"
-            f"<p style='line-height:130%'>{formula_html(preset.explanation)}</p>{checked}"
-            f"<p style='color:gray'>Command line: <code>gradviz --preset {preset.name}</code></p>")
+            f"<p style='line-height:130%'>{formula_html(preset.explanation_text())}</p>{checked}"
+            f"<p style='color:gray'>{command} <code>gradviz --preset {preset.name}</code></p>")
 
 
 class PresetGallery(QDialog):
@@ -71,7 +78,7 @@ class PresetGallery(QDialog):
 
     def __init__(self, window, presets: list[Preset], open_preset):
         super().__init__(window)
-        self.setWindowTitle("Presets — the claims of the lecture notes, one click each")
+        self.setWindowTitle(_("Presets — the claims of the lecture notes, one click each"))
         self.presets = presets
         self.open_preset = open_preset
         self.opened: Preset | None = None
@@ -81,7 +88,7 @@ class PresetGallery(QDialog):
         self.list.setWordWrap(True)
         self.list.setSpacing(2)
         for n, preset in enumerate(presets, start=1):
-            item = QListWidgetItem(f"{n}. {preset.title}")
+            item = QListWidgetItem(f"{n}. {preset.title_text()}")
             item.setToolTip(preset.name)
             item.setData(Qt.ItemDataRole.UserRole, n - 1)
             self.list.addItem(item)
@@ -93,7 +100,7 @@ class PresetGallery(QDialog):
         split.setStretchFactor(1, 3)
         layout.addWidget(split, 1)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
-        self.open_button = buttons.addButton("&Open", QDialogButtonBox.ButtonRole.AcceptRole)
+        self.open_button = buttons.addButton(_("&Open"), QDialogButtonBox.ButtonRole.AcceptRole)
         self.open_button.setDefault(True)
         buttons.accepted.connect(self.open_selected)
         buttons.rejected.connect(self.reject)
@@ -138,24 +145,25 @@ class PresetActions:
             self.problem = None
         except GradvizError as exc:   # a broken preset file must not stop the window
             self.presets, self.problem = [], str(exc)
-        menu = QMenu("Pre&sets", window)
+        menu = QMenu(_("Pre&sets"), window)
         window.menuBar().insertMenu(window.menus["compare"].menuAction(), menu)
         window.menus["presets"] = self.menu = menu
-        self.gallery_action = QAction("&Gallery…", window)
+        self.gallery_action = QAction(_("&Gallery…"), window)
         self.gallery_action.setShortcut(QKeySequence("Ctrl+P"))
         self.gallery_action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
-        self.gallery_action.setToolTip("Every preset with its explanation and formula")
+        self.gallery_action.setToolTip(_("Every preset with its explanation and formula"))
         self.gallery_action.triggered.connect(lambda _=False: self.show_gallery())
         window.addAction(self.gallery_action)
         menu.addAction(self.gallery_action)
         menu.addSeparator()
         for n, preset in enumerate(self.presets, start=1):
-            a = menu.addAction(f"{'&' if n < 10 else ''}{n}  {preset.title}")
-            a.setToolTip(preset.explanation)
-            a.setStatusTip(preset.title)
+            a = menu.addAction(f"{'&' if n < 10 else ''}{n}  {preset.title_text()}")
+            a.setToolTip(preset.explanation_text())
+            a.setStatusTip(preset.title_text())
             a.triggered.connect(lambda _=False, p=preset: self.open(p))
         if self.problem:
-            menu.addAction(f"(presets unavailable: {self.problem})").setEnabled(False)
+            text = _("(presets unavailable: {problem})").format(problem=self.problem)
+            menu.addAction(text).setEnabled(False)
         menu.setToolTipsVisible(True)
 
     def open(self, preset: Preset | str) -> bool:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from ..core.errors import GradvizError
 from ..core.files import atomic_path
+from ..core.i18n import _
 
 #: default size of one exported view, in logical pixels
 VIEW_SIZE = (960, 600)
@@ -149,7 +150,8 @@ def grab_png(widget, path: Path, scale: float = 1.0) -> Path:
     path = Path(path)
     with atomic_path(path, overwrite=True) as tmp:
         if not image.save(str(tmp), "PNG"):
-            raise GradvizError(f"{path}: could not write the PNG (disk full or not writable?)")
+            raise GradvizError(_("{path}: could not write the PNG (disk full or not writable?)")
+                               .format(path=path))
     return path
 
 
@@ -174,7 +176,7 @@ def render_views(scene, analysis, out_dir, scale: float = 1.0, step: int | None 
     The 2-norm row of ``step`` is computed exactly (``analysis.row``). Returns the paths written.
     """
     if not scale > 0:
-        raise GradvizError(f"scale must be positive, got {scale}")
+        raise GradvizError(_("scale must be positive, got {scale}").format(scale=scale))
     app = ensure_app()
     from .views import ALL_VIEWS
     from .views.base import Appearance
@@ -183,7 +185,8 @@ def render_views(scene, analysis, out_dir, scale: float = 1.0, step: int | None 
     out.mkdir(parents=True, exist_ok=True)
     step = analysis.steps if step is None else int(step)
     if not 0 <= step <= analysis.steps:
-        raise GradvizError(f"step must lie in 0..{analysis.steps}, got {step}")
+        raise GradvizError(_("step must lie in 0..{steps}, got {step}")
+                           .format(steps=analysis.steps, step=step))
     row = analysis.row(step)
     appearance = appearance or Appearance()
     paths = []

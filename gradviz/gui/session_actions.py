@@ -19,7 +19,7 @@ from PyQt6.QtWidgets import QMenu, QMessageBox
 
 from ..core import session as core_session
 from ..core.errors import GradvizError
-from ..core.i18n import _
+from ..core.i18n import N_, _
 from ..core.session import OutsideFileError, Session, load_session, save_session
 from ..core.session import session_base_net
 from .file_dialogs import ask_open_path, ask_save_path, show_problem, write_or_ask
@@ -30,7 +30,7 @@ RECENT_KEY = "sessions/recent"
 RECENT_MAX = 8
 AUTOSAVE_DELAY_MS = 2000
 MARKER_NAME = "running.marker"
-FILTER = "gradviz session (*.gradviz.json *.json);;All files (*)"
+FILTER = N_("gradviz session (*.gradviz.json *.json);;All files (*)")
 
 
 # ---------------------------------------------------------------- recent list (QSettings)
@@ -158,13 +158,13 @@ class SessionManager(QObject):
 
     def _build_actions(self) -> None:
         w = self.window
-        self.open_action = self._act("&Open session…", self.ask_open, QKeySequence.StandardKey.Open,
-                                     "Open a saved scene with its step, layout and data")
-        self.save_action = self._act("&Save session", self.save, QKeySequence.StandardKey.Save,
-                                     "Save scene, step, layout, compare mode and loaded data")
-        self.save_as_action = self._act("Save session &as…", self.ask_save_as,
+        self.open_action = self._act(_("&Open session…"), self.ask_open, QKeySequence.StandardKey.Open,
+                                     _("Open a saved scene with its step, layout and data"))
+        self.save_action = self._act(_("&Save session"), self.save, QKeySequence.StandardKey.Save,
+                                     _("Save scene, step, layout, compare mode and loaded data"))
+        self.save_as_action = self._act(_("Save session &as…"), self.ask_save_as,
                                         QKeySequence.StandardKey.SaveAs)
-        self.recent_menu = QMenu("Open &recent", w)
+        self.recent_menu = QMenu(_("Open &recent"), w)
         self.recent_menu.aboutToShow.connect(self._fill_recent)
         for action in (self.open_action, self.save_action, self.save_as_action):
             w.add_file_action(action, "session")
@@ -182,10 +182,10 @@ class SessionManager(QObject):
             a.triggered.connect(lambda _=False, p=path: self.open_recent(p))
         if items:
             menu.addSeparator()
-            menu.addAction("&Clear list", lambda: (set_recent_sessions(self.window.settings, []),
+            menu.addAction(_("&Clear list"), lambda: (set_recent_sessions(self.window.settings, []),
                                                    self._fill_recent()))
         else:
-            menu.addAction("(no recent sessions)").setEnabled(False)
+            menu.addAction(_("(no recent sessions)")).setEnabled(False)
 
     # -- state and dirtiness
 
@@ -223,8 +223,8 @@ class SessionManager(QObject):
             self._autosave_timer.start()
 
     def _update_title(self) -> None:
-        name = self.path.name if self.path is not None else (self.preset or "untitled")
-        self.window.setWindowTitle(f"{name}[*] — gradviz")
+        name = self.path.name if self.path is not None else (self.preset or _("untitled"))
+        self.window.setWindowTitle(_("{name}[*] — gradviz").format(name=name))
         self.window.setWindowModified(self.is_dirty())
 
     # -- building a session from the window
@@ -250,7 +250,7 @@ class SessionManager(QObject):
         self._fill_recent()
         self.mark_clean()
         self.path_changed.emit(path)
-        self.window.statusBar().showMessage(f"saved {path}", 5000)
+        self.window.statusBar().showMessage(_("saved {path}").format(path=path), 5000)
         return path
 
     def save(self) -> bool:
@@ -262,7 +262,7 @@ class SessionManager(QObject):
     def ask_save_as(self) -> bool:
         suggested = (self.path.name if self.path else
                      f"{self.preset or 'session'}{core_session.SUFFIX}")
-        path = ask_save_path(self.window, "Save session", suggested, FILTER)
+        path = ask_save_path(self.window, _("Save session"), suggested, _(FILTER))
         if not path:
             return False
         if not path.endswith(".json"):
@@ -312,7 +312,7 @@ class SessionManager(QObject):
     def ask_open(self) -> bool:
         if not self.offer_to_save():
             return False
-        path = ask_open_path(self.window, "Open session", FILTER)
+        path = ask_open_path(self.window, _("Open session"), _(FILTER))
         return bool(path) and self._open_reporting(path)
 
     def open_recent(self, path: str) -> bool:
@@ -320,8 +320,8 @@ class SessionManager(QObject):
             set_recent_sessions(self.window.settings,
                                 [p for p in recent_sessions(self.window.settings) if p != path])
             self._fill_recent()
-            show_problem(self.window, f"{path} no longer exists",
-                         "It was removed from the list of recent sessions.")
+            show_problem(self.window, _("{path} no longer exists").format(path=path),
+                         _("It was removed from the list of recent sessions."))
             return False
         if not self.offer_to_save():
             return False
@@ -331,10 +331,10 @@ class SessionManager(QObject):
         try:
             self.open_path(path)
         except GradvizError as exc:
-            show_problem(self.window, str(exc), "The scene on screen is unchanged.")
+            show_problem(self.window, str(exc), _("The scene on screen is unchanged."))
             return False
         except Exception as exc:   # a bug: still a message box, never only a traceback
-            show_problem(self.window, error_message(exc), "The scene on screen is unchanged.")
+            show_problem(self.window, error_message(exc), _("The scene on screen is unchanged."))
             return False
         return True
 
@@ -343,12 +343,12 @@ class SessionManager(QObject):
     def ask_unsaved(self) -> QMessageBox.StandardButton:
         """Save / Discard / Cancel for the unsaved changes (thin: tests answer the box)."""
         box = QMessageBox(QMessageBox.Icon.Question, "gradviz",
-                          f"Save the changes to {self.path.name}?" if self.path
-                          else "Save this scene as a session first?",
+                          _("Save the changes to {name}?").format(name=self.path.name) if self.path
+                          else _("Save this scene as a session first?"),
                           QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard
                           | QMessageBox.StandardButton.Cancel, self.window)
-        box.setInformativeText("The scene, step or compare mode changed since it was last "
-                               "saved or opened.")
+        box.setInformativeText(_("The scene, step or compare mode changed since it was last "
+                               "saved or opened."))
         box.setDefaultButton(QMessageBox.StandardButton.Save)
         self.question_box = box
         return QMessageBox.StandardButton(box.exec())
@@ -379,7 +379,7 @@ class SessionManager(QObject):
             core_session.write_autosave(self.current_session())
         except GradvizError as exc:
             if self.autosave_error != str(exc):
-                self.window.show_error(f"autosave failed: {exc}")
+                self.window.show_error(_("autosave failed: {exc}").format(exc=exc))
             self.autosave_error = str(exc)
             return False
         self.autosave_error = None
@@ -405,17 +405,17 @@ class SessionManager(QObject):
     def offer_restore(self) -> bool:
         """At start: 'gradviz did not quit cleanly. Restore the autosaved scene?'"""
         if self.crash_problem:
-            self.window.show_error(f"the autosave of the last run could not be read: "
-                                   f"{self.crash_problem}")
+            self.window.show_error(_("the autosave of the last run could not be read: {crash_problem}")
+                                   .format(crash_problem=self.crash_problem))
         if self.crashed_session is None:
             return False
         s = self.crashed_session.scene
         box = QMessageBox(QMessageBox.Icon.Question, "gradviz",
-                          "gradviz did not quit cleanly last time. Restore the autosaved scene?",
+                          _("gradviz did not quit cleanly last time. Restore the autosaved scene?"),
                           QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
                           self.window)
         box.setInformativeText(f"{s.cell_name.upper()}, H = {s.hidden_size}, T = {s.steps}"
-                               + (f", step {self.crashed_session.step}"
+                               + (_(", step {step}").format(step=self.crashed_session.step)
                                   if self.crashed_session.step is not None else ""))
         box.setDefaultButton(QMessageBox.StandardButton.Yes)
         self.question_box = box

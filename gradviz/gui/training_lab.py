@@ -71,7 +71,7 @@ class TrainingPlots(QWidget):
             grid.addWidget(w, row, col, 1, colspan)
             return p
 
-        p = self.loss_plot = plot("loss", _("Loss (train, test) and baselines"), "log10 loss",
+        p = self.loss_plot = plot("loss", _("Loss (train, test) and baselines"), _("log10 loss"),
                                   _("iteration"), 0, 0)
         self.loss_legend = p.addLegend(offset=(-5, 5), labelTextColor=c["fg"],
                                        brush=(255, 255, 255, 200))
@@ -93,7 +93,7 @@ class TrainingPlots(QWidget):
         p.addItem(self.split_line)
 
         p = self.grad_plot = plot("grad_h", _("Gradient through time ‖∂L/∂h_t‖"),
-                                  "log10 ‖∂L/∂h_t‖", "t", 1, 0)
+                                  _("log10 ‖∂L/∂h_t‖"), "t", 1, 0)
         self.grad_curve = p.plot([], [], pen=_pen(c["purple"], 2), symbol="o", symbolSize=4,
                                  symbolBrush=c["purple"], symbolPen=None)
         p.addLegend(offset=(5, 5), labelTextColor=c["fg"], brush=(255, 255, 255, 200))
@@ -110,12 +110,12 @@ class TrainingPlots(QWidget):
         self.heat_bar.setImageItem(self.heat_image, insert_in=p)
 
         p = self.contrib_plot = plot("whh_contrib", _("Step i's share of ∂L/∂W_hh"),
-                                     "log10 ‖·‖", "i", 2, 0)
+                                     _("log10 ‖·‖"), "i", 2, 0)
         self.contrib_curve = p.plot([], [], pen=_pen(c["orange"], 2), symbol="o", symbolSize=4,
                                     symbolBrush=c["orange"], symbolPen=None)
 
         p = self.norm_plot = plot("grad_norm", _("Gradient norm before / after clipping"),
-                                  "log10 ‖∇‖", _("iteration"), 2, 1)
+                                  _("log10 ‖∇‖"), _("iteration"), 2, 1)
         p.addLegend(offset=(-5, 5), labelTextColor=c["fg"], brush=(255, 255, 255, 200))
         self.norm_curve = p.plot([], [], pen=_pen(c["red"], 1), name=_("before"))
         self.norm_clipped_curve = p.plot([], [], pen=_pen(c["blue"], 1), name=_("after"))
@@ -349,7 +349,7 @@ class TrainingLab(QWidget):
             self._presets = []
         self.preset.addItem(_("(choose a preset)"), None)
         for p in self._presets:
-            self.preset.addItem(p.title, p.name)
+            self.preset.addItem(p.title_text(), p.name)
         self.preset.activated.connect(self._preset_chosen)
         form.addRow(_("Preset"), self.preset)
 
@@ -421,7 +421,7 @@ class TrainingLab(QWidget):
         form.addRow(_("Target"), self.target)
 
         self.optimizer = QComboBox()
-        self.optimizer.addItem("Adam", "adam")
+        self.optimizer.addItem(_("Adam"), "adam")
         self.optimizer.addItem("SGD", "sgd")
         form.addRow(_("Optimiser"), self.optimizer)
         self.lr = self._dspin(1e-5, 10.0, 5, 1e-3, _("learning rate"))
@@ -613,7 +613,7 @@ class TrainingLab(QWidget):
         for p in self._presets:
             if p.name == name:
                 self.set_config(p.config)
-                self._say(p.explanation)
+                self._say(p.explanation_text())
 
     def _browse_csv(self) -> None:
         path, _f = QFileDialog.getOpenFileName(self, _("CSV series"), "", _("CSV (*.csv)"))
@@ -903,5 +903,6 @@ def install_training_lab(window):
     menu.addAction(action)
     window.addAction(action)
     window.training_lab = lab_window
+    window.training_lab_if_built = lambda: holder.get("w")
     window.open_training_lab = open_lab
     return lab_window

@@ -11,6 +11,7 @@ from __future__ import annotations
 from PyQt6.QtCore import QElapsedTimer, QPointF, QRectF, QSignalBlocker, QSize, Qt, QTimer, pyqtSignal
 from PyQt6.QtGui import QColor, QIcon, QPainter, QPalette, QPixmap, QPolygonF
 from PyQt6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSlider, QToolButton, QWidget
+from ..core.i18n import _
 
 def transport_icon(kind: str, color: QColor, size: int = 48) -> QIcon:
     """Flat play/pause/step glyphs in the theme's text colour (visible on light and dark)."""
@@ -84,15 +85,15 @@ class TransportBar(QWidget):
             b.clicked.connect(slot)
             return b
 
-        self.start_button = button("start", "To the start, t = 0 (Home)", self.to_start)
-        self.back_button = button("back", "One step back (←)", self.step_back)
-        self.play_button = button("play", "Play / pause (Space): the views grow step by step",
+        self.start_button = button("start", _("To the start, t = 0 (Home)"), self.to_start)
+        self.back_button = button("back", _("One step back (←)"), self.step_back)
+        self.play_button = button("play", _("Play / pause (Space): the views grow step by step"),
                                   self.toggle_play)
-        self.forward_button = button("forward", "One step forward (→)", self.step_forward)
-        self.end_button = button("end", "To the end, t = T (End)", self.to_end)
+        self.forward_button = button("forward", _("One step forward (→)"), self.step_forward)
+        self.end_button = button("end", _("To the end, t = T (End)"), self.to_end)
         self.timeline = QSlider(Qt.Orientation.Horizontal)
         self.timeline.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        self.timeline.setToolTip("Timeline: drag to move the cursor step t in every view")
+        self.timeline.setToolTip(_("Timeline: drag to move the cursor step t in every view"))
         self.timeline.valueChanged.connect(controller.set_step)
         self.step_label = QLabel()
         widest = self.step_label.fontMetrics().horizontalAdvance("t = 0000 / 0000")
@@ -100,8 +101,8 @@ class TransportBar(QWidget):
         self.speed = QComboBox()
         self.speed.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         for s in SPEEDS:
-            self.speed.addItem(f"{s} steps/s", s)
-        self.speed.setToolTip("Playback speed")
+            self.speed.addItem(_("{s} steps/s").format(s=s), s)
+        self.speed.setToolTip(_("Playback speed"))
         self.speed.currentIndexChanged.connect(self._speed_changed)
         self.set_speed(DEFAULT_SPEED)
         self.set_icon_size(22)

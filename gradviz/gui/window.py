@@ -70,7 +70,7 @@ class MainWindow(QMainWindow):
     def __init__(self, controller: Controller | None = None, settings: Settings | None = None,
                  view_classes=None, compare_class=None, parent=None):
         super().__init__(parent)
-        self.setWindowTitle("gradviz — vanishing and exploding gradients, live")
+        self.setWindowTitle(_("gradviz — vanishing and exploding gradients, live"))
         self.controller = controller if controller is not None else Controller(parent=self)
         self.settings = settings if settings is not None else Settings()
         if view_classes is None:
@@ -121,12 +121,12 @@ class MainWindow(QMainWindow):
         for cls in classes:
             view = cls()
             self.views[cls.title] = view
-            grid.append(self._dock(cls.__name__, cls.title, view))
+            grid.append(self._dock(cls.__name__, _(cls.title), view))
         self._grid = grid
         self.compare_view = None
         if compare_class is not None:
             self.compare_view = compare_class()
-            self._dock("compare", compare_class.title, self.compare_view)
+            self._dock("compare", _(compare_class.title), self.compare_view)
         self._lay_out_docks()
 
     def _grid_rows(self) -> tuple[list, list]:
@@ -168,12 +168,12 @@ class MainWindow(QMainWindow):
 
     def _build_controls(self) -> None:
         self.controls = ControlPanel(self.controller)
-        dock = self._dock("controls", "Controls", self.controls)
+        dock = self._dock("controls", _("Controls"), self.controls)
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, dock)
 
     def _build_transport(self) -> None:
         self.transport = TransportBar(self.controller)
-        bar = QToolBar("Transport", self)
+        bar = QToolBar(_("Transport"), self)
         bar.setObjectName("transport")
         bar.setMovable(False)
         bar.addWidget(self.transport)
@@ -182,14 +182,14 @@ class MainWindow(QMainWindow):
 
     def _build_status(self) -> None:
         self.numbers_text = ""
-        self.numbers_label = QLabel("computing…")
+        self.numbers_label = QLabel(_("computing…"))
         self.numbers_label.setTextFormat(Qt.TextFormat.RichText)
         self.numbers_label.setObjectName("numbers")
         self.numbers_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.numbers_label.setToolTip(
-            "What to say aloud at the cursor step t: the largest singular value of W_hh, this "
+            _("What to say aloud at the cursor step t: the largest singular value of W_hh, this "
             "step's factor in the product ∏ ‖∂h_k/∂h_{k-1}‖, and log10 ‖∂h_t/∂h_0‖ (2-norm; "
-            "‖·‖_F while the exact row is computed).")
+            "‖·‖_F while the exact row is computed)."))
         self.busy_label = QLabel("")
         self.error_label = QLabel("")
         self.error_label.setObjectName("error")
@@ -217,67 +217,67 @@ class MainWindow(QMainWindow):
     def _build_menus(self) -> None:
         bar = self.menuBar()
         self.menus = {}
-        file = self.menus["file"] = bar.addMenu("&File")
+        file = self.menus["file"] = bar.addMenu(_("&File"))
         self.actions_ = {}
         a = self.actions_
-        a["open_state_dict"] = self._action(file, "Open &state_dict…", self.open_state_dict,
+        a["open_state_dict"] = self._action(file, _("Open &state_dict…"), self.open_state_dict,
                                             "Ctrl+Shift+O",
-                                            "Load torch nn.RNN / LSTM / GRU weights")
-        a["open_csv"] = self._action(file, "Open inputs &CSV…", self.open_inputs_csv, "Ctrl+I",
-                                     "Drive the cell with a CSV of inputs x_t")
+                                            _("Load torch nn.RNN / LSTM / GRU weights"))
+        a["open_csv"] = self._action(file, _("Open inputs &CSV…"), self.open_inputs_csv, "Ctrl+I",
+                                     _("Drive the cell with a CSV of inputs x_t"))
         self._file_anchors = {}
         for section in FILE_SECTIONS:
             self._file_anchors[section] = file.addSeparator()
-        a["quit"] = self._action(file, "&Quit", self.close, QKeySequence.StandardKey.Quit)
+        a["quit"] = self._action(file, _("&Quit"), self.close, QKeySequence.StandardKey.Quit)
 
-        view = self.menus["view"] = bar.addMenu("&View")
+        view = self.menus["view"] = bar.addMenu(_("&View"))
         themes = QActionGroup(self)
-        a["light"] = self._action(view, "&Light theme (projector)", lambda on: on and self.set_dark(False),
+        a["light"] = self._action(view, _("&Light theme (projector)"), lambda on: on and self.set_dark(False),
                                   checkable=True)
-        a["dark"] = self._action(view, "&Dark theme", lambda on: on and self.set_dark(True),
+        a["dark"] = self._action(view, _("&Dark theme"), lambda on: on and self.set_dark(True),
                                  checkable=True)
         for key in ("light", "dark"):
             themes.addAction(a[key])
         (a["dark"] if self.dark else a["light"]).setChecked(True)
         view.addSeparator()
-        a["font_up"] = self._action(view, "&Larger font", lambda: self.set_font_pt(self.font_pt + 1),
+        a["font_up"] = self._action(view, _("&Larger font"), lambda: self.set_font_pt(self.font_pt + 1),
                                     QKeySequence.StandardKey.ZoomIn)
-        a["font_down"] = self._action(view, "&Smaller font", lambda: self.set_font_pt(self.font_pt - 1),
+        a["font_down"] = self._action(view, _("&Smaller font"), lambda: self.set_font_pt(self.font_pt - 1),
                                       QKeySequence.StandardKey.ZoomOut)
-        a["presentation"] = self._action(view, "&Presentation mode", self.set_presentation, "F11",
-                                         "Full screen, large fonts, thick lines, controls hidden "
-                                         "(F9 shows them)", checkable=True)
+        a["presentation"] = self._action(view, _("&Presentation mode"), self.set_presentation, "F11",
+                                         _("Full screen, large fonts, thick lines, controls hidden "
+                                           "(F9 shows them)"), checkable=True)
         a["leave_presentation"] = self._action(view, _("Leave presentation mode"),
                                                lambda: self.set_presentation(False), "Esc")
         a["leave_presentation"].setEnabled(False)
         controls_toggle = self.docks["controls"].toggleViewAction()
-        controls_toggle.setText("&Controls")
+        controls_toggle.setText(_("&Controls"))
         controls_toggle.setShortcut(QKeySequence("F9"))
         view.addAction(controls_toggle)
         self.addAction(controls_toggle)
         a["controls"] = controls_toggle
-        panels = view.addMenu("Vie&ws")
+        panels = view.addMenu(_("Vie&ws"))
         for name, dock in self.docks.items():
             if name not in ("controls", "compare"):
                 panels.addAction(dock.toggleViewAction())
         view.addSeparator()
-        a["reset_layout"] = self._action(view, "&Reset layout", self.reset_layout)
+        a["reset_layout"] = self._action(view, _("&Reset layout"), self.reset_layout)
 
-        compare = self.menus["compare"] = bar.addMenu("&Compare")
-        a["compare"] = self._action(compare, "Compare &RNN / LSTM / GRU", self.controller.set_compare,
-                                    "Ctrl+M", "The three cells side by side on the same input and "
-                                    "seed, their gradient-flow curves on one plot", checkable=True)
+        compare = self.menus["compare"] = bar.addMenu(_("&Compare"))
+        a["compare"] = self._action(compare, _("Compare &RNN / LSTM / GRU"), self.controller.set_compare,
+                                    "Ctrl+M", _("The three cells side by side on the same input and "
+                                    "seed, their gradient-flow curves on one plot"), checkable=True)
 
-        play = self.menus["playback"] = bar.addMenu("&Playback")
+        play = self.menus["playback"] = bar.addMenu(_("&Playback"))
         t = self.transport
-        a["play"] = self._action(play, "&Play / pause", t.toggle_play, Qt.Key.Key_Space)
-        a["forward"] = self._action(play, "Step &forward", t.step_forward, Qt.Key.Key_Right)
-        a["back"] = self._action(play, "Step &back", t.step_back, Qt.Key.Key_Left)
-        a["start"] = self._action(play, "To &start", t.to_start, Qt.Key.Key_Home)
-        a["end"] = self._action(play, "To &end", t.to_end, Qt.Key.Key_End)
+        a["play"] = self._action(play, _("&Play / pause"), t.toggle_play, Qt.Key.Key_Space)
+        a["forward"] = self._action(play, _("Step &forward"), t.step_forward, Qt.Key.Key_Right)
+        a["back"] = self._action(play, _("Step &back"), t.step_back, Qt.Key.Key_Left)
+        a["start"] = self._action(play, _("To &start"), t.to_start, Qt.Key.Key_Home)
+        a["end"] = self._action(play, _("To &end"), t.to_end, Qt.Key.Key_End)
 
-        help_ = self.menus["help"] = bar.addMenu("&Help")
-        a["about"] = self._action(help_, "&Keys and about", self.show_about)
+        help_ = self.menus["help"] = bar.addMenu(_("&Help"))
+        a["about"] = self._action(help_, _("&Keys and about"), self.show_about)
 
     def add_file_action(self, action: QAction, section: str = "session") -> None:
         """Put ``action`` in the File menu's section: 'session', 'recent' or 'export'."""
@@ -389,7 +389,7 @@ class MainWindow(QMainWindow):
             self._file_pending = False
             box = QMessageBox(QMessageBox.Icon.Warning, "gradviz", message,
                               QMessageBox.StandardButton.Ok, self)
-            box.setInformativeText("The scene on screen is unchanged.")
+            box.setInformativeText(_("The scene on screen is unchanged."))
             box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
             box.open()
             self.message_box = box
@@ -402,17 +402,17 @@ class MainWindow(QMainWindow):
 
     def open_state_dict(self, path: str | None = None) -> None:
         if not path:
-            path, _ = QFileDialog.getOpenFileName(
-                self, "Open a torch state_dict", "",
-                "torch state_dict (*.pt *.pth *.bin *.ckpt);;All files (*)")
+            path, _filter = QFileDialog.getOpenFileName(
+                self, _("Open a torch state_dict"), "",
+                _("torch state_dict (*.pt *.pth *.bin *.ckpt);;All files (*)"))
         if path:
             self._file_pending = True
             self.controller.load_state_dict(path)
 
     def open_inputs_csv(self, path: str | None = None) -> None:
         if not path:
-            path, _ = QFileDialog.getOpenFileName(self, "Open inputs CSV", "",
-                                                  "CSV (*.csv *.txt);;All files (*)")
+            path, _filter = QFileDialog.getOpenFileName(self, _("Open inputs CSV"), "",
+                                                  _("CSV (*.csv *.txt);;All files (*)"))
         if path:
             from .csv_columns import choose_csv_columns
             try:
@@ -595,14 +595,14 @@ class MainWindow(QMainWindow):
     def show_about(self) -> None:
         QMessageBox.information(
             self, "gradviz",
-            "gradviz drives an RNN, LSTM or GRU cell step by step and shows how\n"
+            _("gradviz drives an RNN, LSTM or GRU cell step by step and shows how\n"
             "‖∂h_t/∂h_i‖ vanishes or explodes, next to the theory.\n\n"
             "Space  play / pause        ← →  step back / forward\n"
             "Home / End  to start / end        F11  presentation mode\n"
             "F9  show / hide controls        Ctrl+M  compare RNN / LSTM / GRU\n"
             "Ctrl + / Ctrl −  font size        Ctrl+Shift+O  open a state_dict\n"
             "Ctrl+S / Ctrl+O  save / open a session        Ctrl+P  presets\n"
-            "Ctrl+E  export the current view (PNG 2×)        Ctrl+Shift+C  copy it")
+            "Ctrl+E  export the current view (PNG 2×)        Ctrl+Shift+C  copy it"))
 
 
 def use_fusion_style(app: QApplication) -> None:

@@ -12,6 +12,7 @@ from ..errors import GradvizError
 from ..i18n import N_
 from . import gru, lstm, rnn
 from .base import CellKind, CellName, LayerTrace, sigmoid
+from ..i18n import _
 
 KINDS: dict[str, CellKind] = {k.name: k for k in (rnn.KIND, lstm.KIND, gru.KIND)}
 
@@ -32,8 +33,8 @@ def kind(name: str) -> CellKind:
     try:
         return KINDS[name]
     except KeyError:
-        raise GradvizError(f"unknown cell kind {name!r}: expected one of "
-                           f"{', '.join(KINDS)}") from None
+        raise GradvizError(_("unknown cell kind {name!r}: expected one of {value}")
+                           .format(name=name, value=', '.join(KINDS))) from None
 
 
 def cell_name(kind_name: str, nonlinearity: str = "tanh") -> str:

@@ -22,6 +22,7 @@ import pyqtgraph as pg
 from PyQt6.QtCore import Qt, pyqtSignal
 from PyQt6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
+from ...core.i18n import _
 from .style import Appearance, Styler, colors, diverging_cmap, sequential_cmap
 
 __all__ = ["Appearance", "Heatmap", "PlotView", "View", "scaffold"]
@@ -158,8 +159,9 @@ class PlotView(View):
         """Say where and why a run stopped early (a relu state leaving float64)."""
         step = analysis.trace.overflow_step
         self.set_note("overflow", None if step is None else
-                      f"⚠ The state overflowed float64 at step {step} "
-                      f"(|h| &gt; 1.8·10<sup>308</sup>): the run stops at t = {analysis.steps}.")
+                      _("⚠ The state overflowed float64 at step {step} "
+                        "(|h| &gt; 1.8·10<sup>308</sup>): the run stops at t = {steps}.")
+                      .format(step=step, steps=analysis.steps))
 
     def _style_notice(self) -> None:
         c = colors(self.appearance)

@@ -5,7 +5,7 @@ import numpy as np
 import pyqtgraph as pg
 
 from ...core import plotdata
-from ...core.i18n import _
+from ...core.i18n import N_, _
 from ...core.kinds import CELL_NAMES
 from ...core.plotdata import clip_floor, floor_for
 from .base import PlotView
@@ -20,7 +20,7 @@ STYLES = {"rnn": ("blue", SOLID), "rnn-relu": ("sky", DASHDOT), "rnn-sigmoid": (
 class CompareView(PlotView):
     """log10 ‖∂h_t/∂h_i‖ against the lag for each cell at the same step t."""
 
-    title = "Compare cells"
+    title = N_("Compare cells")
     file_stem = "compare"
 
     def __init__(self, parent=None):
@@ -28,7 +28,7 @@ class CompareView(PlotView):
         self.control_row.addStretch(1)
         self.controls.hide()
         st = self.styler
-        self.plot, self.one = lag_plot(self, "Compare")
+        self.plot, self.one = lag_plot(self, _("Compare"))
         self.curves: dict[str, pg.PlotDataItem] = {}
         self.results: dict = {}
         self.shown: dict[str, np.ndarray] = {}
@@ -88,7 +88,8 @@ class CompareView(PlotView):
             if key not in d:   # neither this step's row nor the full map yet
                 self.curves[name].setData([], [])
                 continue
-            norms.add("2-norm" if key == "log10_jac_h" else "Frobenius")
+            norms.add(_("2-norm") if key == "log10_jac_h" else _("Frobenius"))
             self.shown[name] = d[key]
             self.curves[name].setData(d["lag"], clip_floor(d[key], self.floor), skipFiniteCheck=True)
-        self.plot.setTitle(f"Gradient flow at t = {self.step} ({', '.join(sorted(norms))})")
+        self.plot.setTitle(_("Gradient flow at t = {step} ({value})")
+                           .format(step=self.step, value=', '.join(sorted(norms))))

@@ -15,18 +15,19 @@ from ...core.plotdata import all_finite, display_exponent
 from .base import Heatmap, PlotView
 from .items import Plot, integer_ticks
 from .style import DASH, times_ten
+from ...core.i18n import N_, _
 
 #: legend text, colour key and heatmap levels (None: symmetric from the data) per quantity
 GATES = {
-    "i": ("i<sub>t</sub> input gate", "blue", (0.0, 1.0)),
-    "f": ("f<sub>t</sub> forget gate", "orange", (0.0, 1.0)),
-    "g": ("g<sub>t</sub> candidate", "green", (-1.0, 1.0)),
-    "o": ("o<sub>t</sub> output gate", "purple", (0.0, 1.0)),
-    "r": ("r<sub>t</sub> reset gate", "blue", (0.0, 1.0)),
-    "z": ("z<sub>t</sub> update gate (share of h<sub>t-1</sub> kept)", "orange", (0.0, 1.0)),
-    "n": ("n<sub>t</sub> candidate", "green", (-1.0, 1.0)),
-    "a": ("a<sub>t</sub> pre-activation", "blue", None),
-    "dphi": ("φ′(a<sub>t</sub>)", "red", (0.0, 1.0)),
+    "i": (N_("i<sub>t</sub> input gate"), "blue", (0.0, 1.0)),
+    "f": (N_("f<sub>t</sub> forget gate"), "orange", (0.0, 1.0)),
+    "g": (N_("g<sub>t</sub> candidate"), "green", (-1.0, 1.0)),
+    "o": (N_("o<sub>t</sub> output gate"), "purple", (0.0, 1.0)),
+    "r": (N_("r<sub>t</sub> reset gate"), "blue", (0.0, 1.0)),
+    "z": (N_("z<sub>t</sub> update gate (share of h<sub>t-1</sub> kept)"), "orange", (0.0, 1.0)),
+    "n": (N_("n<sub>t</sub> candidate"), "green", (-1.0, 1.0)),
+    "a": (N_("a<sub>t</sub> pre-activation"), "blue", None),
+    "dphi": (N_("φ′(a<sub>t</sub>)"), "red", (0.0, 1.0)),
 }
 #: the heatmap starts on the kind's path gate (f, z), or on φ'(a_t) for an RNN
 _PLAIN = {"i": "i_t", "f": "f_t", "g": "g_t", "o": "o_t", "r": "r_t", "z": "z_t", "n": "n_t",
@@ -36,25 +37,25 @@ _PLAIN = {"i": "i_t", "f": "f_t", "g": "g_t", "o": "o_t", "r": "r_t", "z": "z_t"
 class GatesView(PlotView):
     """Top: mean over units (line) and min…max band per gate. Bottom: one gate, unit by unit."""
 
-    title = "Gates"
+    title = N_("Gates")
     file_stem = "gates"
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        self.control_row.addWidget(QLabel("Heatmap of"))
+        self.control_row.addWidget(QLabel(_("Heatmap of")))
         self.gate_box = QComboBox()
-        self.gate_box.setToolTip("Which gate the lower plot shows per unit j (colour = value of "
-                                 "the gate at step t; a gate near 1 passes, near 0 blocks)")
+        self.gate_box.setToolTip(_("Which gate the lower plot shows per unit j (colour = value of "
+                                 "the gate at step t; a gate near 1 passes, near 0 blocks)"))
         self.gate_box.currentIndexChanged.connect(self._gate_changed)
         self.control_row.addWidget(self.gate_box)
         self.control_row.addStretch(1)
         st = self.styler
-        self.lines = st.plot(Plot(), "Gates: mean over units, band = min…max", "step t",
-                             "gate value")
+        self.lines = st.plot(Plot(), _("Gates: mean over units, band = min…max"), _("step t"),
+                             _("gate value"))
         self.lines.disableAutoRange()
-        self.grid = st.plot(Plot(), "", "step t", "unit j", legend=False, grid=False)
+        self.grid = st.plot(Plot(), "", _("step t"), _("unit j"), legend=False, grid=False)
         self.grid.disableAutoRange()
-        self.heatmap = Heatmap(self.grid, st, "value")
+        self.heatmap = Heatmap(self.grid, st, _("value"))
         ci = self.graphics.ci
         ci.addItem(self.lines, row=0, col=0)
         ci.addItem(self.grid, row=1, col=0)
@@ -82,7 +83,8 @@ class GatesView(PlotView):
         self.lines.legend.clear()
         self.means, self.bands, self.names = {}, {}, tuple(names)
         for name in names:
-            text, color, _ = GATES[name]
+            text, color, _rest = GATES[name]
+            text = _(text)
             lo, hi = pg.PlotDataItem(), pg.PlotDataItem()
             fill = pg.FillBetweenItem(lo, hi)
             mean = pg.PlotDataItem()
@@ -139,7 +141,7 @@ class GatesView(PlotView):
         for p in (self.lines, self.grid):
             p.setXRange(0, max(T, 1), padding=0.01)
         self.lines.setYRange(lo - pad, hi + pad, padding=0)
-        self.lines.setLabel("left", ("gate value" if kind.gates else "value (a<sub>t</sub>, φ′)")
+        self.lines.setLabel("left", (_("gate value") if kind.gates else _("value (a<sub>t</sub>, φ′)"))
                             + times_ten(k))
         self._set_heatmap_levels()
 
@@ -156,7 +158,8 @@ class GatesView(PlotView):
         H = self.data[name].shape[1]
         self.grid.setYRange(-0.5, H - 0.5, padding=0)
         integer_ticks(self.grid.getAxis("left"), H)
-        self.grid.setTitle(f"{GATES[name][0].split(' ')[0]} per unit j", color=self.styler.color("fg"),
+        self.grid.setTitle(_("{value} per unit j")
+                           .format(value=GATES[name][0].split(' ')[0]), color=self.styler.color("fg"),
                            size=f"{self.appearance.font_pt + 1}pt")
         self.heatmap.bar.axis.setLabel(GATES[name][0].split(" ")[0])
 
@@ -172,7 +175,7 @@ class GatesView(PlotView):
         skip = self.finite
         for name in self.names:
             self.means[name].setData(t, drawn[f"{name}_mean"][:n], skipFiniteCheck=skip)
-            lo, hi, _ = self.bands[name]
+            lo, hi, _rest = self.bands[name]
             lo.setData(t, drawn[f"{name}_min"][:n], skipFiniteCheck=skip)
             hi.setData(t, drawn[f"{name}_max"][:n], skipFiniteCheck=skip)
         v = d[self.heatmap_gate]

@@ -11,6 +11,7 @@ import pyqtgraph as pg
 from PyQt6.QtWidgets import QComboBox, QLabel
 
 from ...core import plotdata
+from ...core.i18n import N_, _
 from ...core.jacobians import LOG10_ZERO
 from ...core.plotdata import clip_floor, floor_for
 from .base import PlotView
@@ -21,26 +22,31 @@ H_NORM = "‖∂h<sub>t</sub>/∂h<sub>i</sub>‖"
 C_NORM = "‖∂c<sub>t</sub>/∂c<sub>i</sub>‖"
 #: how each overlay is drawn, by its plotdata key: (legend, colour, style, width factor)
 OVERLAY_STYLES = {
-    "log10_bound_h": ("Pascanu bound ∏ max|φ′|·σ<sub>max</sub>", "green", DASH, 1.0),
+    "log10_bound_h": (N_("Pascanu bound ∏ max|φ′|·σ<sub>max</sub>"), "green", DASH, 1.0),
     "log10_sigma_power": ("σ<sub>max</sub>(W<sub>hh</sub>)<sup>t−i</sup>", "purple", DOT, 0.7),
-    "log10_jac_c": (C_NORM + " (cell state)", "red", SOLID, 0.8),
-    "log10_forget_path": ("forget path max<sub>j</sub> ∏ f<sub>k</sub>[j]", "green", DASH, 1.0),
-    "log10_update_path": ("update path max<sub>j</sub> ∏ z<sub>k</sub>[j]", "green", DASH, 1.0),
+    "log10_jac_c": (N_("{norm} (cell state)"), "red", SOLID, 0.8),
+    "log10_forget_path": (N_("forget path max<sub>j</sub> ∏ f<sub>k</sub>[j]"), "green", DASH, 1.0),
+    "log10_update_path": (N_("update path max<sub>j</sub> ∏ z<sub>k</sub>[j]"), "green", DASH, 1.0),
 }
+
+
+def overlay_legend(key: str, sub: str = "") -> str:
+    """The legend of an overlay in the current language."""
+    return _(OVERLAY_STYLES[key][0]).format(norm=C_NORM + sub)
 
 
 def overlays(kind) -> list[str]:
     """The theory curves drawn beside ‖∂h_t/∂h_i‖ for a cell kind (asked of the registry)."""
     keys = ["log10_jac_c"] if kind.has_cell else []
     return keys + ([kind.path_array] if kind.path_gate else ["log10_bound_h", "log10_sigma_power"])
-NORMS = {"2": ("2-norm", "<sub>2</sub>"), "fro": ("Frobenius", "<sub>F</sub>")}
+NORMS = {"2": (N_("2-norm"), "<sub>2</sub>"), "fro": (N_("Frobenius"), "<sub>F</sub>")}
 
 
 
 def lag_plot(view, title: str):
     """A log10-norm-against-lag plot with the 10^0 line, placed in ``view``'s graphics."""
     st = view.styler
-    plot = st.plot(Plot(), title, "lag t − i (steps back in time)", f"log<sub>10</sub> {H_NORM}")
+    plot = st.plot(Plot(), title, _("lag t − i (steps back in time)"), f"log<sub>10</sub> {H_NORM}")
     plot.disableAutoRange()
     view.graphics.ci.addItem(plot, row=0, col=0)
     one = st.curve(pg.InfiniteLine(pos=0.0, angle=0, movable=False, label="10⁰ = 1",
@@ -51,24 +57,24 @@ def lag_plot(view, title: str):
 class GradientFlowView(PlotView):
     """One curve per quantity against the lag; the x range is the whole run, fixed."""
 
-    title = "Gradient flow"
+    title = N_("Gradient flow")
     file_stem = "gradient_flow"
     uses_map = True
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        self.control_row.addWidget(QLabel("Norm"))
+        self.control_row.addWidget(QLabel(_("Norm")))
         self.norm_box = QComboBox()
-        self.norm_box.addItem("2-norm ‖·‖₂ (largest singular value)", "2")
-        self.norm_box.addItem("Frobenius ‖·‖_F", "fro")
-        self.norm_box.setToolTip("‖∂h_t/∂h_i‖₂ = σ_max of the product of Jacobians (what the "
+        self.norm_box.addItem(_("2-norm ‖·‖₂ (largest singular value)"), "2")
+        self.norm_box.addItem(_("Frobenius ‖·‖_F"), "fro")
+        self.norm_box.setToolTip(_("‖∂h_t/∂h_i‖₂ = σ_max of the product of Jacobians (what the "
                                  "Pascanu bound bounds); ‖·‖_F = sqrt of the sum of squares, "
-                                 "between ‖·‖₂ and √H·‖·‖₂")
+                                 "between ‖·‖₂ and √H·‖·‖₂"))
         self.norm_box.currentIndexChanged.connect(lambda _i: self.redraw())
         self.control_row.addWidget(self.norm_box)
         self.control_row.addStretch(1)
         st = self.styler
-        self.plot, self.one = lag_plot(self, "Gradient flow")
+        self.plot, self.one = lag_plot(self, _("Gradient flow"))
         self.main = st.curve(pg.PlotDataItem(), "blue", SOLID, 1.25)
         self.plot.addItem(self.main)
         self.overlays: list[tuple[str, pg.PlotDataItem]] = []
@@ -82,7 +88,7 @@ class GradientFlowView(PlotView):
         return self.norm_box.currentData()
 
     def kind_changed(self, kind) -> None:
-        for _, c in self.overlays:
+        for _name, c in self.overlays:
             self.styler.forget(c)
             self.plot.removeItem(c)
         self.overlays = []
@@ -98,10 +104,10 @@ class GradientFlowView(PlotView):
         lg = self.plot.legend
         lg.clear()
         sub = NORMS["fro" if fallback or self.norm == "fro" else "2"][1]
-        text = f"{H_NORM}{sub}" + (" (Frobenius until the 2-norm is computed)" if fallback else "")
+        text = f"{H_NORM}{sub}" + (_(" (Frobenius until the 2-norm is computed)") if fallback else "")
         lg.addItem(self.main, text)
         for key, c in self.overlays:
-            lg.addItem(c, OVERLAY_STYLES[key][0].replace(C_NORM, C_NORM + sub))
+            lg.addItem(c, overlay_legend(key, sub))
         self._fallback = fallback
 
     def analysis_changed(self) -> None:
@@ -150,15 +156,16 @@ class GradientFlowView(PlotView):
             shown[k] = d[k]
             c.setData(lag, clip_floor(d[k], self.floor), skipFiniteCheck=True)
         self.shown = shown
-        self.plot.setTitle(f"Gradient flow at t = {self.step}"
-                           + ("" if key in d else " (computing ‖∂h_t/∂h_i‖…)"))
+        self.plot.setTitle(_("Gradient flow at t = {step}").format(step=self.step)
+                           + ("" if key in d else _(" (computing ‖∂h_t/∂h_i‖…)")))
 
     def _note_zeros(self, main: np.ndarray) -> None:
         """Exact zeros (LOG10_ZERO) are drawn on the floor; say so, and from which lag."""
         zero = main <= LOG10_ZERO
         text = None
         if zero.any():
-            why = " (φ′ = 0 in every unit at some step)" if not self.kind.gates else ""
-            text = (f"‖∂h<sub>t</sub>/∂h<sub>i</sub>‖ = 0 exactly from lag {int(np.argmax(zero))} "
-                    f"on{why}: no gradient reaches further back; drawn on the bottom edge.")
+            why = _(" (φ′ = 0 in every unit at some step)") if not self.kind.gates else ""
+            text = _("‖∂h<sub>t</sub>/∂h<sub>i</sub>‖ = 0 exactly from lag {lag} on{why}: no gradient "
+                     "reaches further back; drawn on the bottom edge.").format(lag=int(np.argmax(zero)),
+                                                                              why=why)
         self.set_note("zero", text)

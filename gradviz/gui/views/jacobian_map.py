@@ -14,6 +14,7 @@ from PyQt6.QtCore import QRectF
 from PyQt6.QtWidgets import QComboBox, QLabel
 
 from ...core import plotdata
+from ...core.i18n import N_, _
 from ...core.jacobians import LOG10_ZERO
 from .base import PlotView
 from .items import Plot, caption
@@ -25,11 +26,11 @@ _N_LUT = 256
 MAPS = {
     "h": (("log10_jac_h", "log10_jac_h_fro"), "‖∂h_t/∂h_i‖",
           "log<sub>10</sub> ‖∂h<sub>t</sub>/∂h<sub>i</sub>‖"),
-    "c": (("log10_jac_c", "log10_jac_c_fro"), "‖∂c_t/∂c_i‖ (cell state)",
+    "c": (("log10_jac_c", "log10_jac_c_fro"), N_("‖∂c_t/∂c_i‖ (cell state)"),
           "log<sub>10</sub> ‖∂c<sub>t</sub>/∂c<sub>i</sub>‖"),
-    "bound": (("log10_bound_h",), "Pascanu bound", "log<sub>10</sub> bound"),
-    "forget": (("log10_forget_path",), "forget path ∏ f", "log<sub>10</sub> max ∏ f"),
-    "update": (("log10_update_path",), "update path ∏ z", "log<sub>10</sub> max ∏ z"),
+    "bound": (("log10_bound_h",), N_("Pascanu bound"), N_("log<sub>10</sub> bound")),
+    "forget": (("log10_forget_path",), N_("forget path ∏ f"), N_("log<sub>10</sub> max ∏ f")),
+    "update": (("log10_update_path",), N_("update path ∏ z"), N_("log<sub>10</sub> max ∏ z")),
 }
 
 
@@ -62,22 +63,22 @@ def display_map(values: np.ndarray, level: float) -> np.ndarray:
 class JacobianMapView(PlotView):
     """Heatmap of [t, i] (t down the rows, i along the columns, like the matrix it is)."""
 
-    title = "Jacobian map"
+    title = N_("Jacobian map")
     file_stem = "jacobian_map"
     uses_map = True
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        self.control_row.addWidget(QLabel("Map of"))
+        self.control_row.addWidget(QLabel(_("Map of")))
         self.map_box = QComboBox()
         self.map_box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
-        self.map_box.setToolTip("Which quantity the map shows for every pair (t, i): the true "
-                                "norm of ∂h_t/∂h_i, or what theory predicts for it")
+        self.map_box.setToolTip(_("Which quantity the map shows for every pair (t, i): the true "
+                                "norm of ∂h_t/∂h_i, or what theory predicts for it"))
         self.map_box.currentIndexChanged.connect(self._map_changed)
         self.control_row.addWidget(self.map_box)
         self.control_row.addStretch(1)
         st = self.styler
-        self.plot = st.plot(Plot(), "Jacobian map", "i (earlier step)", "t (later step)",
+        self.plot = st.plot(Plot(), _("Jacobian map"), _("i (earlier step)"), _("t (later step)"),
                             legend=False, grid=False)
         self.plot.disableAutoRange()
         self.plot.invertY(True)
@@ -128,7 +129,7 @@ class JacobianMapView(PlotView):
         self.map_box.blockSignals(True)
         self.map_box.clear()
         for name in choices(kind):
-            self.map_box.addItem(MAPS[name][1], name)
+            self.map_box.addItem(_(MAPS[name][1]), name)
         self.map_box.blockSignals(False)
 
     def analysis_changed(self) -> None:
@@ -140,12 +141,12 @@ class JacobianMapView(PlotView):
         self.selected_i = min(self.selected_i, T)
 
     def _fill(self) -> None:
-        keys, _, bar_label = MAPS[self.choice]
+        keys, _title, bar_label = MAPS[self.choice]
         key = next((k for k in keys if k in self._maps), None)
         self.waiting = key is None
         if key is None:   # keep the map on screen until this analysis' map arrives
             if self.display is None:
-                self.plot.setTitle("Jacobian map (computing…)")
+                self.plot.setTitle(_("Jacobian map (computing…)"))
             return
         self.key = key
         self.stride = plotdata.map_stride(self.analysis)
@@ -154,11 +155,12 @@ class JacobianMapView(PlotView):
         self.display = display_map(self.values, self.level)
         self.image.setLevels(self._levels())
         self.bar.setLevels((-self.level, self.level))
-        norm = ("Frobenius" if key.endswith("_fro") else
-                "2-norm" if key in ("log10_jac_h", "log10_jac_c") else "theory")
-        self.bar.axis.setLabel(bar_label)
-        name = MAPS[self.choice][1].replace("_t", "<sub>t</sub>").replace("_i", "<sub>i</sub>")
-        pairs = "all pairs i ≤ t" if self.stride == 1 else f"every {self.stride}th step (exact there)"
+        norm = (_("Frobenius") if key.endswith("_fro") else
+                _("2-norm") if key in ("log10_jac_h", "log10_jac_c") else _("theory"))
+        self.bar.axis.setLabel(_(bar_label))
+        name = _(MAPS[self.choice][1]).replace("_t", "<sub>t</sub>").replace("_i", "<sub>i</sub>")
+        pairs = (_("all pairs i ≤ t") if self.stride == 1 else
+                 _("every {stride}th step (exact there)").format(stride=self.stride))
         self.plot.setTitle(f"{name}, {pairs} ({norm})")
 
     def _map_changed(self, _index) -> None:
@@ -185,13 +187,13 @@ class JacobianMapView(PlotView):
         s = self.stride
         a, b = min(t // s, self.values.shape[0] - 1), min(i // s, self.values.shape[1] - 1)
         v = self.values[a, b]
-        text = "−∞ (exactly 0)" if v <= LOG10_ZERO else f"{v:.2f}".replace("-", "−")
+        text = _("−∞ (exactly 0)") if v <= LOG10_ZERO else f"{v:.2f}".replace("-", "−")
         where = f"t = {t}, i = {i}" if s == 1 else f"t = {a * s}, i = {b * s}"
         c = self.styler.color
         self.readout.setText(
-            f"{where}: log<sub>10</sub> = <b>{text}</b> &nbsp; "
-            f"<span style='color:{c('blue')}'>blue</span> = vanishing, "
-            f"<span style='color:{c('red')}'>red</span> = exploding",
+            _("{where}: log<sub>10</sub> = <b>{text}</b> &nbsp; <span style='color:{blue}'>blue</span> = "
+              "vanishing, <span style='color:{red}'>red</span> = exploding")
+            .format(where=where, text=text, blue=c('blue'), red=c('red')),
             color=c("fg"), size=f"{self.appearance.font_pt}pt")
 
     def _clicked(self, event) -> None:

@@ -13,12 +13,13 @@ from ...core import plotdata
 from .base import Heatmap, PlotView
 from .items import Plot, integer_ticks
 from .style import DASH, RIGHT_LABEL
+from ...core.i18n import N_, _
 
 
 class JacobianStepView(PlotView):
     """Left: the one-step Jacobian; middle: its singular values; right (H = 2): eigenvalues."""
 
-    title = "Jacobian at step t"
+    title = N_("Jacobian at step t")
     file_stem = "jacobian_step"
 
     def __init__(self, parent=None):
@@ -26,21 +27,21 @@ class JacobianStepView(PlotView):
         self.control_row.addStretch(1)
         self.controls.hide()
         st = self.styler
-        self.matrix = st.plot(Plot(), "∂h<sub>t</sub>/∂h<sub>t−1</sub>",
-                              "unit of h<sub>t−1</sub>", "unit of h<sub>t</sub>", legend=False,
+        self.matrix = st.plot(Plot(), _("∂h<sub>t</sub>/∂h<sub>t−1</sub>"),
+                              _("unit of h<sub>t−1</sub>"), _("unit of h<sub>t</sub>"), legend=False,
                               grid=False)
         self.matrix.invertY(True)
         self.matrix.disableAutoRange()
-        self.heatmap = Heatmap(self.matrix, st, "entry", axis_order="row-major")
-        self.sv = st.plot(Plot(), "Singular values", "k", "σ<sub>k</sub>")
+        self.heatmap = Heatmap(self.matrix, st, _("entry"), axis_order="row-major")
+        self.sv = st.plot(Plot(), _("Singular values"), "k", _("σ<sub>k</sub>"))
         self.sv.disableAutoRange()
         self.sv_curve = st.curve(pg.PlotDataItem(symbol="o"), "blue", symbol=True)
         self.sv.addItem(self.sv_curve)
-        self.sv.legend.addItem(self.sv_curve, "σ<sub>k</sub>(∂h<sub>t</sub>/∂h<sub>t−1</sub>)")
+        self.sv.legend.addItem(self.sv_curve, _("σ<sub>k</sub>(∂h<sub>t</sub>/∂h<sub>t−1</sub>)"))
         self.sv_one = st.curve(pg.InfiniteLine(pos=1.0, angle=0, movable=False, label="1",
                                                labelOpts=RIGHT_LABEL), "grey", DASH, 0.6)
         self.sv.addItem(self.sv_one)
-        self.eig = st.plot(Plot(), "Eigenvalues", "Re λ", "Im λ")
+        self.eig = st.plot(Plot(), _("Eigenvalues"), _("Re λ"), _("Im λ"))
         self.eig.setAspectLocked(True)
         self.eig.disableAutoRange()
         theta = np.linspace(0, 2 * np.pi, 181)
@@ -51,7 +52,7 @@ class JacobianStepView(PlotView):
         self.eig_jac = st.curve(pg.ScatterPlotItem(symbol="x"), "red")
         self.eig.addItem(self.eig_whh)
         self.eig.addItem(self.eig_jac)
-        self.eig.legend.addItem(self.eig_jac, "λ(∂h<sub>t</sub>/∂h<sub>t−1</sub>)")
+        self.eig.legend.addItem(self.eig_jac, _("λ(∂h<sub>t</sub>/∂h<sub>t−1</sub>)"))
         self._whh_in_legend = False
         self._with_eig = None
         self._stacked = False
@@ -104,7 +105,7 @@ class JacobianStepView(PlotView):
         rnn = not self.kind.gates   # an RNN: the eigenvalues of W_hh itself
         if rnn != self._whh_in_legend:
             if rnn:
-                self.eig.legend.addItem(self.eig_whh, "λ(W<sub>hh</sub>)")
+                self.eig.legend.addItem(self.eig_whh, _("λ(W<sub>hh</sub>)"))
             else:
                 self.eig.legend.removeItem(self.eig_whh)
             self._whh_in_legend = rnn
@@ -119,7 +120,7 @@ class JacobianStepView(PlotView):
             self.sv_curve.setData([], [])
             self.eig_jac.setData([], [])
             self.eig_whh.setData([], [])
-            self.matrix.setTitle("∂h<sub>t</sub>/∂h<sub>t−1</sub> (no step yet at t = 0)")
+            self.matrix.setTitle(_("∂h<sub>t</sub>/∂h<sub>t−1</sub> (no step yet at t = 0)"))
             return
         d = plotdata.jacobian_at_step(self.analysis, t)
         self.data = d
@@ -131,7 +132,7 @@ class JacobianStepView(PlotView):
         if top > self.sv_top or top < 0.5 * self.sv_top:   # rescale rarely, not every frame
             self.sv_top = float(np.ceil(top * 2) / 2)
         self.sv.setYRange(0, self.sv_top, padding=0)
-        self.matrix.setTitle(f"∂h<sub>t</sub>/∂h<sub>t−1</sub> at t = {t}")
+        self.matrix.setTitle(_("∂h<sub>t</sub>/∂h<sub>t−1</sub> at t = {t}").format(t=t))
         if "eig_jac_real" in d:
             self.eig_jac.setData(d["eig_jac_real"], d["eig_jac_imag"])
             if "eig_whh_real" in d:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 
-from ...core.i18n import _
+from ...core.i18n import N_, _
 from .base import PlotView
 from .items import Plot, caption
 from .style import DASH, DOT, RIGHT_LABEL, SOLID
@@ -26,7 +26,7 @@ _COLORS = ("blue", "orange", "green", "purple", "sky")
 class LyapunovView(PlotView):
     """Running estimates of the top exponents against t, and the spectrum."""
 
-    title = "Lyapunov exponents"
+    title = N_("Lyapunov exponents")
     file_stem = "lyapunov"
 
     def __init__(self, parent=None):

@@ -11,6 +11,7 @@ from ...core.plotdata import all_finite, display_exponent
 from .base import Heatmap, PlotView
 from .items import Plot, integer_ticks
 from .style import DASH, times_ten, unit_colors
+from ...core.i18n import N_, _
 
 #: above this many units the view starts as a heatmap
 HEATMAP_ABOVE = 16
@@ -24,7 +25,7 @@ class _Panel:
     def __init__(self, view: StatesView, name: str, title: str, y_label: str):
         self.view, self.name, self.title, self.y_label = view, name, title, y_label
         st = view.styler
-        self.plot = st.plot(Plot(), title, "step t", y_label)
+        self.plot = st.plot(Plot(), title, _("step t"), y_label)
         self.plot.disableAutoRange()
         self.legend = self.plot.legend
         self.curves: list[pg.PlotDataItem] = []
@@ -49,7 +50,8 @@ class _Panel:
             for j, c in enumerate(self.curves):
                 self.legend.addItem(c, f"{sym}[{j}]")
         elif n:
-            self.legend.addItem(self.curves[0], f"{sym}[j], one line per unit j = 0…{n - 1}")
+            self.legend.addItem(self.curves[0], _("{sym}[j], one line per unit j = 0…{last}")
+                                .format(sym=sym, last=n - 1))
 
     def set_values(self, values: np.ndarray, steps: int, heatmap: bool) -> None:
         # a relu state near the float64 limit is drawn in units of 10^k (see style.BIG)
@@ -76,9 +78,9 @@ class _Panel:
             self.plot.setXRange(-0.5, steps + 0.5, padding=0)
             self.plot.setYRange(-0.5, H - 0.5, padding=0)
             self.plot.showGrid(x=False, y=False)
-            self.plot.setLabel("left", "unit j")
+            self.plot.setLabel("left", _("unit j"))
             integer_ticks(self.plot.getAxis("left"), H)
-            self.plot.setTitle(f"{self.title} (colour = value)")
+            self.plot.setTitle(_("{title} (colour = value)").format(title=self.title))
         else:
             pad = max(0.05 * (hi - lo), 0.05)
             self.plot.setXRange(0, max(steps, 1), padding=0.01)
@@ -113,21 +115,21 @@ class _Panel:
 class StatesView(PlotView):
     """h_t[j] per unit over time; c_t[j] below it for an LSTM."""
 
-    title = "States"
+    title = N_("States")
     file_stem = "states"
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        self.heatmap_box = QCheckBox("Heatmap")
-        self.heatmap_box.setToolTip("Show h_t[j] as a heatmap (time → right, unit j ↑, colour = "
-                                    "value) instead of one line per unit; the default above "
-                                    f"{HEATMAP_ABOVE} units")
+        self.heatmap_box = QCheckBox(_("Heatmap"))
+        self.heatmap_box.setToolTip(_("Show h_t[j] as a heatmap (time → right, unit j ↑, colour = value) "
+                                      "instead of one line per unit; the default above {HEATMAP_ABOVE} units")
+                                    .format(HEATMAP_ABOVE=HEATMAP_ABOVE))
         self.heatmap_box.toggled.connect(self._mode_changed)
         self.control_row.addWidget(self.heatmap_box)
         self.control_row.addStretch(1)
         self._auto_mode = True
-        self.panels = {"h": _Panel(self, "h", "Hidden state h<sub>t</sub>", "h<sub>t</sub>[j]"),
-                       "c": _Panel(self, "c", "Cell state c<sub>t</sub> (LSTM)", "c<sub>t</sub>[j]")}
+        self.panels = {"h": _Panel(self, "h", _("Hidden state h<sub>t</sub>"), "h<sub>t</sub>[j]"),
+                       "c": _Panel(self, "c", _("Cell state c<sub>t</sub> (LSTM)"), "c<sub>t</sub>[j]")}
         self._shown: list[str] = []
         self._layout(["h"])
         self.styler.apply(self.styler.appearance)

@@ -10,6 +10,7 @@ import numpy as np
 import pyqtgraph as pg
 
 from ...core import plotdata
+from ...core.i18n import N_, _
 from ...core.jacobians import LOG10_ZERO
 from ...core.plotdata import all_finite, clip_floor, floor_for
 from .base import PlotView
@@ -25,31 +26,34 @@ def upper_curves(kind) -> list[tuple[str, str, str, object]]:
     if g is None:
         return [("step_factor", "max<sub>j</sub>|φ′(a<sub>t</sub>)<sub>j</sub>|·σ<sub>max</sub>"
                  "(W<sub>hh</sub>)", "blue", None)]
-    return [(f"{g}_mean", f"mean<sub>j</sub> {g}<sub>t</sub>[j]", "orange", None),
-            (f"{g}_max", f"max<sub>j</sub> {g}<sub>t</sub>[j]", "red", DASH)]
+    return [(f"{g}_mean", _("mean<sub>j</sub> {g}<sub>t</sub>[j]").format(g=g), "orange", None),
+            (f"{g}_max", _("max<sub>j</sub> {g}<sub>t</sub>[j]").format(g=g), "red", DASH)]
 
 
 def lower_curve(kind) -> tuple[str, str]:
     """The lower (log10) plot: the running product from step 0 (data key, legend)."""
     g = kind.path_gate
     if g is None:
-        return ("log10_running_product", "∏<sub>k≤t</sub> max|φ′|·σ<sub>max</sub> (bound on "
-                "‖∂h<sub>t</sub>/∂h<sub>0</sub>‖)")
-    return (kind.path_array, f"max<sub>j</sub> ∏<sub>k≤t</sub> {g}<sub>k</sub>[j] "
-            f"({path_word(kind)} path)")
+        return ("log10_running_product", _("∏<sub>k≤t</sub> max|φ′|·σ<sub>max</sub> (bound on "
+                                           "‖∂h<sub>t</sub>/∂h<sub>0</sub>‖)"))
+    path = _("forget path") if path_word(kind) == "forget" else _("update path")
+    return (kind.path_array, _("max<sub>j</sub> ∏<sub>k≤t</sub> {g}<sub>k</sub>[j] ({path})")
+            .format(g=g, path=path))
 
 
 def upper_title(kind) -> str:
     g = kind.path_gate
     if g is None:
-        return "Per-step factor of ‖∂h<sub>t</sub>/∂h<sub>t−1</sub>‖ (bound)"
-    return f"{path_word(kind).capitalize()} gate {g}<sub>t</sub> per step"
+        return _("Per-step factor of ‖∂h<sub>t</sub>/∂h<sub>t−1</sub>‖ (bound)")
+    if path_word(kind) == "forget":
+        return _("Forget gate {g}<sub>t</sub> per step").format(g=g)
+    return _("Update gate {g}<sub>t</sub> per step").format(g=g)
 
 
 class StepFactorsView(PlotView):
     """Upper: the factor per step with the line 1.0. Lower: the log10 of its running product."""
 
-    title = "Step factors"
+    title = N_("Step factors")
     file_stem = "step_factors"
 
     def __init__(self, parent=None):
@@ -57,9 +61,9 @@ class StepFactorsView(PlotView):
         self.control_row.addStretch(1)
         self.controls.hide()
         st = self.styler
-        self.upper = st.plot(Plot(), "Per-step factor", "step t", "factor (×)")
-        self.lower = st.plot(Plot(), "Running product from step 0", "step t",
-                             "log<sub>10</sub> product")
+        self.upper = st.plot(Plot(), _("Per-step factor"), _("step t"), _("factor (×)"))
+        self.lower = st.plot(Plot(), _("Running product from step 0"), _("step t"),
+                             _("log<sub>10</sub> product"))
         for p in (self.upper, self.lower):
             p.disableAutoRange()
         # the same x range on both, set in analysis_changed (an X link matches pixels, which
@@ -89,7 +93,7 @@ class StepFactorsView(PlotView):
         st.apply(st.appearance)
 
     def kind_changed(self, kind) -> None:
-        for _, c in self.curves:
+        for _name, c in self.curves:
             self.styler.forget(c)
             self.upper.removeItem(c)
         self.upper.legend.clear()
@@ -101,7 +105,7 @@ class StepFactorsView(PlotView):
             self.curves.append((key, c))
         bound = kind.path_gate is None
         if bound:
-            self.upper.legend.addItem(self.sigma, "σ<sub>max</sub>(W<sub>hh</sub>)")
+            self.upper.legend.addItem(self.sigma, _("σ<sub>max</sub>(W<sub>hh</sub>)"))
         self.lower.legend.clear()
         self.lower.legend.addItem(self.product, lower_curve(kind)[1])
         self.upper.setTitle(upper_title(kind))
@@ -119,7 +123,7 @@ class StepFactorsView(PlotView):
             s = analysis.sigma_max
             self.sigma.setData([0.0, max(T, 1)], [s, s])
             self.upper.legend.items[-1][1].setText(
-                f"σ<sub>max</sub>(W<sub>hh</sub>) = {s:.2f}")
+                _("σ<sub>max</sub>(W<sub>hh</sub>) = {s:.2f}").format(s=s))
             self.upper.legend.updateSize()
             hi = max(hi, s)
         self.upper.setXRange(0, max(T, 1), padding=0.01)
@@ -147,8 +151,8 @@ class StepFactorsView(PlotView):
             c.setPos(self.step)
         z = self.zero_from
         self.set_note("zero", None if z is None or self.step < z else
-                      f"The running product is exactly 0 from step {z} on"
-                      + (" (φ′ = 0 in every unit)" if not self.kind.gates else "")
-                      + ": drawn on the bottom edge.")
+                      _("The running product is exactly 0 from step {z} on{why}: drawn on the "
+                        "bottom edge.").format(z=z, why=_(" (φ′ = 0 in every unit)")
+                                               if not self.kind.gates else ""))
 
 

@@ -67,7 +67,7 @@ def parser() -> argparse.ArgumentParser:
                    help=_("LSTM: effective forget-gate bias at init"))
     p.add_argument("--wr-scale", type=cli._finite, metavar="X",
                    help=_("scale W_hh to σ_max X at init"))
-    p.add_argument("--seed", type=cli._int, metavar="S")
+    p.add_argument("--seed", type=cli._seed, metavar="S")
     p.add_argument("--csv", metavar="FILE", help=_("task csv: a CSV with a header"))
     p.add_argument("--columns", metavar="A,B", help=_("task csv: input columns"))
     p.add_argument("--target", metavar="C", help=_("task csv: target column (default: the last)"))

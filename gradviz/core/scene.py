@@ -87,7 +87,8 @@ class Scene:
         known = {f.name: f for f in fields(cls)}
         unknown = sorted(set(data) - set(known))
         if unknown:
-            raise GradvizError(f"{source}: unknown setting {_short(unknown[0])}")
+            raise GradvizError(_("{source}: unknown setting {value}").format(
+                source=source, value=_short(unknown[0])))
         types_, optional = _field_types()
         values: dict[str, typing.Any] = {}
         for name, value in data.items():
@@ -97,13 +98,17 @@ class Scene:
                     raise GradvizError(_("{source}: {name} must be set, got null")
                                        .format(source=source, name=name))
             elif kind is bool and not isinstance(value, bool):
-                raise GradvizError(f"{source}: {name} must be true or false, got {_short(value)}")
+                raise GradvizError(_("{source}: {name} must be true or false, got {value}")
+                                   .format(source=source, name=name, value=_short(value)))
             elif kind is int and (isinstance(value, bool) or not isinstance(value, int)):
-                raise GradvizError(f"{source}: {name} must be an integer, got {_short(value)}")
+                raise GradvizError(_("{source}: {name} must be an integer, got {value}")
+                                   .format(source=source, name=name, value=_short(value)))
             elif kind is float and (isinstance(value, bool) or not isinstance(value, (int, float))):
-                raise GradvizError(f"{source}: {name} must be a number, got {_short(value)}")
+                raise GradvizError(_("{source}: {name} must be a number, got {value}")
+                                   .format(source=source, name=name, value=_short(value)))
             elif kind is str and not isinstance(value, str):
-                raise GradvizError(f"{source}: {name} must be text, got {_short(value)}")
+                raise GradvizError(_("{source}: {name} must be text, got {value}")
+                                   .format(source=source, name=name, value=_short(value)))
             values[name] = float(value) if kind is float and value is not None else value
         scene = cls(**values)
         scene.validate()
@@ -137,7 +142,7 @@ class Scene:
             if v is not None and not math.isfinite(v):
                 raise GradvizError(_("{name} must be a finite number, got {v}").format(name=name, v=v))
         if self.gain is not None and self.gain <= 0:
-            raise GradvizError(f"gain must be positive, got {self.gain}")
+            raise GradvizError(_("gain must be positive, got {gain}").format(gain=self.gain))
         if self.wr_scale is not None and abs(self.wr_scale) > WR_SCALE_MAX:
             raise GradvizError(f"wr_scale must be at most {WR_SCALE_MAX:g} in size (beyond it "
                                f"W_hh·h overflows float64), got {self.wr_scale:g}")
@@ -145,11 +150,13 @@ class Scene:
             raise GradvizError(_("forget clamp must lie in [0, 1], got {forget_clamp}")
                                .format(forget_clamp=self.forget_clamp))
         if not 0 <= self.layer < self.num_layers:
-            raise GradvizError(f"layer {_short(self.layer)} does not exist: the cell has "
-                               f"{self.num_layers} layer(s)")
+            raise GradvizError(_("layer {layer} does not exist: the cell has {num_layers} layer(s)")
+                               .format(layer=_short(self.layer), num_layers=self.num_layers))
         if not 0 <= self.direction < (2 if self.bidirectional else 1):
-            raise GradvizError(f"direction {_short(self.direction)} does not exist: the cell is "
-                               f"{'bi' if self.bidirectional else 'uni'}directional")
+            message = (_("direction {direction} does not exist: the cell is bidirectional")
+                       if self.bidirectional else
+                       _("direction {direction} does not exist: the cell is unidirectional"))
+            raise GradvizError(message.format(direction=_short(self.direction)))
         kind = self.spec().cell_kind
         check_scene(kind.gate_count, self.hidden_size, self.proj_size, self.num_layers,
                     2 if self.bidirectional else 1, self.steps, self.input_size)

@@ -93,7 +93,9 @@ def main() -> None:
         window.close_guards.clear()
         window.close()
         window.controller.wait()
-        print("RESULT " + json.dumps(out))
+        print("RESULT " + json.dumps(out), flush=True)
+        from PyQt6 import sip
+        sip.delete(window)   # as run_app does: the widgets go while the QApplication exists
         return
     until(lambda: window.controller.analysis is not None and window.controller.analysis.jac
           is not None and not window.controller.is_busy)
@@ -135,7 +137,9 @@ def main() -> None:
     window.close_guards.clear()
     window.close()
     window.controller.wait()
-    print("RESULT " + json.dumps(out))
+    print("RESULT " + json.dumps(out), flush=True)
+    from PyQt6 import sip
+    sip.delete(window)   # as run_app does: the widgets go while the QApplication exists
 
 
 if __name__ == "__main__":

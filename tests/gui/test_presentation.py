@@ -64,12 +64,12 @@ def test_window_and_presentation_mode_on_a_projector(tmp_path, width, height):
 
 def test_layout_is_remembered_per_screen_size(tmp_path):
     settings = tmp_path / "shared-settings"
-    small = run_on_screen(tmp_path, 1280, 720, "quick", "1000x600", settings=settings)
+    small = run_on_screen(tmp_path, 1280, 720, "quick", "1150x640", settings=settings)
     assert small["window"][2:] == [1264, 680]           # fitted at first
     big = run_on_screen(tmp_path, 1920, 1080, "quick", settings=settings)
     assert big["window"][2:] == [1600, 950]             # the small screen's size is not used
     again = run_on_screen(tmp_path, 1280, 720, "quick", settings=settings)
-    assert again["window"][2:] == [1000, 600]           # remembered for 1280 × 720
+    assert again["window"][2:] == [1150, 640]           # remembered for 1280 × 720
 
 
 # ---------------------------------------------------------------- the control panel

@@ -70,6 +70,20 @@ def layout_problems(window) -> list[str]:
     return problems
 
 
+def finish(window, out: dict, size) -> None:
+    """Leave ``size`` behind as the remembered one, close, print the result, and delete the
+    window while the QApplication exists (as run_app does)."""
+    if size is not None:
+        window.resize(*size)
+        wait(200)
+    window.close_guards.clear()
+    window.close()
+    window.controller.wait()
+    print("RESULT " + json.dumps(out), flush=True)
+    from PyQt6 import sip
+    sip.delete(window)
+
+
 def main() -> None:
     args = sys.argv[1:]
     quick = "quick" in args   # the window's geometry only (no views checked, no presenting)
@@ -87,15 +101,7 @@ def main() -> None:
     if quick:
         wait(300)
         out = {"window": [window.x(), window.y(), window.width(), window.height()]}
-        if geometry:
-            window.resize(w, h)
-            wait(200)
-        window.close_guards.clear()
-        window.close()
-        window.controller.wait()
-        print("RESULT " + json.dumps(out), flush=True)
-        from PyQt6 import sip
-        sip.delete(window)   # as run_app does: the widgets go while the QApplication exists
+        finish(window, out, (w, h) if geometry else None)
         return
     until(lambda: window.controller.analysis is not None and window.controller.analysis.jac
           is not None and not window.controller.is_busy)
@@ -131,15 +137,7 @@ def main() -> None:
                         "controls": window.docks["controls"].isVisible()}
     window.controller.set_compare(False)
     wait(300)
-    if geometry:
-        window.resize(w, h)
-        wait(200)
-    window.close_guards.clear()
-    window.close()
-    window.controller.wait()
-    print("RESULT " + json.dumps(out), flush=True)
-    from PyQt6 import sip
-    sip.delete(window)   # as run_app does: the widgets go while the QApplication exists
+    finish(window, out, (w, h) if geometry else None)
 
 
 if __name__ == "__main__":

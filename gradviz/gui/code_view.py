@@ -186,16 +186,11 @@ def _ask_and_export(window) -> None:
 
 # ---------------------------------------------------------------- installing
 
-def _place(window, dock) -> None:
-    window.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, dock)
-    dock.hide()
-
-
 def install_code_view(window) -> CodeView:
     """The Code dock (hidden until asked for) and File ▸ Export as Python script…"""
     view = CodeView(window.controller)
     dock = window._dock("code", _("Code"), view)
-    _place(window, dock)
+    window.place_dock("code", area=Qt.DockWidgetArea.BottomDockWidgetArea, hidden=True)
     toggle = dock.toggleViewAction()
     toggle.setText(_("&Code (equations ↔ torch)"))
     toggle.setShortcut("Ctrl+Shift+K")
@@ -209,8 +204,6 @@ def install_code_view(window) -> CodeView:
             QTimer.singleShot(0, lambda: window.resizeDocks(
                 [dock], [int(window.height() * 0.45)], Qt.Orientation.Vertical))
     toggle.toggled.connect(shown)
-    # Reset layout removes every dock and re-adds the grid: put this one back (hidden)
-    window.actions_["reset_layout"].triggered.connect(lambda: _place(window, dock))
     action = make_action(window, _("Export as &Python script…"), lambda: _ask_and_export(window),
                          tip=_("The scene as one runnable torch script: hand-written loop, "
                                "torch.nn check, autograd norms, the numbers on screen"))

@@ -549,7 +549,6 @@ class LyapunovPanel(QObject):
 def install_phase(window):
     """Add the Lyapunov view (a tab beside the step factors), the phase-diagram dock (a tab
     beside the Jacobian map), λ₁ on the status line, and View-menu entries for both."""
-    from PyQt6.QtCore import QTimer
 
     from .actions import make_action
     view = LyapunovView()
@@ -561,19 +560,8 @@ def install_phase(window):
     window.views[PhasePlot.title] = dock_widget.plot     # themes and figure export reach it
     panel = LyapunovPanel(window, view)
 
-    def place():
-        for dock, beside in ((lyap_dock, "StepFactorsView"), (phase_dock, "JacobianMapView")):
-            dock.setFloating(False)
-            if beside in window.docks:
-                window.tabifyDockWidget(window.docks[beside], dock)
-            else:
-                window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
-            dock.show()
-        window.docks.get("StepFactorsView", lyap_dock).raise_()
-        window.docks.get("JacobianMapView", phase_dock).raise_()
-
-    place()
-    window.actions_["reset_layout"].triggered.connect(lambda: QTimer.singleShot(0, place))
+    window.place_dock("LyapunovView", beside="StepFactorsView")
+    window.place_dock("phase", beside="JacobianMapView")
     menu = window.menus["view"]
     for dock, key in ((lyap_dock, "lyapunov"), (phase_dock, "phase")):
         toggle = dock.toggleViewAction()

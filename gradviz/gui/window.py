@@ -70,6 +70,8 @@ class MainWindow(QMainWindow):
     def __init__(self, controller: Controller | None = None, settings: Settings | None = None,
                  view_classes=None, compare_class=None, parent=None):
         super().__init__(parent)
+        from .dock_tabs import StrayTabBars
+        self.stray_tabs = StrayTabBars(self)   # before any dock: Qt 6.11 leaves copies of tabs
         self.setWindowTitle(_("gradviz — vanishing and exploding gradients, live"))
         self.controller = controller if controller is not None else Controller(parent=self)
         self.settings = settings if settings is not None else Settings()
@@ -93,6 +95,7 @@ class MainWindow(QMainWindow):
                             | QMainWindow.DockOption.AllowNestedDocks)
         self.views: dict[str, QWidget] = {}
         self.docks: dict[str, QDockWidget] = {}
+        self._places: dict[str, tuple] = {}
         self._build_views(view_classes, compare_class)
         self._build_controls()
         self._build_transport()
@@ -140,31 +143,54 @@ class MainWindow(QMainWindow):
             return [grid[k:k + COLUMNS] for k in range(0, len(grid), COLUMNS)], []
         return [grid[0:2], grid[2:4]], grid[4:]
 
+    def place_dock(self, name: str, beside: str | None = None, hidden: bool = False,
+                   area: Qt.DockWidgetArea = Qt.DockWidgetArea.RightDockWidgetArea) -> None:
+        """Where dock ``name`` goes in the default layout (and after View ▸ Reset layout): a
+        tab behind dock ``beside``, else in ``area``; ``hidden`` until asked for. Laid out now
+        too, so a dock added after the window was built has its place at once."""
+        self._places[name] = (beside, hidden, area)
+        self._place(name)
+
+    def _place(self, name: str) -> None:
+        beside, hidden, area = self._places[name]
+        dock = self.docks[name]
+        dock.setFloating(False)
+        if beside in self.docks:
+            self.tabifyDockWidget(self.docks[beside], dock)
+            self.docks[beside].raise_()
+        else:
+            self.addDockWidget(area, dock)
+        dock.setVisible(not hidden)
+        if beside in self.docks:
+            self.docks[beside].raise_()
+
     def _lay_out_docks(self) -> None:
-        """The default arrangement: a grid of views right of the controls, compare on top."""
+        """The default arrangement: a grid of views right of the controls, compare on top,
+        then every dock given a place with :meth:`place_dock`."""
         grid = self._grid
         area = Qt.DockWidgetArea.RightDockWidgetArea
         rows, tabbed = self._grid_rows()
         for dock in grid:
             dock.setFloating(False)
             dock.show()
-        if not rows:
-            return
-        self.addDockWidget(area, rows[0][0])
-        for above, row in zip(rows, rows[1:]):
-            self.splitDockWidget(above[0], row[0], Qt.Orientation.Vertical)
-        for row in rows:
-            for left, right in zip(row, row[1:]):
-                self.splitDockWidget(left, right, Qt.Orientation.Horizontal)
-        for dock in tabbed:
-            self.tabifyDockWidget(rows[-1][-1], dock)
-        if tabbed:
-            rows[-1][-1].raise_()
+        if rows:
+            self.addDockWidget(area, rows[0][0])
+            for above, row in zip(rows, rows[1:]):
+                self.splitDockWidget(above[0], row[0], Qt.Orientation.Vertical)
+            for row in rows:
+                for left, right in zip(row, row[1:]):
+                    self.splitDockWidget(left, right, Qt.Orientation.Horizontal)
+            for dock in tabbed:
+                self.tabifyDockWidget(rows[-1][-1], dock)
+            if tabbed:
+                rows[-1][-1].raise_()
         compare = self.docks.get("compare")
         if compare is not None:
             compare.setFloating(False)
             self.addDockWidget(Qt.DockWidgetArea.TopDockWidgetArea, compare)
             compare.setVisible(self.controller.compare)
+        for name in self._places:
+            self._place(name)
 
     def _build_controls(self) -> None:
         self.controls = ControlPanel(self.controller)

@@ -71,6 +71,8 @@ class _VectorFriendly:
 
 
 def _render_vector(widget: QWidget, device) -> None:
+    from .views.base import draw_pending
+    draw_pending(widget)          # a view behind another tab holds numbers it has not drawn
     with _VectorFriendly(widget):
         painter = QPainter(device)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)

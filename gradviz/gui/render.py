@@ -41,6 +41,8 @@ def render_image(widget, scale: float = 1.0, white: bool = True):
     """
     from PyQt6.QtGui import QColor, QImage, QPainter, QPalette
 
+    from .views.base import draw_pending
+    draw_pending(widget)          # a view behind another tab holds numbers it has not drawn
     size = widget.size()
     image = QImage(max(1, round(size.width() * scale)), max(1, round(size.height() * scale)),
                    QImage.Format.Format_ARGB32)

@@ -8,7 +8,12 @@ The window calls, in this order of frequency:
 - ``set_step(step, row)`` when the cursor moves (play, scrub, arrow keys): the view shows the
   run up to ``step`` (plots "grow" while playing) and a cursor at ``step``; ``row`` holds the
   exact 2-norms of ∂h_step/∂h_i (i = 0..step), or None while they are being computed;
-- ``set_appearance(appearance)`` on theme / font / presentation-mode changes.
+- ``set_appearance(appearance)`` on theme / font / presentation-mode changes;
+- ``set_on_screen(bool)`` when its dock's tab is brought to the front or hidden behind another.
+
+A :class:`PlotView` that is not on screen (a tab behind another, a closed dock) keeps the
+numbers it is handed and draws them when it is shown, or when it is rendered for an export
+(:func:`draw_pending`): a slider move redraws only the plots a user can see.
 
 :class:`PlotView` turns that into one template: ``kind_changed`` (the cell kind is new: make
 the per-kind items), ``analysis_changed`` (once per analysis: ranges, levels) and ``draw`` (the
@@ -25,7 +30,7 @@ from PyQt6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 from ...core.i18n import _
 from .style import Appearance, Styler, colors, diverging_cmap, sequential_cmap
 
-__all__ = ["Appearance", "Heatmap", "PlotView", "View", "scaffold"]
+__all__ = ["Appearance", "Heatmap", "PlotView", "View", "draw_pending", "scaffold"]
 
 
 class View(QWidget):
@@ -42,6 +47,19 @@ class View(QWidget):
 
     def set_appearance(self, appearance: Appearance) -> None:
         pass
+
+    def set_on_screen(self, on_screen: bool) -> None:
+        """Its dock was brought to the front (True) or hidden behind another tab (False)."""
+
+
+def draw_pending(widget: QWidget) -> None:
+    """Draw every view in ``widget`` (itself included) that holds numbers it has not drawn
+    because it was off screen: before ``widget`` is rendered into a file or the clipboard."""
+    views = widget.findChildren(PlotView)
+    if isinstance(widget, PlotView):
+        views.append(widget)
+    for view in views:
+        view.draw_now()
 
 
 def scaffold(view: View) -> tuple[pg.GraphicsLayoutWidget, QHBoxLayout]:
@@ -85,6 +103,8 @@ class PlotView(View):
         self.step = 0
         self.row = None
         self.notes: dict[str, str] = {}
+        self.on_screen = True
+        self._pending: str | None = None     # "analysis" or "step": not drawn while off screen
 
     # the template ------------------------------------------------------------------------------
     #: the view draws the map of every pair: it is handed the analysis again when a finer map
@@ -92,14 +112,23 @@ class PlotView(View):
     uses_map = False
 
     def set_analysis(self, scene, analysis, step: int | None = None, row=None) -> None:
-        """New numbers: per-kind items if the kind changed, ranges once, then one draw."""
+        """New numbers: per-kind items if the kind changed, ranges once, then one draw (when
+        the view is next on screen, if it is not now)."""
         self.scene, self.analysis = scene, analysis
+        self._cursor(self.step if step is None else step, row)
+        if not self.on_screen:
+            self._pending = "analysis"
+            return
+        self._draw_analysis()
+
+    def _draw_analysis(self) -> None:
+        self._pending = None
+        analysis = self.analysis
         kind = analysis.kind
         if kind != self.kind:
             self.kind = kind
             self.kind_changed(kind)
         self.note_run(analysis)
-        self._cursor(self.step if step is None else step, row)
         self.analysis_changed()
         self.draw()
 
@@ -108,11 +137,27 @@ class PlotView(View):
         if self.analysis is None:
             return
         self._cursor(step, row)
+        if not self.on_screen:
+            self._pending = self._pending or "step"
+            return
         self.draw()
 
     def _cursor(self, step: int, row) -> None:
         self.step = max(0, min(int(step), self.analysis.steps))
         self.row = row if row is not None and row.t == self.step else None
+
+    def set_on_screen(self, on_screen: bool) -> None:
+        self.on_screen = bool(on_screen)
+        if self.on_screen:
+            self.draw_now()
+
+    def draw_now(self) -> None:
+        """Draw what arrived while the view was off screen (nothing if it is up to date)."""
+        if self._pending == "analysis":
+            self._draw_analysis()
+        elif self._pending == "step":
+            self._pending = None
+            self.draw()
 
     def kind_changed(self, kind) -> None:
         """Hook: the cell kind (a :class:`~gradviz.core.kinds.CellKind`) differs from the last."""
@@ -126,8 +171,16 @@ class PlotView(View):
 
     def redraw(self) -> None:
         """Draw again (a view option changed)."""
-        if self.analysis is not None:
-            self.draw()
+        if self.analysis is None:
+            return
+        if not self.on_screen:
+            self._pending = self._pending or "step"
+            return
+        if self._pending == "analysis":
+            self._draw_analysis()
+            return
+        self._pending = None
+        self.draw()
 
     # appearance ----------------------------------------------------------------------------
     @property

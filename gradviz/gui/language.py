@@ -161,7 +161,7 @@ def switch_language(window, lang: str):
     new._controls_were_visible = controls_were_visible
     if lab_state is not None:
         new_lab = new.training_lab()
-        new_lab.lab.apply_session_state(lab_state, source="language switch")
+        new_lab.lab.apply_session_state(lab_state, source=_("language switch"))
         if lab_visible:
             new_lab.show()
 

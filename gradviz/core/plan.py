@@ -136,9 +136,10 @@ def check_weights(nbytes: int, source: str, hidden: int) -> None:
 
 
 def check_scene(kind_gates: int, hidden: int, proj: int, num_layers: int, directions: int,
-                steps: int, input_size: int) -> None:
+                steps: int, input_size: int, budget: float | None = None) -> None:
     """Refuse a scene whose forward run alone would not fit this machine (one line: what to
-    reduce). The map is planned separately (:func:`plan_map`), coarser when it must be."""
+    reduce). The map is planned separately (:func:`plan_map`), coarser when it must be.
+    ``budget``: bytes allowed (default :func:`memory_budget`)."""
     for name, value in ((N_("hidden size"), hidden), (N_("steps"), steps),
                         (N_("input size"), input_size), (N_("layers"), num_layers),
                         (N_("proj size"), proj)):
@@ -149,7 +150,7 @@ def check_scene(kind_gates: int, hidden: int, proj: int, num_layers: int, direct
             raise GradvizError(_("{name} of {digits} digits is beyond what any machine can run; "
                                  "reduce it").format(name=_(name), digits=len(str(value))))
     g = max(1, kind_gates)
-    budget = memory_budget()
+    budget = memory_budget() if budget is None else budget
     weights = weight_bytes(kind_gates, hidden, proj, num_layers, directions, input_size)
     inputs = steps * input_size * 8 * 2
     need = trace_bytes(num_layers, directions, hidden, g, steps) + weights + inputs
@@ -169,6 +170,41 @@ def check_scene(kind_gates: int, hidden: int, proj: int, num_layers: int, direct
         raise GradvizError(_("one row of ‖∂h_t/∂h_i‖ would take more than 5 minutes here (state "
                              "size {n}, T = {steps}); reduce the steps or the hidden size")
                            .format(n=n, steps=steps))
+
+
+#: the sizes :func:`largest` finds a limit for, as :func:`check_scene` names its arguments
+LIMITED = ("hidden", "steps", "input_size")
+
+
+def largest(name: str, kind_gates: int, hidden: int, proj: int, num_layers: int,
+            directions: int, steps: int, input_size: int, cap: int = SIZE_CAP) -> int:
+    """The largest ``name`` (one of :data:`LIMITED`) that :func:`check_scene` accepts with the
+    other sizes as given, at most ``cap``; 0 when even the smallest is refused. What the
+    window's spin boxes allow: the same plan that refuses a scene in the CLI (every check is
+    monotonic in each size, so a bisection finds the edge)."""
+    if name not in LIMITED:
+        raise ValueError(name)
+    sizes = {"hidden": hidden, "steps": steps, "input_size": input_size}
+    budget = memory_budget()
+
+    def fits(value: int) -> bool:
+        try:
+            check_scene(kind_gates, **{**sizes, name: value}, proj=proj, num_layers=num_layers,
+                        directions=directions, budget=budget)
+        except GradvizError:
+            return False
+        return True
+
+    lo = proj + 1 if name == "hidden" else 1
+    if not fits(lo):
+        return 0
+    hi = cap
+    if fits(hi):
+        return hi
+    while hi - lo > 1:   # fits(lo), not fits(hi)
+        mid = (lo + hi) // 2
+        lo, hi = (mid, hi) if fits(mid) else (lo, mid)
+    return lo
 
 
 def ordinal(n: int) -> str:

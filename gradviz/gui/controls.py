@@ -21,6 +21,7 @@ from ..core.cells import INITS
 from ..core.i18n import N_, _
 from ..core.inputs import SIGNALS
 from ..core.kinds import CELL_NAMES, KINDS
+from ..core.plan import SIZE_CAP, largest
 from ..core.scene import Scene
 WR_RANGE = (0.1, 4.0)        # target σ_max(W_hh), logarithmic
 W_SCALAR_RANGE = (-4.0, 4.0)  # H = 1: the weight w itself
@@ -239,9 +240,11 @@ class ControlPanel(QWidget):
         self.cell = QComboBox()
         for name, cell in CELL_NAMES.items():
             self.cell.addItem(_(cell.label), name)
-        self.hidden_size = _int_spin(1, 256)
-        self.input_size = _int_spin(1, 64)
-        self.steps = _int_spin(1, 2000)
+        # their maxima are what this machine can run with the other settings (_show_limits)
+        self.hidden_size = _int_spin(1, SIZE_CAP)
+        self.input_size = _int_spin(1, SIZE_CAP)
+        self.steps = _int_spin(1, SIZE_CAP)
+        self._limits_key: tuple | None = None
         self.seed = _int_spin(0, 2 ** 31 - 1)
         self.init = QComboBox()
         _fill_choices(self.init, INITS)
@@ -417,6 +420,7 @@ class ControlPanel(QWidget):
                    self.layer, self.direction, self.clamp_on, self.input]
         blockers = [QSignalBlocker(w) for w in widgets]
         try:
+            self._show_limits(scene)
             self.cell.setCurrentIndex(self.cell.findData(scene.cell_name))
             self.hidden_size.setValue(scene.hidden_size)
             self.input_size.setValue(scene.input_size)
@@ -480,13 +484,42 @@ class ControlPanel(QWidget):
         cell = self.forms["Cell"]
         cell.setRowVisible(self.layer, scene.num_layers > 1)
         cell.setRowVisible(self.direction, scene.bidirectional)
-        structural = not scene.state_dict_path
-        for w in (self.hidden_size, self.input_size, self.init):
-            w.setToolTip(_(TIPS[self._name_of(w)]) + ("" if structural else
-                         "\n" + _("(Changing it drops the loaded state_dict.)")))
+        for name in ("hidden_size", "input_size", "steps", "init"):
+            getattr(self, name).setToolTip(self._tip(name, scene))
 
-    def _name_of(self, widget) -> str:
-        return next(n for n in ("hidden_size", "input_size", "init") if getattr(self, n) is widget)
+    def _tip(self, name: str, scene: Scene) -> str:
+        """The tooltip of a size or the init: the formula, what changing it drops, and for a
+        size the largest value this machine runs (the spin box's maximum)."""
+        text = _(TIPS[name])
+        if name in ("hidden_size", "input_size", "init") and scene.state_dict_path:
+            text += "\n" + _("(Changing it drops the loaded state_dict.)")
+        spin = getattr(self, name)
+        if isinstance(spin, QSpinBox):
+            text += "\n" + _("This machine runs at most {n} here, with the other settings as they "
+                             "are (memory and time planned as gradviz export plans them).").format(
+                                 n=spin.maximum())
+        return text
+
+    #: spin box → the size :func:`gradviz.core.plan.largest` bounds
+    LIMITS = {"hidden_size": "hidden", "steps": "steps", "input_size": "input_size"}
+
+    def _show_limits(self, scene: Scene) -> None:
+        """Each size's maximum is the largest that :func:`gradviz.core.plan.check_scene` (what
+        ``Scene.validate`` and the CLI refuse with) accepts with the other settings as they are:
+        a scene the plan refuses cannot be entered. The map is planned separately (coarser when
+        it must be), so it never limits a size."""
+        sizes = dict(kind_gates=scene.spec().cell_kind.gate_count, hidden=scene.hidden_size,
+                     proj=scene.proj_size, num_layers=scene.num_layers,
+                     directions=2 if scene.bidirectional else 1, steps=scene.steps,
+                     input_size=scene.input_size)
+        key = tuple(sizes.values())
+        if key == self._limits_key:
+            return
+        self._limits_key = key
+        for name, size in self.LIMITS.items():
+            spin = getattr(self, name)
+            with QSignalBlocker(spin):
+                spin.setMaximum(max(getattr(scene, name), largest(size, **sizes)))
 
     def _analysis_ready(self, scene: Scene, analysis) -> None:
         self.sigma_shown = analysis.sigma_max

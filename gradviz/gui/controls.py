@@ -26,6 +26,8 @@ from ..core.scene import Scene
 WR_RANGE = (0.1, 4.0)        # target σ_max(W_hh), logarithmic
 W_SCALAR_RANGE = (-4.0, 4.0)  # H = 1: the weight w itself
 BIAS_RANGE = (-6.0, 6.0)
+#: spin box → the size :func:`gradviz.core.plan.largest` bounds (its maximum)
+LIMITS = {"hidden_size": "hidden", "steps": "steps", "input_size": "input_size"}
 
 #: what the combo boxes show for the scene's values (the values themselves stay as they are)
 CHOICE_TEXT = {"default": N_("default"), "gaussian": N_("gaussian"), "orthogonal": N_("orthogonal"),
@@ -500,9 +502,6 @@ class ControlPanel(QWidget):
                                  n=spin.maximum())
         return text
 
-    #: spin box → the size :func:`gradviz.core.plan.largest` bounds
-    LIMITS = {"hidden_size": "hidden", "steps": "steps", "input_size": "input_size"}
-
     def _show_limits(self, scene: Scene) -> None:
         """Each size's maximum is the largest that :func:`gradviz.core.plan.check_scene` (what
         ``Scene.validate`` and the CLI refuse with) accepts with the other settings as they are:
@@ -516,7 +515,7 @@ class ControlPanel(QWidget):
         if key == self._limits_key:
             return
         self._limits_key = key
-        for name, size in self.LIMITS.items():
+        for name, size in LIMITS.items():
             spin = getattr(self, name)
             with QSignalBlocker(spin):
                 spin.setMaximum(max(getattr(scene, name), largest(size, **sizes)))

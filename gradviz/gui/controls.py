@@ -21,9 +21,11 @@ from ..core.cells import INITS
 from ..core.i18n import N_, _
 from ..core.inputs import SIGNALS
 from ..core.kinds import CELL_NAMES, KINDS
+from ..core.phase import x_kind
 from ..core.plan import SIZE_CAP, largest
 from ..core.scene import Scene
 WR_RANGE = (0.1, 4.0)        # target σ_max(W_hh), logarithmic
+GAIN_RANGE = (0.1, 4.0)      # the gain g of a Gaussian W_hh, entries N(0, g²/H), logarithmic
 W_SCALAR_RANGE = (-4.0, 4.0)  # H = 1: the weight w itself
 BIAS_RANGE = (-6.0, 6.0)
 #: spin box → the size :func:`gradviz.core.plan.largest` bounds (its maximum)
@@ -57,6 +59,11 @@ TIPS = {
     "wr_scale": N_("W_R scale: W_hh is rescaled so that its largest singular value σ_max(W_hh) "
                 "equals this value.\n‖∂h_t/∂h_i‖₂ ≤ ∏_{k=i+1..t} max|φ'(a_k)| · σ_max(W_hh): "
                 "σ_max < 1/γ makes the gradient vanish; σ_max > 1/γ is needed for it to explode."),
+    "gain": N_("g: the recurrent gain of a Gaussian W_hh (init gaussian), entries N(0, g²/H).\n"
+               "Spectral radius ≈ g and σ_max(W_hh) ≈ 2g for large H; for a tanh RNN at zero "
+               "input, g = 1 is the edge of chaos (λ₁ = ln g below it).\n"
+               "Moving it sets W_hh = g · (the N(0, 1/H) draw of the seed) and hands the W_R "
+               "scale back to it."),
     "w_scalar": N_("H = 1: the recurrent weight w itself (negative allowed).\n"
                 "∂h_t/∂h_i = ∏_{k=i+1..t} φ'(a_k) · w exactly."),
     "forget_bias": N_("Effective forget-gate bias b_f = b_if + b_hf in "
@@ -256,6 +263,7 @@ class ControlPanel(QWidget):
 
         self.wr_scale = ValueSlider(*WR_RANGE, log=True, marks=(0.1, 0.25, 0.5, 1.0, 2.0, 4.0))
         self.w_scalar = ValueSlider(*W_SCALAR_RANGE, marks=(-4.0, -1.0, 0.0, 1.0, 4.0))
+        self.gain = ValueSlider(*GAIN_RANGE, log=True, marks=(0.1, 0.5, 1.0, 2.0, 4.0))
         self.wr_note = QLabel()
         self.wr_note.setObjectName("note")
 
@@ -347,6 +355,7 @@ class ControlPanel(QWidget):
         f = group(N_("Recurrent weights W_hh"), wrap=True)
         f.addRow(_("W_R scale: target σ_max(W_hh)"), self.wr_scale)
         f.addRow(_("w itself (H = 1)"), self.w_scalar)
+        f.addRow(_("gain g (W_hh entries N(0, g²/H))"), self.gain)
         f.addRow(self.wr_note)
         f = group(N_("Gates"), wrap=True)
         f.addRow(_("forget-gate bias b_f"),
@@ -377,7 +386,7 @@ class ControlPanel(QWidget):
 
     def _set_tooltips(self) -> None:
         for name in ("cell", "hidden_size", "input_size", "steps", "seed", "init", "wr_scale",
-                     "w_scalar", "forget_bias", "forget_clamp", "update_bias", "input",
+                     "w_scalar", "gain", "forget_bias", "forget_clamp", "update_bias", "input",
                      "amplitude", "h0", "layer", "direction"):
             getattr(self, name).setToolTip(_(TIPS[name]))
         self.clamp_on.setToolTip(_(TIPS["forget_clamp"]))
@@ -394,6 +403,8 @@ class ControlPanel(QWidget):
         self.direction.currentIndexChanged.connect(lambda i: c.update(direction=int(i)))
         self.wr_scale.value_changed.connect(lambda v: c.update(wr_scale=v))
         self.w_scalar.value_changed.connect(lambda v: c.update(wr_scale=v))
+        # W_hh = g · the N(0, 1/H) draw: a W_R scale would rescale it, so the gain takes over
+        self.gain.value_changed.connect(lambda v: c.update(gain=v, wr_scale=None))
         self.forget_bias.value_changed.connect(lambda v: c.update(forget_bias=v))
         self.clamp_on.toggled.connect(
             lambda on: c.update(forget_clamp=self.forget_clamp.value() if on else None))
@@ -437,6 +448,7 @@ class ControlPanel(QWidget):
         finally:
             del blockers
         self._show_wr(scene)
+        self.gain.set_value(scene.gain if scene.gain is not None else 1.0)
         self.forget_bias.set_value(scene.forget_bias if scene.forget_bias is not None else 0.0)
         self.forget_bias_reset.setEnabled(scene.forget_bias is not None)
         # clamp off: the slider waits at 1 (ticking the box gives the constant error carousel)
@@ -475,6 +487,9 @@ class ControlPanel(QWidget):
         weights = self.forms["Recurrent weights W_hh"]
         weights.setRowVisible(self.wr_scale, not scalar)
         weights.setRowVisible(self.w_scalar, scalar)
+        # the gain is what a Gaussian W_hh is drawn with: shown for init gaussian only (not
+        # for loaded weights, nor for H = 1 where w itself is the slider)
+        weights.setRowVisible(self.gain, x_kind(scene) == "gain" and not scalar)
         gates = self.forms["Gates"]
         kind = KINDS[scene.cell]
         forget, update = kind.bias_field == "forget_bias", kind.bias_field == "update_bias"

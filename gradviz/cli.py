@@ -106,7 +106,7 @@ def _unit_interval(text: str) -> float:
 def _text(text: str) -> str:
     """A name or path: an empty one is refused (``--out ""`` would mean the current folder)."""
     if not text.strip():
-        raise argparse.ArgumentTypeError("expected a name, got an empty string")
+        raise argparse.ArgumentTypeError(_("expected a name, got an empty string"))
     return text
 
 
@@ -276,7 +276,7 @@ def plan_export(args: argparse.Namespace) -> ExportPlan:
         base = load_state_dict_file(scene.state_dict_path, scene.nonlinearity)
     if base is not None:
         spec = base.spec
-        source = scene.state_dict_path or "the session's weights"
+        source = scene.state_dict_path or _("the session's weights")
         try:
             scene_from_net(scene, base).validate()   # too large for this machine: name the file
         except GradvizError as exc:
@@ -302,7 +302,7 @@ def plan_export(args: argparse.Namespace) -> ExportPlan:
     _check_cell_options(args, scene)
     if resolved.raw_inputs is not None and args.steps is not None and args.steps != scene.steps:
         raise GradvizError(_("--steps {steps} contradicts {value}: it has {steps2} rows (the CSV sets T)")
-                           .format(steps=args.steps, value=scene.inputs_path or 'the inputs',
+                           .format(steps=args.steps, value=scene.inputs_path or _("the inputs"),
                                    steps2=scene.steps))
     _check_layer(scene, scene.num_layers, 2 if scene.bidirectional else 1)   # names the option
     scene.validate()
@@ -360,24 +360,21 @@ def compute(plan: ExportPlan, stride: int | None = None):
     when the full map does not fit this machine (:func:`map_stride`; a note says so)."""
     import numpy as np
 
+    from .core.plan import ordinal
     from .core.scene import analyse, simulate
 
     stride = map_stride(plan) if stride is None else stride
     trace = simulate(plan.scene, base=plan.base, inputs=plan.inputs)
     if trace.overflow_step is not None:
-        plan.notes.append(f"note: the state overflows float64 at step {trace.overflow_step}; "
-                          f"exported steps 1..{trace.steps} (everything before it)")
+        plan.notes.append(_("note: the state overflows float64 at step {step}; exported steps "
+                            "1..{steps} (everything before it)")
+                          .format(step=trace.overflow_step, steps=trace.steps))
     if stride > 1:
-        plan.notes.append(f"note: wrote the map at every {_ordinal(stride)} step (the full map "
-                          f"does not fit this machine's memory or a minute of work); "
-                          f"map_stride in trace.npz says so")
+        plan.notes.append(_("note: wrote the map at every {nth} step (the full map does not fit "
+                            "this machine's memory or a minute of work); map_stride in trace.npz "
+                            "says so").format(nth=ordinal(stride)))
     return analyse(trace, plan.scene.layer, plan.scene.direction, exact=True, dtype=np.float64,
                    stride=stride)
-
-
-def _ordinal(n: int) -> str:
-    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
-    return f"{n}{suffix}"
 
 
 def write_export(plan: ExportPlan, analysis, out_dir, scale: int = 1) -> list[Path]:
@@ -416,8 +413,8 @@ def write_export(plan: ExportPlan, analysis, out_dir, scale: int = 1) -> list[Pa
             except GradvizError as exc:   # named in --out, never the hidden temp folder
                 raise GradvizError(str(exc).replace(str(tmp), str(out))) from None
             except OSError as exc:
-                raise GradvizError(f"--out {out}: cannot write the figures "
-                                   f"({exc.strerror or 'disk full or not writable?'})") from None
+                raise GradvizError(_("--out {out}: cannot write the figures ({why})").format(
+                    out=out, why=exc.strerror or _("disk full or not writable?"))) from None
         names = sorted(p.name for p in tmp.iterdir())
         _check_in_the_way(out, names)
         try:
@@ -448,9 +445,10 @@ def _check_in_the_way(out: Path, names: list[str]) -> None:
     for name in names:
         target = out / name
         if target.is_symlink() or (target.exists() and not target.is_file()):
-            what = "a link" if target.is_symlink() else "a folder"
-            raise GradvizError(f"--out {out}: {name} is {what} there; expected a file or "
-                               "nothing (move it away or choose another --out)")
+            what = _("a link") if target.is_symlink() else _("a folder")
+            raise GradvizError(_("--out {out}: {name} is {what} there; expected a file or "
+                                 "nothing (move it away or choose another --out)")
+                               .format(out=out, name=name, what=what))
 
 
 def _move_all(tmp: Path, out: Path, names: list[str]) -> None:

@@ -2,6 +2,10 @@
 
     gradviz phase --cell rnn --init gaussian --g-range 0.1:4:32 --y amplitude --y-range 0:3:16
                   --hidden 64 --steps 200 --seeds 1 --out DIR
+    gradviz phase --preset edge-of-chaos --out DIR     # a preset's scene as the base
+
+The base scene is a shipped preset's (``--preset NAME``, as ``gradviz export --preset``) or the
+defaults below; every option given on the command line overrides it.
 
 writes ``DIR/phase.npz`` (float64: ``g`` (len g), ``y`` (len y), ``lambda1`` and
 ``lambda1_std`` of shape (len y, len g); ``lambda1_mean_field`` (len g) for a tanh RNN with
@@ -53,6 +57,13 @@ _finite = _number(float, math.isfinite, N_("a finite number"))
 Y_CHOICES = ("amplitude", "forget-bias", "update-bias")
 
 
+def _name(text: str) -> str:
+    """A preset's name: an empty one is refused (it would mean the defaults)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError(_("expected a name, got an empty string"))
+    return text
+
+
 def parser() -> _Parser:
     from ..core.cells import INITS
     from ..core.inputs import SIGNALS
@@ -66,8 +77,11 @@ def parser() -> _Parser:
                          "first --transient steps (default T/5) are run but not measured."))
     p.add_argument("--out", metavar="DIR", required=True,
                    help=_("output folder (created; phase.npz and phase.png in it are replaced)"))
-    p.add_argument("--cell", choices=list(CELL_NAMES), default="rnn", help=_("cell (default rnn = tanh)"))
-    p.add_argument("--init", choices=INITS, default="gaussian",
+    p.add_argument("--preset", metavar="NAME", type=_name, default=None,
+                   help=_("start from a preset's scene (`gradviz --list-presets`); the options "
+                          "given override it, the defaults below apply without it"))
+    p.add_argument("--cell", choices=list(CELL_NAMES), default=None, help=_("cell (default rnn = tanh)"))
+    p.add_argument("--init", choices=INITS, default=None,
                    help=_("weight init (default gaussian: the axis is the gain g)"))
     p.add_argument("--g-range", metavar="A:B:N", default="0.1:4:32",
                    help=_("gain or σ_max values, N of them log-spaced from A to B (default 0.1:4:32)"))
@@ -77,22 +91,22 @@ def parser() -> _Parser:
     p.add_argument("--y-range", metavar="A:B:N", default=None,
                    help=_("second-axis values, N evenly spaced from A to B (default 0:3:16 for "
                           "amplitude, -3:3:16 for a bias)"))
-    p.add_argument("--hidden", type=_positive_int, default=64, metavar="H",
+    p.add_argument("--hidden", type=_positive_int, default=None, metavar="H",
                    help=_("hidden size (default 64)"))
-    p.add_argument("--input-size", type=_positive_int, default=1, metavar="N",
+    p.add_argument("--input-size", type=_positive_int, default=None, metavar="N",
                    help=_("input size (default 1)"))
-    p.add_argument("--steps", type=_positive_int, default=200, metavar="T",
+    p.add_argument("--steps", type=_positive_int, default=None, metavar="T",
                    help=_("steps per run, transient included (default 200)"))
     p.add_argument("--transient", type=_count, default=None, metavar="K",
                    help=_("steps run but not measured (default T/5)"))
     p.add_argument("--seeds", type=_positive_int, default=1, metavar="K",
                    help=_("seeds per point, averaged; λ₁ std over them (default 1)"))
-    p.add_argument("--seed", type=_int, default=0, metavar="S", help=_("first seed (default 0)"))
-    p.add_argument("--input", choices=SIGNALS, default="sine",
+    p.add_argument("--seed", type=_int, default=None, metavar="S", help=_("first seed (default 0)"))
+    p.add_argument("--input", choices=SIGNALS, default=None,
                    help=_("input signal (default sine)"))
-    p.add_argument("--amplitude", type=_finite, default=1.0, metavar="A",
+    p.add_argument("--amplitude", type=_finite, default=None, metavar="A",
                    help=_("input amplitude when it is not the second axis (default 1)"))
-    p.add_argument("--h0", type=_finite, default=0.5, metavar="V",
+    p.add_argument("--h0", type=_finite, default=None, metavar="V",
                    help=_("initial state on every unit (default 0.5, off the fixed point 0)"))
     p.add_argument("--scale", type=int, choices=(1, 2, 3), default=1,
                    help=_("PNG scale (default 1)"))
@@ -126,19 +140,51 @@ def parse_range(text: str, option: str, log: bool) -> tuple[float, ...]:
     return log_range(lo, hi, n) if log else lin_range(lo, hi, n)
 
 
-def plan(args):
+#: the base scene without --preset (what the options' help calls the defaults)
+DEFAULTS = dict(cell="rnn", nonlinearity="tanh", hidden_size=64, input_size=1, steps=200, seed=0,
+                init="gaussian", wr_scale=None, input="sine", amplitude=1.0, h0=0.5)
+#: option (argparse dest) -> Scene field
+_FIELDS = {"hidden": "hidden_size", "input_size": "input_size", "steps": "steps", "seed": "seed",
+           "init": "init", "input": "input", "amplitude": "amplitude", "h0": "h0"}
+#: options that change the network itself: they contradict a preset's loaded weights
+_STRUCTURE = {"cell": "--cell", "hidden": "--hidden", "input_size": "--input-size",
+              "init": "--init", "seed": "--seed"}
+
+
+def base_scene(args):
+    """The scene the diagram is drawn around: ``--preset``'s (as ``gradviz export --preset``)
+    or :data:`DEFAULTS`, with every option given on the command line on top."""
     from ..core.kinds import CELL_NAMES
-    from ..core.phase import PhaseSpec, default_y_axis
     from ..core.scene import Scene
-    cell = CELL_NAMES[args.cell]
-    kind, nonlinearity = cell.kind, cell.nonlinearity
-    y_axis = args.y.replace("-", "_") if args.y else default_y_axis(kind)
+    if args.preset:
+        from ..core.presets import load_preset
+        scene = load_preset(args.preset).scene
+        if scene.state_dict_path:
+            for dest, option in _STRUCTURE.items():
+                if getattr(args, dest) is not None:
+                    raise GradvizError(_("{option} contradicts the preset {preset}: its weights come "
+                                         "from {path}")
+                                       .format(option=option, preset=args.preset,
+                                               path=Path(scene.state_dict_path).name))
+    else:
+        scene = Scene(**DEFAULTS)
+    changes = {field: getattr(args, dest) for dest, field in _FIELDS.items()
+               if getattr(args, dest) is not None}
+    if args.cell is not None:
+        changes.update(cell=CELL_NAMES[args.cell].kind,
+                       nonlinearity=CELL_NAMES[args.cell].nonlinearity)
+    if args.input is not None and scene.inputs_path:
+        changes.update(inputs_path=None, inputs_columns=None, inputs_time=None)
+    return scene.replace(**changes)
+
+
+def plan(args):
+    from ..core.phase import PhaseSpec, default_y_axis
+    scene = base_scene(args)
+    y_axis = args.y.replace("-", "_") if args.y else default_y_axis(scene.cell)
     default_y = "0:3:16" if y_axis == "amplitude" else "-3:3:16"
     g = parse_range(args.g_range, "--g-range", log=True)
     y = parse_range(args.y_range or default_y, "--y-range", log=False)
-    scene = Scene(cell=kind, nonlinearity=nonlinearity, hidden_size=args.hidden,
-                  input_size=args.input_size, steps=args.steps, seed=args.seed, init=args.init,
-                  wr_scale=None, input=args.input, amplitude=args.amplitude, h0=args.h0)
     spec = PhaseSpec(scene, g, y_axis, y, seeds=args.seeds, transient=args.transient)
     try:
         spec.validate()

@@ -47,11 +47,12 @@ class CellSpec:
 
     def __post_init__(self):
         if self.kind not in KINDS:
-            raise GradvizError(f"unknown cell kind {_short(self.kind)}: expected one of {', '.join(KINDS)}")
+            raise GradvizError(_("unknown cell kind {kind}: expected one of {kinds}")
+                               .format(kind=_short(self.kind), kinds=", ".join(KINDS)))
         if self.nonlinearity not in NONLINEARITIES:
-            raise GradvizError(
-                "unknown nonlinearity "
-                f"{_short(self.nonlinearity)}: expected one of {', '.join(NONLINEARITIES)}")
+            raise GradvizError(_("unknown nonlinearity {value}: expected one of {names}")
+                               .format(value=_short(self.nonlinearity),
+                                       names=", ".join(NONLINEARITIES)))
         for name in ("input_size", "hidden_size", "num_layers"):
             value = getattr(self, name)
             if not isinstance(value, (int, np.integer)) or value <= 0:
@@ -230,8 +231,9 @@ def spec_from_state_dict(sd: dict, nonlinearity: str = "tanh", source: str = "st
     bidirectional = False
     for key in sd:
         if not isinstance(key, str):
-            raise GradvizError(f"{source}: a key is {type(key).__name__} {_short(key)}, expected "
-                               "torch's parameter names (weight_ih_l0, ...)")
+            raise GradvizError(_("{source}: a key is {type} {key}, expected torch's parameter "
+                                 "names (weight_ih_l0, ...)")
+                               .format(source=source, type=type(key).__name__, key=_short(key)))
         if not any(key.startswith(p) for p in _KEY_PARTS):
             raise GradvizError(_("{source}: unexpected key {key!r}; expected the state_dict of an nn.RNN, "
                                  "nn.LSTM or nn.GRU")
@@ -247,7 +249,8 @@ def spec_from_state_dict(sd: dict, nonlinearity: str = "tanh", source: str = "st
                              "nn.LSTM or nn.GRU")
                            .format(source=source))
     if layers != set(range(len(layers))):
-        raise GradvizError(f"{source}: layers {sorted(layers)} are not numbered 0..{len(layers) - 1}")
+        raise GradvizError(_("{source}: layers {layers} are not numbered 0..{last}")
+                           .format(source=source, layers=sorted(layers), last=len(layers) - 1))
     for key, value in sd.items():
         _check_value(key, value, source)
     w_hh = sd["weight_hh_l0"]
@@ -257,7 +260,8 @@ def spec_from_state_dict(sd: dict, nonlinearity: str = "tanh", source: str = "st
                            .format(source=source))
     rows, hh = int(w_hh.shape[0]), int(w_hh.shape[1])
     if min(rows, hh, int(w_ih.shape[0]), int(w_ih.shape[1])) < 1:
-        raise GradvizError(f"{source}: weight_hh_l0 and weight_ih_l0 must not be empty")
+        raise GradvizError(_("{source}: weight_hh_l0 and weight_ih_l0 must not be empty")
+                           .format(source=source))
     proj = int(sd["weight_hr_l0"].shape[0]) if "weight_hr_l0" in sd else 0
     # the kind is the one whose gate blocks stack to weight_hh's rows
     found: CellKind | None
@@ -300,25 +304,32 @@ def _check_value(key: str, value, source: str) -> None:
     its storage: sparse, quantised, complex or boolean values are refused by name."""
     layout = getattr(value, "layout", None)
     if layout is not None and str(layout) != "torch.strided":
-        raise GradvizError(f"{source}: {key} is a {str(layout).replace('torch.', '')} tensor; "
-                           "expected a dense one (save model.state_dict() of an nn.RNN/LSTM/GRU)")
+        raise GradvizError(_("{source}: {key} is a {layout} tensor; expected a dense one (save "
+                             "model.state_dict() of an nn.RNN/LSTM/GRU)")
+                           .format(source=source, key=key,
+                                   layout=str(layout).replace("torch.", "")))
     if getattr(value, "is_quantized", False):
-        raise GradvizError(f"{source}: {key} is quantised; expected floating-point numbers")
+        raise GradvizError(_("{source}: {key} is quantised; expected floating-point numbers")
+                           .format(source=source, key=key))
     dtype = getattr(value, "dtype", None)
     name = str(dtype)
     if getattr(value, "is_complex", lambda: False)() or "complex" in name:
-        raise GradvizError(f"{source}: {key} holds complex numbers; expected real ones")
+        raise GradvizError(_("{source}: {key} holds complex numbers; expected real ones")
+                           .format(source=source, key=key))
     if "bool" in name:
-        raise GradvizError(f"{source}: {key} holds true/false values; expected numbers")
+        raise GradvizError(_("{source}: {key} holds true/false values; expected numbers")
+                           .format(source=source, key=key))
     shape = getattr(value, "shape", None)
     try:
         dims = tuple(int(d) for d in shape) if shape is not None else None
     except (TypeError, ValueError):
         dims = None
     if dims is None:
-        raise GradvizError(f"{source}: {key} has no shape; expected a tensor") from None
+        raise GradvizError(_("{source}: {key} has no shape; expected a tensor")
+                           .format(source=source, key=key)) from None
     if any(d < 0 for d in dims):
-        raise GradvizError(f"{source}: {key} has shape {dims}")
+        raise GradvizError(_("{source}: {key} has shape {shape}; expected sizes ≥ 0")
+                           .format(source=source, key=key, shape=dims))
 
 
 def net_from_state_dict(sd: dict, nonlinearity: str = "tanh", source: str = "state_dict") -> RecurrentNet:
@@ -336,9 +347,11 @@ def net_from_state_dict(sd: dict, nonlinearity: str = "tanh", source: str = "sta
     for key, shape in shapes.items():
         value = sd.get(key)
         if value is None:
-            raise GradvizError(f"{source}: key {key!r} is missing")
+            raise GradvizError(_("{source}: key {key!r} is missing").format(source=source, key=key))
         if tuple(int(d) for d in value.shape) != shape:
-            raise GradvizError(f"{source}: {key} has shape {tuple(value.shape)}, expected {shape}")
+            raise GradvizError(_("{source}: {key} has shape {shape}, expected {expected}")
+                               .format(source=source, key=key, shape=tuple(value.shape),
+                                       expected=shape))
     check_weights(sum(math.prod(s) for s in shapes.values()) * 8, source, spec.hidden_size)
     params = {}
     for key in shapes:
@@ -349,7 +362,8 @@ def net_from_state_dict(sd: dict, nonlinearity: str = "tanh", source: str = "sta
                 arr = (value.detach().cpu().double().numpy() if hasattr(value, "detach")
                        else np.asarray(value, dtype=np.float64))
             except (TypeError, ValueError, RuntimeError, OverflowError):
-                raise GradvizError(f"{source}: {key} cannot be read as real numbers") from None
+                raise GradvizError(_("{source}: {key} cannot be read as real numbers")
+                                   .format(source=source, key=key)) from None
         if not np.all(np.isfinite(arr)):
             raise GradvizError(_("{source}: {key} contains NaN or inf").format(source=source, key=key))
         params[key] = np.array(arr, dtype=np.float64)
@@ -442,7 +456,7 @@ def set_gate_bias(net: RecurrentNet, field: str, value: float) -> RecurrentNet:
         owner = next((k for k in KINDS.values() if k.bias_field == field), None)
         raise GradvizError(_("the {value} applies to {value2} only")
                            .format(value=field.replace('_', ' '),
-                                   value2=owner.a_label if owner else 'no cell'))
+                                   value2=owner.a_label if owner else _("no cell")))
     if not spec.bias:
         raise GradvizError(_("this cell has no biases (bias=False): a gate bias cannot be set"))
     out = net.copy()

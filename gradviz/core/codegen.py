@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import GradvizError
+from .i18n import _
 from .files import TargetExistsError, atomic_path
 from .inputs import make_signal
 from .scene import Scene, apply_sliders, load_base_net, resolve, simulate
@@ -343,7 +344,7 @@ def write_script(path, scene: Scene, base=None, inputs=None, step: int | None = 
     """
     path = Path(path)
     if path.suffix != ".py":
-        raise GradvizError(f"{path}: a Python script needs the suffix .py")
+        raise GradvizError(_("{path}: a Python script needs the suffix .py").format(path=path))
     gen = generate_script(scene, base, inputs, step, name=path.stem, title=title)
     extra = []
     if gen.state_dict is not None:
@@ -431,7 +432,8 @@ def parse_output(text: str) -> ScriptOutput:
         elif key == "check":
             out.checks[rest[0]] = float(rest[1])
         else:
-            raise GradvizError(f"script output line {lineno}: unknown record {key!r}")
+            raise GradvizError(_("script output line {line}: unknown record {key!r}")
+                               .format(line=lineno, key=key))
     for key, by_t in series.items():
         array = np.array([by_t[t] for t in sorted(by_t)], dtype=np.float64)
         if key.startswith("gate_"):

@@ -20,8 +20,8 @@ class TargetExistsError(GradvizError):
 
     def __init__(self, path):
         self.path = Path(path)
-        super().__init__(f"{self.path}: already exists; not overwritten "
-                         "(choose another name or confirm overwriting)")
+        super().__init__(_("{path}: already exists; not overwritten (choose another name or "
+                           "confirm overwriting)").format(path=self.path))
 
 
 def process_umask() -> int:
@@ -121,8 +121,10 @@ def read_user_text(path, what: str, encoding: str = "utf-8") -> str:
         raise GradvizError(_("{path}: no such file").format(path=path))
     try:
         if path.stat().st_size > MAX_TEXT_BYTES:
-            raise GradvizError(f"{path}: {path.stat().st_size / 2**20:.0f} MB is too large to "
-                               f"be read as {what} (at most {MAX_TEXT_BYTES // 2**20} MB)")
+            raise GradvizError(_("{path}: {size:.0f} MB is too large to be read as {what} (at "
+                                 "most {limit} MB)")
+                               .format(path=path, size=path.stat().st_size / 2**20, what=what,
+                                       limit=MAX_TEXT_BYTES // 2**20))
         return path.read_text(encoding=encoding)
     except (OSError, UnicodeDecodeError) as exc:
         raise GradvizError(_("{path}: cannot be read as {what} ({name})")

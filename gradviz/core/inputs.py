@@ -11,7 +11,7 @@ import numpy as np
 
 from .assets import asset
 from .errors import GradvizError
-from .i18n import _
+from .i18n import N_, _
 
 SIGNALS = ("zeros", "impulse", "step", "sine", "noise", "airline")
 
@@ -72,6 +72,9 @@ _DATE = re.compile(
     r"|^\d{1,2}[/.]\d{1,2}[/.]\d{2,4}(?: \d{1,2}:\d{2}(?::\d{2})?)?$")
 _THOUSANDS = re.compile(r"^[-+]?\d{1,3}(?:,\d{3})+(?:\.\d*)?$")
 KINDS = ("number", "date", "text", "mixed")
+#: a column's kind as a message names it
+KIND_NAMES = {"number": N_("numbers"), "date": N_("dates"), "text": N_("text"),
+              "mixed": N_("numbers and text")}
 
 
 @dataclass
@@ -114,10 +117,11 @@ class CsvTable:
         if text.isdigit() and 1 <= int(text) <= len(self.names):
             return int(text) - 1
         shown = text if len(text) <= 32 and text.isprintable() else text[:29] + "…"
-        raise GradvizError(f"{self.path}: no column {shown!r}; the columns are "
-                           + ", ".join(f"{k + 1}: {_label(n, k, quote=False)}" for k, n in
-                                       enumerate(self.names[:20]))
-                           + (", …" if len(self.names) > 20 else ""))
+        columns = (", ".join(f"{k + 1}: {_label(n, k, quote=False)}"
+                             for k, n in enumerate(self.names[:20]))
+                   + (", …" if len(self.names) > 20 else ""))
+        raise GradvizError(_("{path}: no column {column!r}; the columns are {columns}")
+                           .format(path=self.path, column=shown, columns=columns))
 
     def select(self, columns=None, time=None) -> CsvInputs:
         """The chosen numeric columns (default: every number column) as a (T, k) array.
@@ -131,10 +135,12 @@ class CsvTable:
             chosen = [k for k, kind in enumerate(self.kinds)
                       if kind in ("number", "mixed") and k != t_index]
             if not chosen:
-                described = ", ".join(f"{_label(n, k, quote=False)} ({kd})" for k, (n, kd) in
+                described = ", ".join(f"{_label(n, k, quote=False)} ({_(KIND_NAMES[kd])})"
+                                      for k, (n, kd) in
                                       enumerate(zip(self.names[:20], self.kinds)))
-                raise GradvizError(f"{self.path}: no column of numbers to drive the cell "
-                                   f"(columns: {described})")
+                raise GradvizError(_("{path}: no column of numbers to drive the cell "
+                                     "(columns: {columns})")
+                                   .format(path=self.path, columns=described))
         else:
             keys = columns.split(",") if isinstance(columns, str) else list(columns)
             chosen = [self.index(k) for k in keys if str(k).strip()]
@@ -142,9 +148,10 @@ class CsvTable:
                 raise GradvizError(_("{path}: a column is chosen twice in {columns!r}")
                                    .format(path=self.path, columns=columns))
             if t_index is not None and t_index in chosen:
-                raise GradvizError(f"{self.path}: column {_label(self.names[t_index], t_index)} "
-                                   "cannot be both "
-                                   "the time axis and an input")
+                raise GradvizError(_("{path}: column {column} cannot be both the time axis "
+                                     "and an input")
+                                   .format(path=self.path,
+                                           column=_label(self.names[t_index], t_index)))
         values = np.empty((len(self.rows), len(chosen)), dtype=np.float64)
         for j, k in enumerate(chosen):
             values[:, j] = self._numbers(k)
@@ -167,17 +174,22 @@ class CsvTable:
             value = _number(cell, self.delimiter)
             if value is None:
                 # the cell itself is not echoed: a message never shows a file's contents
-                what = "an empty cell" if not cell else (
-                    f"a cell of {len(cell)} character(s) that is not a number")
                 label = _label(name, k)
-                hint = (f" (column {label} holds {'dates' if kind == 'date' else 'text'}: "
-                        "choose the numeric columns)" if kind in ("date", "text") else
-                        f" (column {label})")
-                raise GradvizError(f"{self.path}: row {lineno}: {what}{hint}; expected a number")
+                if not cell:
+                    what = _("an empty cell")
+                else:
+                    what = _("a cell of {n} character(s) that is not a number").format(n=len(cell))
+                if kind in ("date", "text"):
+                    hint = _("column {column} holds {kind}: choose the numeric columns").format(
+                        column=label, kind=_(KIND_NAMES[kind]))
+                else:
+                    hint = _("column {column}").format(column=label)
+                raise GradvizError(_("{path}: row {row}: {what} ({hint}); expected a number")
+                                   .format(path=self.path, row=lineno, what=what, hint=hint))
             if not math.isfinite(value):
-                raise GradvizError(f"{self.path}: row {lineno}: NaN or inf in column "
-                                   f"{_label(name, k)}; "
-                                   "expected finite numbers")
+                raise GradvizError(_("{path}: row {row}: NaN or inf in column {column}; expected "
+                                     "finite numbers")
+                                   .format(path=self.path, row=lineno, column=_label(name, k)))
             out[r] = value
         return out
 
@@ -223,7 +235,7 @@ def _label(name: str, k: int, quote: bool = True) -> str:
     """A column for a message: its header name when short and plain, else its number."""
     if len(name) <= 32 and name.isprintable():
         return repr(name) if quote else name
-    return f"number {k + 1}"
+    return _("number {k}").format(k=k + 1)
 
 
 def decode_csv(path) -> tuple[str, str]:

@@ -14,6 +14,7 @@ import os
 from dataclasses import dataclass
 
 from .errors import GradvizError
+from .i18n import N_, _
 
 #: float32 flops per second one core sustains in the products (measured on the 2-core
 #: development machine, idle: ~100 GF/s per core; kept conservative)
@@ -128,23 +129,28 @@ def check_weights(nbytes: int, source: str, hidden: int) -> None:
     """Refuse weights that would not fit this machine before any of them is read."""
     budget = memory_budget()
     if nbytes > budget:
-        raise GradvizError(f"{source}: its weights need {nbytes / 2**30:.1f} GB in float64 "
-                           f"(hidden size {hidden}); this machine allows "
-                           f"{budget / 2**30:.1f} GB: use a smaller hidden size")
+        raise GradvizError(_("{source}: its weights need {need:.1f} GB in float64 (hidden size "
+                             "{hidden}); this machine allows {budget:.1f} GB: use a smaller "
+                             "hidden size").format(source=source, need=nbytes / 2**30,
+                                                   hidden=hidden, budget=budget / 2**30))
 
 
 def check_scene(kind_gates: int, hidden: int, proj: int, num_layers: int, directions: int,
-                steps: int, input_size: int) -> None:
+                steps: int, input_size: int, budget: float | None = None) -> None:
     """Refuse a scene whose forward run alone would not fit this machine (one line: what to
-    reduce). The map is planned separately (:func:`plan_map`), coarser when it must be."""
-    for name, value in (("hidden size", hidden), ("steps", steps), ("input size", input_size),
-                        ("layers", num_layers), ("proj size", proj)):
+    reduce). The map is planned separately (:func:`plan_map`), coarser when it must be.
+    ``budget``: bytes allowed (default :func:`memory_budget`)."""
+    for name, value in ((N_("hidden size"), hidden), (N_("steps"), steps),
+                        (N_("input size"), input_size), (N_("layers"), num_layers),
+                        (N_("proj size"), proj)):
         if value > SIZE_CAP:
-            shown = str(value) if len(str(value)) <= 40 else f"of {len(str(value))} digits"
-            raise GradvizError(f"{name} {shown} is beyond what any machine can run; "
-                               f"reduce it")
+            if len(str(value)) <= 40:
+                raise GradvizError(_("{name} {value} is beyond what any machine can run; reduce it")
+                                   .format(name=_(name), value=value))
+            raise GradvizError(_("{name} of {digits} digits is beyond what any machine can run; "
+                                 "reduce it").format(name=_(name), digits=len(str(value))))
     g = max(1, kind_gates)
-    budget = memory_budget()
+    budget = memory_budget() if budget is None else budget
     weights = weight_bytes(kind_gates, hidden, proj, num_layers, directions, input_size)
     inputs = steps * input_size * 8 * 2
     need = trace_bytes(num_layers, directions, hidden, g, steps) + weights + inputs
@@ -152,16 +158,61 @@ def check_scene(kind_gates: int, hidden: int, proj: int, num_layers: int, direct
         fixed = weights
         per_step = (need - fixed) / steps
         fit = int((budget - fixed) // per_step) if budget > fixed else 0
-        what = (f"reduce the steps to at most {fit} or the hidden size" if fit >= 1 else
-                "reduce the hidden size, the input size or the layers")
-        raise GradvizError(f"this scene needs about {need / 2**30:.1f} GB to run "
-                           f"({num_layers} layer(s), H = {hidden}, T = {steps}) and this "
-                           f"machine allows {budget / 2**30:.1f} GB; {what}")
+        what = (_("reduce the steps to at most {fit} or the hidden size").format(fit=fit)
+                if fit >= 1 else _("reduce the hidden size, the input size or the layers"))
+        raise GradvizError(_("this scene needs about {need:.1f} GB to run ({layers} layer(s), "
+                             "H = {hidden}, T = {steps}) and this machine allows {budget:.1f} GB; "
+                             "{what}").format(need=need / 2**30, layers=num_layers, hidden=hidden,
+                                              steps=steps, budget=budget / 2**30, what=what))
     # one exact cursor row must be possible within a few minutes
     n = (proj or hidden) + (hidden if kind_gates == 4 else 0)
     if row_cost(n, steps) > 300 * FLOPS_PER_SECOND * max(1, os.cpu_count() or 1):
-        raise GradvizError(f"one row of ‖∂h_t/∂h_i‖ would take more than 5 minutes here "
-                           f"(state size {n}, T = {steps}); reduce the steps or the hidden size")
+        raise GradvizError(_("one row of ‖∂h_t/∂h_i‖ would take more than 5 minutes here (state "
+                             "size {n}, T = {steps}); reduce the steps or the hidden size")
+                           .format(n=n, steps=steps))
+
+
+#: the sizes :func:`largest` finds a limit for, as :func:`check_scene` names its arguments
+LIMITED = ("hidden", "steps", "input_size")
+
+
+def largest(name: str, kind_gates: int, hidden: int, proj: int, num_layers: int,
+            directions: int, steps: int, input_size: int, cap: int = SIZE_CAP) -> int:
+    """The largest ``name`` (one of :data:`LIMITED`) that :func:`check_scene` accepts with the
+    other sizes as given, at most ``cap``; 0 when even the smallest is refused. What the
+    window's spin boxes allow: the same plan that refuses a scene in the CLI (every check is
+    monotonic in each size, so a bisection finds the edge)."""
+    if name not in LIMITED:
+        raise ValueError(name)
+    sizes = {"hidden": hidden, "steps": steps, "input_size": input_size}
+    budget = memory_budget()
+
+    def fits(value: int) -> bool:
+        try:
+            check_scene(kind_gates, **{**sizes, name: value}, proj=proj, num_layers=num_layers,
+                        directions=directions, budget=budget)
+        except GradvizError:
+            return False
+        return True
+
+    lo = proj + 1 if name == "hidden" else 1
+    if not fits(lo):
+        return 0
+    hi = cap
+    if fits(hi):
+        return hi
+    while hi - lo > 1:   # fits(lo), not fits(hi)
+        mid = (lo + hi) // 2
+        lo, hi = (mid, hi) if fits(mid) else (lo, mid)
+    return lo
+
+
+def ordinal(n: int) -> str:
+    """``n`` as an ordinal in the current language: 1st, 2nd, 3rd, 8th, 93rd (Chinese: the number,
+    the sentence says 每 n 步)."""
+    if 10 <= n % 100 <= 20 or n % 10 not in (1, 2, 3):
+        return _("{n}th").format(n=n)
+    return {1: _("{n}st"), 2: _("{n}nd"), 3: _("{n}rd")}[n % 10].format(n=n)
 
 
 def export_map(n: int, h_size: int, steps: int, seconds: float | None = None) -> MapPlan:
@@ -171,10 +222,9 @@ def export_map(n: int, h_size: int, steps: int, seconds: float | None = None) ->
     plan = plan_map(n, h_size, steps, seconds, exact=True, itemsize=8)
     if plan is None:
         coarsest = max(1, steps // 16)
-        suffix = "th" if 10 <= coarsest % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(
-            coarsest % 10, "th")
-        raise GradvizError(f"the map of ‖∂h_t/∂h_i‖ would not fit this machine "
-                           f"({seconds:.0f} s, {memory_budget() / 2**30:.1f} GB) even at every "
-                           f"{coarsest}{suffix} step (state size {n}, T = {steps}); "
-                           f"reduce the hidden size or the steps")
+        raise GradvizError(_("the map of ‖∂h_t/∂h_i‖ would not fit this machine ({seconds:.0f} s, "
+                             "{budget:.1f} GB) even at every {nth} step (state size {n}, "
+                             "T = {steps}); reduce the hidden size or the steps")
+                           .format(seconds=seconds, budget=memory_budget() / 2**30,
+                                   nth=ordinal(coarsest), n=n, steps=steps))
     return plan

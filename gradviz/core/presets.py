@@ -128,8 +128,9 @@ def _resolve(value: str | None, folder: Path, source: str = "preset") -> str | N
     try:
         target.relative_to(Path(folder).resolve())
     except ValueError:
-        raise GradvizError(f"{source}: a preset's files must lie in its folder "
-                           f"({Path(folder).name}/); got a path outside it") from None
+        raise GradvizError(_("{source}: a preset's files must lie in its folder ({folder}/); "
+                             "got a path outside it")
+                           .format(source=source, folder=Path(folder).name)) from None
     return str(target)
 
 
@@ -203,7 +204,8 @@ def preset_from_dict(data, source: str = "preset", folder: Path = PRESETS_DIR) -
             if not isinstance(cond["scene"], dict):
                 raise GradvizError(_("{source}: claim scene must be an object of settings")
                                    .format(source=source))
-            Scene.from_dict({**scene.to_dict(), **cond["scene"]}, source=f"{source}: claim scene")
+            Scene.from_dict({**scene.to_dict(), **cond["scene"]},
+                            source=_("{source}: claim scene").format(source=source))
     return Preset(name=name, title=data["title"], explanation=data["explanation"], scene=scene,
                   compare=compare, step=step, claim=claim, title_zh=data.get("title_zh"),
                   explanation_zh=data.get("explanation_zh"))

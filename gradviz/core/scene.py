@@ -20,7 +20,7 @@ from .cells import multiply_recurrent, set_gate_bias, sigma_max
 from .dynamics import Trace, run
 from .errors import GradvizError
 from .inputs import SIGNALS, make_signal, read_csv
-from .i18n import _
+from .i18n import N_, _
 from .jacobians import JacobianMap, RowNorms, StepJacobians, coarse_map, row_norms
 from .kinds import CELL_NAMES, cell_name
 from .plan import check_scene
@@ -119,23 +119,27 @@ class Scene:
         for name in _SIZES:
             v = getattr(self, name)
             if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < 1:
-                raise GradvizError(f"{name.replace('_', ' ')} must be a positive integer, "
-                                   f"got {_short(v)}")
+                raise GradvizError(_("{name} must be a positive integer, got {value}")
+                                   .format(name=_(_FIELD_NAMES[name]), value=_short(v)))
         for name in ("proj_size", "layer", "direction"):
             v = getattr(self, name)
             if not isinstance(v, (int, np.integer)) or isinstance(v, bool):
-                raise GradvizError(f"{name.replace('_', ' ')} must be an integer, got {_short(v)}")
+                raise GradvizError(_("{name} must be an integer, got {value}")
+                                   .format(name=_(_FIELD_NAMES[name]), value=_short(v)))
         if not isinstance(self.seed, (int, np.integer)) or isinstance(self.seed, bool) \
                 or not 0 <= self.seed <= SEED_MAX:
-            raise GradvizError(f"seed must be an integer from 0 to {SEED_MAX}, "
-                               f"got {_short(self.seed)}")
+            raise GradvizError(_("seed must be an integer from 0 to {max}, got {value}")
+                               .format(max=SEED_MAX, value=_short(self.seed)))
         if not 0 <= self.proj_size < self.hidden_size:
-            raise GradvizError(f"proj size must lie in [0, hidden size), got {_short(self.proj_size)}")
+            raise GradvizError(_("proj size must lie in [0, hidden size), got {value}")
+                               .format(value=_short(self.proj_size)))
         self.spec()   # kind, nonlinearity, projection
         if self.init not in INITS:
-            raise GradvizError(f"unknown init {_short(self.init)}: expected one of {', '.join(INITS)}")
+            raise GradvizError(_("unknown init {value}: expected one of {names}")
+                               .format(value=_short(self.init), names=", ".join(INITS)))
         if self.input not in SIGNALS:
-            raise GradvizError(f"unknown input {_short(self.input)}: expected one of {', '.join(SIGNALS)}")
+            raise GradvizError(_("unknown input {value}: expected one of {names}")
+                               .format(value=_short(self.input), names=", ".join(SIGNALS)))
         for name in ("wr_scale", "forget_bias", "forget_clamp", "update_bias", "amplitude", "h0",
                      "gain"):
             v = getattr(self, name)
@@ -144,8 +148,9 @@ class Scene:
         if self.gain is not None and self.gain <= 0:
             raise GradvizError(_("gain must be positive, got {gain}").format(gain=self.gain))
         if self.wr_scale is not None and abs(self.wr_scale) > WR_SCALE_MAX:
-            raise GradvizError(f"wr_scale must be at most {WR_SCALE_MAX:g} in size (beyond it "
-                               f"W_hh·h overflows float64), got {self.wr_scale:g}")
+            raise GradvizError(_("wr_scale must be at most {max:g} in size (beyond it W_hh·h "
+                                 "overflows float64), got {value:g}")
+                               .format(max=WR_SCALE_MAX, value=self.wr_scale))
         if self.forget_clamp is not None and not 0.0 <= self.forget_clamp <= 1.0:
             raise GradvizError(_("forget clamp must lie in [0, 1], got {forget_clamp}")
                                .format(forget_clamp=self.forget_clamp))
@@ -165,6 +170,10 @@ class Scene:
 #: sizes that must be positive; how large they may be is what this machine can run
 #: (:func:`gradviz.core.plan.check_scene`), not a fixed table
 _SIZES = ("hidden_size", "input_size", "num_layers", "steps")
+#: the fields a message names, as it names them
+_FIELD_NAMES = {"hidden_size": N_("hidden size"), "input_size": N_("input size"),
+                "num_layers": N_("layers"), "steps": N_("steps"), "proj_size": N_("proj size"),
+                "layer": N_("layer"), "direction": N_("direction")}
 #: seeds as the window's spin box takes them
 SEED_MAX = 2**31 - 1
 #: |wr_scale| beyond which W_hh·h overflows float64 for any hidden size gradviz can run
@@ -438,7 +447,8 @@ def trace_arrays(analysis) -> dict:
             check = np.tril(a) if a.ndim == 2 and a.shape[0] == a.shape[1] > 1 and \
                 name.startswith("log10_") and name != "log10_step_factor" else a
             if not np.all(np.isfinite(check)):
-                raise GradvizError(f"{name} would hold NaN or inf: not written (please report "
-                                   "the scene: gradviz computes every number in log space)")
+                raise GradvizError(_("{name} would hold NaN or inf: not written (please report "
+                                     "the scene: gradviz computes every number in log space)")
+                                   .format(name=name))
         out[name] = a
     return out

@@ -79,7 +79,7 @@ def session_base_net(session: Session) -> RecurrentNet | None:
     if session.weights is None:
         return None
     return net_from_state_dict(session.weights, session.scene.nonlinearity,
-                               source="session weights")
+                               source=_("session weights"))
 
 
 def session_inputs(session: Session) -> np.ndarray | None:
@@ -161,9 +161,9 @@ def _number_array(value, shape, where: str) -> np.ndarray:
     try:
         a = np.array(value, dtype=np.float64)
     except (ValueError, TypeError, RecursionError):
-        raise GradvizError(f"{where}: expected nested lists of numbers") from None
+        raise GradvizError(_("{where}: expected nested lists of numbers").format(where=where)) from None
     except OverflowError:
-        raise GradvizError(f"{where}: a number is too large for float64") from None
+        raise GradvizError(_("{where}: a number is too large for float64").format(where=where)) from None
     if value is not None and _has_bool(value):
         raise GradvizError(_("{where}: expected numbers, found true/false").format(where=where))
     if shape is not None and a.shape != tuple(shape):
@@ -189,22 +189,26 @@ def session_from_dict(data, name: str = "session") -> Session:
                            .format(name=name, FORMAT=FORMAT))
     version = data.get("version")
     if isinstance(version, bool) or not isinstance(version, int):
-        raise GradvizError(f"{name}: \"version\" must be an integer, got {_short(version)}")
+        raise GradvizError(_('{name}: "version" must be an integer, got {value}')
+                           .format(name=name, value=_short(version)))
     if version > VERSION:
-        raise GradvizError(f"{name}: written by a newer gradviz (session version {_short(version)}; "
-                           f"this one reads up to {VERSION})")
+        raise GradvizError(_("{name}: written by a newer gradviz (session version {value}; "
+                             "this one reads up to {VERSION})")
+                           .format(name=name, value=_short(version), VERSION=VERSION))
     if version < 1:
-        raise GradvizError(f"{name}: unknown session version {_short(version)}")
+        raise GradvizError(_("{name}: unknown session version {value}")
+                           .format(name=name, value=_short(version)))
     unknown = sorted(set(data) - set(_KEYS))
     if unknown:
-        raise GradvizError(f"{name}: unknown key {_short(unknown[0])}")
+        raise GradvizError(_("{name}: unknown key {key}").format(name=name, key=_short(unknown[0])))
     if "scene" not in data:
         raise GradvizError(_("{name}: missing key 'scene'").format(name=name))
     try:
         scene = Scene.from_dict(data["scene"], source=f"{name}: scene")
     except GradvizError as exc:
         msg = str(exc)
-        raise GradvizError(msg if msg.startswith(name) else f"{name}: scene: {msg}") from None
+        raise GradvizError(msg if msg.startswith(name) else _("{name}: scene: {message}")
+                           .format(name=name, message=msg)) from None
     except (TypeError, ValueError, OverflowError):   # e.g. null where a number is required
         raise GradvizError(_("{name}: scene: a setting has the wrong type (null or text where a number is "
                              "expected)")
@@ -215,10 +219,12 @@ def session_from_dict(data, name: str = "session") -> Session:
                                .format(name=name, key=key))
     step = data.get("step")
     if step is not None and (isinstance(step, bool) or not isinstance(step, int) or step < 0):
-        raise GradvizError(f"{name}: \"step\" must be a step number ≥ 0 or null, got {_short(step)}")
+        raise GradvizError(_('{name}: "step" must be a step number ≥ 0 or null, got {value}')
+                           .format(name=name, value=_short(step)))
     compare = data.get("compare", False)
     if not isinstance(compare, bool):
-        raise GradvizError(f"{name}: \"compare\" must be true or false, got {_short(compare)}")
+        raise GradvizError(_('{name}: "compare" must be true or false, got {value}')
+                           .format(name=name, value=_short(compare)))
     for key in ("preset", "view_layout"):
         if data.get(key) is not None and not isinstance(data[key], str):
             raise GradvizError(_('{name}: "{key}" must be text or null').format(name=name, key=key))
@@ -241,8 +247,8 @@ def session_from_dict(data, name: str = "session") -> Session:
                     or not isinstance(p.get("shape"), list) or "values" not in p \
                     or not all(isinstance(d, int) and not isinstance(d, bool) and 0 <= d <= 2**31
                                for d in p["shape"]):
-                raise GradvizError(f"{name}: weights entry {n} must have key, shape (sizes) "
-                                   "and values")
+                raise GradvizError(_("{name}: weights entry {n} must have key, shape (sizes) "
+                                     "and values").format(name=name, n=n))
             sd[p["key"]] = _number_array(p["values"], p["shape"], f"{name}: weights {p['key']}")
         net = net_from_state_dict(sd, scene.nonlinearity, source=f"{name}: weights")
         fields = ("kind", "input_size", "hidden_size", "num_layers", "bidirectional", "proj_size")
@@ -268,10 +274,11 @@ def session_from_dict(data, name: str = "session") -> Session:
 
 
 def _describe(spec) -> str:
-    return (f"{spec.cell_kind.label} with input size {spec.input_size}, hidden size "
-            f"{spec.hidden_size}, {spec.num_layers} layer(s)"
-            + (", bidirectional" if spec.bidirectional else "")
-            + (f", proj_size {spec.proj_size}" if spec.proj_size else ""))
+    return (_("{label} with input size {input_size}, hidden size {hidden_size}, {layers} layer(s)")
+            .format(label=spec.cell_kind.label, input_size=spec.input_size,
+                    hidden_size=spec.hidden_size, layers=spec.num_layers)
+            + (_(", bidirectional") if spec.bidirectional else "")
+            + (_(", proj_size {proj_size}").format(proj_size=spec.proj_size) if spec.proj_size else ""))
 
 
 class OutsideFileError(GradvizError):
@@ -279,8 +286,9 @@ class OutsideFileError(GradvizError):
 
     def __init__(self, session_path: Path, key: str, target: Path):
         self.session_path, self.key, self.target = session_path, key, target
-        super().__init__(f"{session_path.name}: {key} names a file outside the session's "
-                         f"folder ({target}); not read (copy it next to the session)")
+        super().__init__(_("{name}: {key} names a file outside the session's "
+                           "folder ({target}); not read (copy it next to the session)")
+                         .format(name=session_path.name, key=key, target=target))
 
 
 def load_session(path, allow_outside: bool = False) -> Session:
@@ -292,7 +300,7 @@ def load_session(path, allow_outside: bool = False) -> Session:
     the user first): :class:`OutsideFileError`.
     """
     path = Path(path)
-    text = read_user_text(path, "text", encoding="utf-8-sig")
+    text = read_user_text(path, _("text"), encoding="utf-8-sig")
     try:
         data = json.loads(text, parse_constant=_reject_constant)
     except json.JSONDecodeError as exc:
@@ -301,11 +309,13 @@ def load_session(path, allow_outside: bool = False) -> Session:
     except ValueError as exc:
         raise GradvizError(f"{path.name}: {str(exc)[:120]}") from None
     except RecursionError:
-        raise GradvizError(f"{path.name}: nested too deeply to be a session file") from None
+        raise GradvizError(_("{name}: nested too deeply to be a session file")
+                           .format(name=path.name)) from None
     try:
         session = session_from_dict(data, name=path.name)
     except RecursionError:
-        raise GradvizError(f"{path.name}: nested too deeply to be a session file") from None
+        raise GradvizError(_("{name}: nested too deeply to be a session file")
+                           .format(name=path.name)) from None
     return _resolve_paths(session, path, allow_outside)
 
 
@@ -332,7 +342,7 @@ def _resolve_paths(session: Session, path: Path, allow_outside: bool) -> Session
 
 
 def _reject_constant(name):
-    raise ValueError(f"{name} is not a valid number in a session file")
+    raise ValueError(_("{name} is not a valid number in a session file").format(name=name))
 
 
 # ---------------------------------------------------------------- autosave

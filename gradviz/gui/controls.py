@@ -21,10 +21,15 @@ from ..core.cells import INITS
 from ..core.i18n import N_, _
 from ..core.inputs import SIGNALS
 from ..core.kinds import CELL_NAMES, KINDS
+from ..core.phase import x_kind
+from ..core.plan import SIZE_CAP, largest
 from ..core.scene import Scene
 WR_RANGE = (0.1, 4.0)        # target σ_max(W_hh), logarithmic
+GAIN_RANGE = (0.1, 4.0)      # the gain g of a Gaussian W_hh, entries N(0, g²/H), logarithmic
 W_SCALAR_RANGE = (-4.0, 4.0)  # H = 1: the weight w itself
 BIAS_RANGE = (-6.0, 6.0)
+#: spin box → the size :func:`gradviz.core.plan.largest` bounds (its maximum)
+LIMITS = {"hidden_size": "hidden", "steps": "steps", "input_size": "input_size"}
 
 #: what the combo boxes show for the scene's values (the values themselves stay as they are)
 CHOICE_TEXT = {"default": N_("default"), "gaussian": N_("gaussian"), "orthogonal": N_("orthogonal"),
@@ -54,6 +59,11 @@ TIPS = {
     "wr_scale": N_("W_R scale: W_hh is rescaled so that its largest singular value σ_max(W_hh) "
                 "equals this value.\n‖∂h_t/∂h_i‖₂ ≤ ∏_{k=i+1..t} max|φ'(a_k)| · σ_max(W_hh): "
                 "σ_max < 1/γ makes the gradient vanish; σ_max > 1/γ is needed for it to explode."),
+    "gain": N_("g: the recurrent gain of a Gaussian W_hh (init gaussian), entries N(0, g²/H).\n"
+               "Spectral radius ≈ g and σ_max(W_hh) ≈ 2g for large H; for a tanh RNN at zero "
+               "input, g = 1 is the edge of chaos (λ₁ = ln g below it).\n"
+               "Moving it sets W_hh = g · (the N(0, 1/H) draw of the seed) and hands the W_R "
+               "scale back to it."),
     "w_scalar": N_("H = 1: the recurrent weight w itself (negative allowed).\n"
                 "∂h_t/∂h_i = ∏_{k=i+1..t} φ'(a_k) · w exactly."),
     "forget_bias": N_("Effective forget-gate bias b_f = b_if + b_hf in "
@@ -239,9 +249,11 @@ class ControlPanel(QWidget):
         self.cell = QComboBox()
         for name, cell in CELL_NAMES.items():
             self.cell.addItem(_(cell.label), name)
-        self.hidden_size = _int_spin(1, 256)
-        self.input_size = _int_spin(1, 64)
-        self.steps = _int_spin(1, 2000)
+        # their maxima are what this machine can run with the other settings (_show_limits)
+        self.hidden_size = _int_spin(1, SIZE_CAP)
+        self.input_size = _int_spin(1, SIZE_CAP)
+        self.steps = _int_spin(1, SIZE_CAP)
+        self._limits_key: tuple | None = None
         self.seed = _int_spin(0, 2 ** 31 - 1)
         self.init = QComboBox()
         _fill_choices(self.init, INITS)
@@ -251,6 +263,7 @@ class ControlPanel(QWidget):
 
         self.wr_scale = ValueSlider(*WR_RANGE, log=True, marks=(0.1, 0.25, 0.5, 1.0, 2.0, 4.0))
         self.w_scalar = ValueSlider(*W_SCALAR_RANGE, marks=(-4.0, -1.0, 0.0, 1.0, 4.0))
+        self.gain = ValueSlider(*GAIN_RANGE, log=True, marks=(0.1, 0.5, 1.0, 2.0, 4.0))
         self.wr_note = QLabel()
         self.wr_note.setObjectName("note")
 
@@ -342,6 +355,7 @@ class ControlPanel(QWidget):
         f = group(N_("Recurrent weights W_hh"), wrap=True)
         f.addRow(_("W_R scale: target σ_max(W_hh)"), self.wr_scale)
         f.addRow(_("w itself (H = 1)"), self.w_scalar)
+        f.addRow(_("gain g (W_hh entries N(0, g²/H))"), self.gain)
         f.addRow(self.wr_note)
         f = group(N_("Gates"), wrap=True)
         f.addRow(_("forget-gate bias b_f"),
@@ -372,7 +386,7 @@ class ControlPanel(QWidget):
 
     def _set_tooltips(self) -> None:
         for name in ("cell", "hidden_size", "input_size", "steps", "seed", "init", "wr_scale",
-                     "w_scalar", "forget_bias", "forget_clamp", "update_bias", "input",
+                     "w_scalar", "gain", "forget_bias", "forget_clamp", "update_bias", "input",
                      "amplitude", "h0", "layer", "direction"):
             getattr(self, name).setToolTip(_(TIPS[name]))
         self.clamp_on.setToolTip(_(TIPS["forget_clamp"]))
@@ -389,6 +403,8 @@ class ControlPanel(QWidget):
         self.direction.currentIndexChanged.connect(lambda i: c.update(direction=int(i)))
         self.wr_scale.value_changed.connect(lambda v: c.update(wr_scale=v))
         self.w_scalar.value_changed.connect(lambda v: c.update(wr_scale=v))
+        # W_hh = g · the N(0, 1/H) draw: a W_R scale would rescale it, so the gain takes over
+        self.gain.value_changed.connect(lambda v: c.update(gain=v, wr_scale=None))
         self.forget_bias.value_changed.connect(lambda v: c.update(forget_bias=v))
         self.clamp_on.toggled.connect(
             lambda on: c.update(forget_clamp=self.forget_clamp.value() if on else None))
@@ -417,6 +433,7 @@ class ControlPanel(QWidget):
                    self.layer, self.direction, self.clamp_on, self.input]
         blockers = [QSignalBlocker(w) for w in widgets]
         try:
+            self._show_limits(scene)
             self.cell.setCurrentIndex(self.cell.findData(scene.cell_name))
             self.hidden_size.setValue(scene.hidden_size)
             self.input_size.setValue(scene.input_size)
@@ -431,6 +448,7 @@ class ControlPanel(QWidget):
         finally:
             del blockers
         self._show_wr(scene)
+        self.gain.set_value(scene.gain if scene.gain is not None else 1.0)
         self.forget_bias.set_value(scene.forget_bias if scene.forget_bias is not None else 0.0)
         self.forget_bias_reset.setEnabled(scene.forget_bias is not None)
         # clamp off: the slider waits at 1 (ticking the box gives the constant error carousel)
@@ -469,6 +487,9 @@ class ControlPanel(QWidget):
         weights = self.forms["Recurrent weights W_hh"]
         weights.setRowVisible(self.wr_scale, not scalar)
         weights.setRowVisible(self.w_scalar, scalar)
+        # the gain is what a Gaussian W_hh is drawn with: shown for init gaussian only (not
+        # for loaded weights, nor for H = 1 where w itself is the slider)
+        weights.setRowVisible(self.gain, x_kind(scene) == "gain" and not scalar)
         gates = self.forms["Gates"]
         kind = KINDS[scene.cell]
         forget, update = kind.bias_field == "forget_bias", kind.bias_field == "update_bias"
@@ -480,13 +501,39 @@ class ControlPanel(QWidget):
         cell = self.forms["Cell"]
         cell.setRowVisible(self.layer, scene.num_layers > 1)
         cell.setRowVisible(self.direction, scene.bidirectional)
-        structural = not scene.state_dict_path
-        for w in (self.hidden_size, self.input_size, self.init):
-            w.setToolTip(_(TIPS[self._name_of(w)]) + ("" if structural else
-                         "\n" + _("(Changing it drops the loaded state_dict.)")))
+        for name in ("hidden_size", "input_size", "steps", "init"):
+            getattr(self, name).setToolTip(self._tip(name, scene))
 
-    def _name_of(self, widget) -> str:
-        return next(n for n in ("hidden_size", "input_size", "init") if getattr(self, n) is widget)
+    def _tip(self, name: str, scene: Scene) -> str:
+        """The tooltip of a size or the init: the formula, what changing it drops, and for a
+        size the largest value this machine runs (the spin box's maximum)."""
+        text = _(TIPS[name])
+        if name in ("hidden_size", "input_size", "init") and scene.state_dict_path:
+            text += "\n" + _("(Changing it drops the loaded state_dict.)")
+        spin = getattr(self, name)
+        if isinstance(spin, QSpinBox):
+            text += "\n" + _("This machine runs at most {n} here, with the other settings as they "
+                             "are (memory and time planned as gradviz export plans them).").format(
+                                 n=spin.maximum())
+        return text
+
+    def _show_limits(self, scene: Scene) -> None:
+        """Each size's maximum is the largest that :func:`gradviz.core.plan.check_scene` (what
+        ``Scene.validate`` and the CLI refuse with) accepts with the other settings as they are:
+        a scene the plan refuses cannot be entered. The map is planned separately (coarser when
+        it must be), so it never limits a size."""
+        sizes = dict(kind_gates=scene.spec().cell_kind.gate_count, hidden=scene.hidden_size,
+                     proj=scene.proj_size, num_layers=scene.num_layers,
+                     directions=2 if scene.bidirectional else 1, steps=scene.steps,
+                     input_size=scene.input_size)
+        key = tuple(sizes.values())
+        if key == self._limits_key:
+            return
+        self._limits_key = key
+        for name, size in LIMITS.items():
+            spin = getattr(self, name)
+            with QSignalBlocker(spin):
+                spin.setMaximum(max(getattr(scene, name), largest(size, **sizes)))
 
     def _analysis_ready(self, scene: Scene, analysis) -> None:
         self.sigma_shown = analysis.sigma_max

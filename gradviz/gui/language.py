@@ -6,7 +6,8 @@ Cancel) and picks a font that has the language's glyphs. :func:`switch_language`
 open window in the new language: every widget is built again by the same code that built it
 first (so no text is forgotten), on a session of what was on screen — scene, loaded weights
 and inputs, step, compare mode, dock layout, geometry, presentation mode, the session's file,
-preset and unsaved state, and the training lab's setup and result. The choice is remembered.
+preset and unsaved state, the Undo / Redo history of scenes, and the training lab's setup and
+result. The choice is remembered.
 """
 from __future__ import annotations
 
@@ -123,6 +124,31 @@ def install_language_menu(window) -> None:
         window.language_actions[lang] = action
 
 
+def _carry_history(old, new) -> None:
+    """The new window's Undo / Redo history is the old one's: the same scenes (with their
+    compare flags) in the same order, and the scene on screen as the current one. The commands'
+    texts are the new window's own (Edit ▸ Undo scene change, in the new language); the
+    weights and CSV inputs the old controller had loaded come along, so undoing to a scene with
+    a file that was loaded before does not read it again (or fail if it has gone)."""
+    before, after = getattr(old, "history", None), getattr(new, "history", None)
+    if before is None or after is None:
+        return
+    for cache in ("_bases", "_csv"):
+        mine, theirs = getattr(new.controller, cache, None), getattr(old.controller, cache, None)
+        if isinstance(mine, dict) and isinstance(theirs, dict):
+            for key, value in theirs.items():
+                mine.setdefault(key, value)
+    after.undo_stack[:] = before.undo_stack
+    after.redo_stack[:] = before.redo_stack
+    after.current = before.current
+    target = getattr(before, "_target", None)
+    if target is not None:   # an Undo / Redo on its way: the new window goes on with it
+        after._target = target
+        new.controller.set_scene(target[0])
+        new.controller.set_compare(target[1])
+    after.changed.emit()   # Undo / Redo enabled as they were
+
+
 def switch_language(window, lang: str):
     """Rebuild ``window`` in ``lang`` (see the module docstring); returns the window now shown
     (``window`` itself when ``lang`` is already the language)."""
@@ -159,9 +185,10 @@ def switch_language(window, lang: str):
     new.restoreGeometry(geometry)
     new.restoreState(state)
     new._controls_were_visible = controls_were_visible
+    _carry_history(window, new)
     if lab_state is not None:
         new_lab = new.training_lab()
-        new_lab.lab.apply_session_state(lab_state, source="language switch")
+        new_lab.lab.apply_session_state(lab_state, source=_("language switch"))
         if lab_visible:
             new_lab.show()
 

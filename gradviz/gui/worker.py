@@ -23,6 +23,7 @@ from collections.abc import Callable
 from PyQt6.QtCore import QObject, QTimer, pyqtSignal
 
 from ..core.errors import GradvizError
+from ..core.i18n import _
 
 #: how often the GUI thread looks for results while a job runs (ms)
 POLL_MS = 4
@@ -33,9 +34,10 @@ def error_message(exc: BaseException) -> str:
     if isinstance(exc, GradvizError):
         return str(exc)
     if isinstance(exc, MemoryError):
-        return "out of memory: choose a smaller hidden size or fewer steps"
+        return _("out of memory: choose a smaller hidden size or fewer steps")
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-    return f"internal error ({type(exc).__name__}{': ' + text if text else ''})"
+    return _("internal error ({what})").format(
+        what=type(exc).__name__ + (": " + text if text else ""))
 
 
 class _Worker:

@@ -61,26 +61,32 @@ def step_jacobians(trace, layer, direction, start=0, stop=None):
     i, f, g, o = (lt.gates[k][start:stop] for k in "ifgo")
     c_prev, c_new = lt.c[start:stop], lt.c[start + 1:stop + 1]
     w_i, w_f, w_g, w_o = (w_hh[k * H:(k + 1) * H] for k in range(4))
-    di = (i * (1 - i))[:, :, None] * w_i[None]
-    dg = (1 - g * g)[:, :, None] * w_g[None]
-    do = (o * (1 - o))[:, :, None] * w_o[None]
-    dc_dh = g[:, :, None] * di + i[:, :, None] * dg
+    # contiguous blocks with one scratch buffer, each copied into J once: the (T, H, H)
+    # temporaries of the plain expressions (and adding into strided views of J) cost more
+    # memory traffic than everything else in a first update
+    diag = np.arange(H)
+    scratch = np.empty((T, H, Hh))
+    dc_dh = np.multiply((g * (i * (1 - i)))[:, :, None], w_i)    # ∂c_t/∂h_{t-1}
+    np.multiply((i * (1 - g * g))[:, :, None], w_g, out=scratch)
+    dc_dh += scratch
     if trace.forget_clamp is None:   # a clamped f does not depend on h
-        dc_dh += c_prev[:, :, None] * ((f * (1 - f))[:, :, None] * w_f[None])
+        np.multiply((c_prev * (f * (1 - f)))[:, :, None], w_f, out=scratch)
+        dc_dh += scratch
     tc = np.tanh(c_new)
     u = o * (1 - tc * tc)
-    dm_dh = tc[:, :, None] * do + u[:, :, None] * dc_dh
-    dm_dc = np.zeros((T, H, H))
-    dm_dc[:, np.arange(H), np.arange(H)] = u * f
-    w_hr = p.get("w_hr")
-    if w_hr is not None:
-        dm_dh = np.einsum("ph,thk->tpk", w_hr, dm_dh)
-        dm_dc = np.einsum("ph,thk->tpk", w_hr, dm_dc)
+    dm_dh = np.multiply(u[:, :, None], dc_dh)                     # ∂m_t/∂h_{t-1}
+    np.multiply((tc * (o * (1 - o)))[:, :, None], w_o, out=scratch)
+    dm_dh += scratch
     J = np.zeros((T, Hh + H, Hh + H))
-    J[:, :Hh, :Hh] = dm_dh
-    J[:, :Hh, Hh:] = dm_dc
     J[:, Hh:, :Hh] = dc_dh
-    J[:, Hh + np.arange(H), Hh + np.arange(H)] = f
+    w_hr = p.get("w_hr")
+    if w_hr is None:
+        J[:, :Hh, :Hh] = dm_dh
+        J[:, diag, Hh + diag] = u * f                        # ∂m_t/∂c_{t-1} = diag(u f)
+    else:                                                    # h = W_hr m
+        J[:, :Hh, :Hh] = np.matmul(w_hr, dm_dh)
+        J[:, :Hh, Hh:] = w_hr[None] * (u * f)[:, None, :]
+    J[:, Hh + diag, Hh + diag] = f
     return J
 
 

@@ -140,25 +140,25 @@ class TrainConfig:
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or not low <= v <= high:
                 raise GradvizError(_("{name} must be an integer from {low} to {high}, got {value!r}")
-                                   .format(name=name, low=low, high=high, value=v))
+                                   .format(name=name, low=low, high=high, value=_Short(v)))
         if not isinstance(self.seed, (int, np.integer)) or isinstance(self.seed, bool):
-            raise GradvizError(_("seed must be an integer, got {value!r}").format(value=self.seed))
+            raise GradvizError(_("seed must be an integer, got {value!r}").format(value=_Short(self.seed)))
         for name in ("lr", "test_fraction"):
             v = getattr(self, name)
             if not _finite_number(v) or v <= 0:
                 raise GradvizError(_("{name} must be a positive number, got {value!r}")
-                                   .format(name=name, value=v))
+                                   .format(name=name, value=_Short(v)))
         if not self.test_fraction < 1:
             raise GradvizError(_("test_fraction must lie between 0 and 1, got {value!r}")
-                               .format(value=self.test_fraction))
+                               .format(value=_Short(self.test_fraction)))
         for name in ("clip_norm", "clip_value", "wr_scale"):
             v = getattr(self, name)
             if v is not None and (not _finite_number(v) or v <= 0):
                 raise GradvizError(_("{name} must be a positive number, got {value!r}")
-                                   .format(name=name, value=v))
+                                   .format(name=name, value=_Short(v)))
         if self.forget_bias is not None and not _finite_number(self.forget_bias):
             raise GradvizError(_("forget_bias must be a finite number, got {value!r}")
-                               .format(value=self.forget_bias))
+                               .format(value=_Short(self.forget_bias)))
         if self.clip_norm is not None and self.clip_value is not None:
             raise GradvizError(_("clip by norm or by value: choose one"))
         if self.forget_bias is not None and self.model != "lstm":
@@ -197,7 +197,7 @@ class TrainConfig:
         unknown = sorted(set(data) - known)
         if unknown:
             raise GradvizError(_("{source}: unknown training setting {name!r}")
-                               .format(source=source, name=unknown[0]))
+                               .format(source=source, name=_Short(unknown[0])))
         values = dict(data)
         if "columns" in values:
             cols = values["columns"]
@@ -208,7 +208,12 @@ class TrainConfig:
         for name in ("lr", "test_fraction", "clip_norm", "clip_value", "wr_scale", "forget_bias"):
             v = values.get(name)
             if isinstance(v, int) and not isinstance(v, bool):
-                values[name] = float(v)
+                try:
+                    values[name] = float(v)
+                except OverflowError:
+                    raise GradvizError(_("{source}: {name} is too large for a number, got "
+                                         "{value!r}").format(source=source, name=name,
+                                                             value=_Short(v))) from None
         try:
             cfg = cls(**values)
         except TypeError as exc:
@@ -233,10 +238,29 @@ def default_config(task: str = "airline", model: str = "lstm") -> TrainConfig:
     return cfg
 
 
+class _Short:
+    """A value whose ``repr`` in a message is at most about 40 characters (a file may hold
+    anything, e.g. a 300-digit number where a name was expected)."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value):
+        self.value = value
+
+    def __repr__(self) -> str:
+        try:
+            text = repr(self.value)
+        except ValueError:          # an int too long for repr
+            text = f"<a number of {self.value.bit_length()} bits>"
+        return text if len(text) <= 40 else text[:37] + "…"
+
+    __str__ = __repr__
+
+
 def _choice(name: str, value, options) -> None:
     if value not in options:
         raise GradvizError(_("unknown {name} {value!r}: expected one of {options}")
-                           .format(name=name, value=value, options=", ".join(options)))
+                           .format(name=name, value=_Short(value), options=", ".join(options)))
 
 
 def _finite_number(v) -> bool:
@@ -1323,7 +1347,7 @@ def check_result_state(state, source: str = "session") -> dict:
     unknown = sorted(set(state) - set(_RESULT_KEYS))
     if unknown:
         raise GradvizError(_("{source}: unknown key {name!r} in the training run")
-                           .format(source=source, name=unknown[0]))
+                           .format(source=source, name=_Short(unknown[0])))
     cfg = _config_from(state["config"], f"{source}: config")
     history = state.get("history")
     if history is None:
@@ -1336,7 +1360,7 @@ def check_result_state(state, source: str = "session") -> dict:
         where = f"{source}: history {name}"
         if name not in names:
             raise GradvizError(_("{source}: unknown or malformed history entry {name!r}")
-                               .format(source=source, name=name))
+                               .format(source=source, name=_Short(name)))
         if not isinstance(values, list):
             raise GradvizError(_("{where}: expected a list").format(where=where))
         if name == "clipped":
@@ -1376,27 +1400,28 @@ def check_result_state(state, source: str = "session") -> dict:
         raise GradvizError(_("{source}: iterations must be the number of recorded losses "
                              "({n}), got {value!r}").format(source=source,
                                                              n=len(hist.get("loss", [])),
-                                                             value=iterations))
+                                                             value=_Short(iterations)))
     stopped = state.get("stopped_nonfinite")
     if stopped is not None and (isinstance(stopped, bool) or not isinstance(stopped, int)
                                 or stopped < 1):
         raise GradvizError(_("{source}: stopped_nonfinite must be an iteration number or null, "
-                             "got {value!r}").format(source=source, value=stopped))
+                             "got {value!r}").format(source=source, value=_Short(stopped)))
     cancelled = state.get("cancelled", False)
     if not isinstance(cancelled, bool):
         raise GradvizError(_("{source}: cancelled must be true or false, got {value!r}")
-                           .format(source=source, value=cancelled))
+                           .format(source=source, value=_Short(cancelled)))
     elapsed = state.get("elapsed", 0.0)
     if not _finite_number(elapsed) or elapsed < 0:
         raise GradvizError(_("{source}: elapsed must be a finite number of seconds ≥ 0, got "
-                             "{value!r}").format(source=source, value=elapsed))
+                             "{value!r}").format(source=source, value=_Short(elapsed)))
     weights = state.get("weights")
     clean_w = None
     if weights is not None:
         if not isinstance(weights, dict) or not all(isinstance(k, str) for k in weights):
             raise GradvizError(_("{source}: weights must be an object of named arrays")
                                .format(source=source))
-        clean_w = {k: _finite_array(v, f"{source}: weights {k}") for k, v in weights.items()}
+        clean_w = {k: _finite_array(v, f"{source}: weights {k if len(k) <= 40 else k[:37] + '…'}")
+                   for k, v in weights.items()}
     if cfg.model != "ar" and clean_w is None:
         raise GradvizError(_("{source}: the training run holds no weights").format(source=source))
     return {"config": cfg.to_dict(), "history": hist, "iterations": iterations,
@@ -1414,7 +1439,7 @@ def check_lab_state(state, source: str = "session") -> dict:
     unknown = sorted(set(state) - {"config", "result"})
     if unknown:
         raise GradvizError(_("{source}: unknown key {name!r} in the training lab's state")
-                           .format(source=source, name=unknown[0]))
+                           .format(source=source, name=_Short(unknown[0])))
     config = state.get("config")
     if config is not None:
         config = _config_from(config, f"{source}: setup").to_dict()
@@ -1467,7 +1492,7 @@ def restore_result(state: dict, source: str = "session") -> TrainResult:
     extra = sorted(set(weights) - set(expected))
     if extra:
         raise GradvizError(_("{source}: weight {key!r} does not belong to the {model} model")
-                           .format(source=source, key=extra[0], model=cfg.model))
+                           .format(source=source, key=_Short(extra[0]), model=cfg.model))
     sd = {}
     for key, ref in expected.items():
         if key not in weights:

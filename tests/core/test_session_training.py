@@ -4,12 +4,15 @@ one line that names the session file and the key."""
 from __future__ import annotations
 
 import copy
+import os
 import json
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from gradviz.core import training as tr
 from gradviz.core.errors import GradvizError
@@ -192,3 +195,62 @@ def test_a_training_csv_outside_the_session_folder_is_not_read_unasked(tmp_path)
     loaded = load_session(path)
     assert loaded.training["result"]["config"]["csv_path"] == str(folder / "series.csv")
     assert tr.restore_lab_state(loaded.training)[1].metrics.test_rmse == r.metrics.test_rmse
+
+
+def _paths(node, prefix=()):
+    yield prefix
+    if isinstance(node, dict):
+        for k, v in node.items():
+            yield from _paths(v, prefix + (k,))
+    elif isinstance(node, list):
+        for i, v in enumerate(node[:3]):
+            yield from _paths(v, prefix + (i,))
+
+
+TINY = tr.TrainConfig(task="adding", model="gru", hidden=2, layers=1, steps=4, batch=4, iters=3,
+                      record_every=2, test_size=8)
+_leaf = st.one_of(st.none(), st.booleans(), st.integers(-3, 40), st.integers(-10**400, 10**400),
+                  st.floats(allow_nan=False, allow_infinity=False), st.text(max_size=8),
+                  st.sampled_from(["lstm", "csv", "../x.csv", "/etc/passwd", "rnn.weight_hh_l0"]))
+_value = st.recursive(_leaf, lambda inner: st.one_of(st.lists(inner, max_size=3),
+                                                     st.dictionaries(st.text(max_size=5), inner,
+                                                                     max_size=2)), max_leaves=6)
+
+
+@settings(max_examples=int(os.environ.get("FUZZ_EXAMPLES", 60)), deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_fuzzed_training_entries_open_or_are_refused_in_one_line(tmp_path, data):
+    state = json.loads(json.dumps(_lab_state(_tiny_run())))
+    for _ in range(data.draw(st.integers(1, 2))):
+        paths = list(_paths(state))[1:]
+        if not paths:
+            break
+        where = data.draw(st.sampled_from(paths))
+        node = state
+        for k in where[:-1]:
+            node = node[k]
+        node[where[-1]] = data.draw(_value)
+    path = tmp_path / "f.gradviz.json"
+    path.write_text(json.dumps({"format": "gradviz-session", "version": 1,
+                                "scene": Scene(hidden_size=2, steps=4).to_dict(),
+                                "training": state}))
+    try:
+        cfg, result = tr.restore_lab_state(load_session(path).training,
+                                           source="f.gradviz.json: training")
+    except GradvizError as exc:
+        text = str(exc)
+        assert text.startswith("f.gradviz.json") and "\n" not in text and len(text) < 400, text
+        return
+    if result is not None and result.model is not None:
+        for v in result.model.state_dict().values():
+            assert torch.isfinite(v).all()
+
+
+_TINY_RUN = []
+
+
+def _tiny_run():
+    if not _TINY_RUN:
+        _TINY_RUN.append(tr.train(TINY))
+    return _TINY_RUN[0]

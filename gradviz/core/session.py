@@ -373,7 +373,7 @@ def _resolve_training_csv(session: Session, path: Path, folder: Path, allow_outs
     for key, cfg in (("training setup csv_path", t.get("config")),
                      ("training result csv_path", (t.get("result") or {}).get("config"))):
         value = cfg.get("csv_path") if cfg else None
-        if not value:
+        if not value or cfg is None:
             continue
         target = Path(value) if Path(value).is_absolute() else folder / value
         target = Path(os.path.normpath(target))

@@ -236,7 +236,7 @@ def test_fuzzed_training_entries_open_or_are_refused_in_one_line(tmp_path, data)
                                 "scene": Scene(hidden_size=2, steps=4).to_dict(),
                                 "training": state}))
     try:
-        cfg, result = tr.restore_lab_state(load_session(path).training,
+        _cfg, result = tr.restore_lab_state(load_session(path).training,
                                            source="f.gradviz.json: training")
     except GradvizError as exc:
         text = str(exc)

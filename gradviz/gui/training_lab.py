@@ -780,6 +780,8 @@ class TrainingLab(QWidget):
             self.plots.set_forecasting(result.data is not None, self.table)
             self.plots.show_forecast(result)
             fill_metrics_table(self.table, result)
+            self.progress.setRange(0, max(1, result.config.iters))
+            self.progress.setValue(result.iterations)
             self._say(result.status())
         self._set_running(False)
 

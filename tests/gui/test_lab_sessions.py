@@ -131,6 +131,8 @@ def test_a_trained_lab_round_trips_through_a_session(window_on, qtbot, wait_idle
     assert lab_b.look_back.value() == 3 and lab_b.record_every.value() == 4
     # the same run: metrics table, curves, history, weights
     assert _table(lab_b) == _table(lab_a) and len(_table(lab_b)) == 4
+    assert lab_b.progress.value() == lab_a.progress.value() == 8
+    assert lab_b.status.text() == lab_a.result.status()
     assert lab_b.result.metrics.test_rmse == lab_a.result.metrics.test_rmse
     ra, rb = lab_a.result.history.arrays(), lab_b.result.history.arrays()
     assert ra.keys() == rb.keys()

@@ -12,7 +12,12 @@ A session file reproduces the numbers bit for bit on any machine. Layout (versio
       "view_layout": null,         # opaque text from the window (e.g. base64 of saveState)
       "weights": null | {"source": "...", "params": [{"key": "weight_hh_l0",
                                    "shape": [16, 16], "values": [[...], ...]}, ...]},
-      "inputs": null | {"source": "...", "values": [[x_1], [x_2], ...]}
+      "inputs": null | {"source": "...", "values": [[x_1], [x_2], ...]},
+      "training": null | {"config": {...TrainConfig...} | null,
+                          "result": null | {"config": {...}, "history": {"loss": [...], ...},
+                                            "iterations": 30, "stopped_nonfinite": null,
+                                            "cancelled": false, "elapsed": 1.2,
+                                            "weights": {"rnn.weight_hh_l0": [[...], ...], ...}}}
     }
 
 ``weights`` holds the torch ``state_dict`` when the scene's weights came from a file
@@ -21,6 +26,11 @@ they came from ``scene.inputs_path``. Floats are written with Python's ``repr``,
 back to the same float64. On load the embedded copies are used, never the paths (which stay
 in the scene only to say where the data came from): pass :func:`session_base_net` and
 :func:`session_inputs` to :func:`~gradviz.core.scene.simulate`.
+
+``training`` is the training lab's setup and last run: the run's history and its trained
+weights (every tensor of the model's ``state_dict``, head included) as plain numbers, never
+pickled code; :func:`gradviz.core.training.check_lab_state` checks it on load (no torch) and
+:func:`gradviz.core.training.restore_lab_state` rebuilds the trained model from it.
 """
 from __future__ import annotations
 
@@ -44,7 +54,7 @@ FORMAT = "gradviz-session"
 VERSION = 1
 SUFFIX = ".gradviz.json"
 _KEYS = ("format", "version", "scene", "step", "compare", "preset", "view_layout", "weights",
-         "inputs")
+         "inputs", "training")
 
 
 @dataclass
@@ -58,6 +68,7 @@ class Session:
     view_layout: str | None = None
     weights: dict[str, np.ndarray] | None = None   # torch key -> float64 array
     inputs: np.ndarray | None = None              # (T, input_size), before the amplitude
+    training: dict | None = None                  # the training lab: {"config", "result"}
     version: int = VERSION
 
     def with_scene(self, scene: Scene) -> Session:
@@ -69,7 +80,7 @@ class Session:
         keep_x = self.inputs is not None and scene.inputs_path == self.scene.inputs_path
         return Session(scene=scene, step=self.step, compare=self.compare, preset=self.preset,
                        view_layout=self.view_layout, weights=self.weights if keep_w else None,
-                       inputs=self.inputs if keep_x else None)
+                       inputs=self.inputs if keep_x else None, training=self.training)
 
 
 # ---------------------------------------------------------------- what simulate() needs
@@ -111,7 +122,7 @@ def embed_files(session: Session) -> Session:
                           columns=scene.inputs_columns, time=scene.inputs_time)
     return Session(scene=scene, step=session.step, compare=session.compare,
                    preset=session.preset, view_layout=session.view_layout,
-                   weights=weights, inputs=inputs)
+                   weights=weights, inputs=inputs, training=session.training)
 
 
 def session_to_json(session: Session) -> str:
@@ -145,9 +156,23 @@ def session_to_json(session: Session) -> str:
                        for k, v in s.weights.items()]},
         "inputs": None if s.inputs is None else {
             "source": Path(s.scene.inputs_path or "").name, "values": packed(s.inputs)},
+        "training": None if s.training is None else _training_json(s.training, inline, packed),
     }
     text = json.dumps(data, indent=1, ensure_ascii=False, allow_nan=False)
     return re.sub(r'"\\u0000(\d+)\\u0000"', lambda m: rows[int(m.group(1))], text) + "\n"
+
+
+def _training_json(training: dict, inline, packed) -> dict:
+    """The lab's state with each history list and each weight row on one line."""
+    result = training.get("result")
+    if result is not None:
+        result = dict(result)
+        result["history"] = {k: [inline(list(map(float, row))) for row in v]
+                             if k in ("grad_h", "whh_contrib") else inline(list(v))
+                             for k, v in (result.get("history") or {}).items()}
+        if result.get("weights") is not None:
+            result["weights"] = {k: packed(v) for k, v in result["weights"].items()}
+    return {"config": training.get("config"), "result": result}
 
 
 def save_session(path, session: Session, overwrite: bool = False) -> Path:
@@ -230,6 +255,13 @@ def session_from_dict(data, name: str = "session") -> Session:
             raise GradvizError(_('{name}: "{key}" must be text or null').format(name=name, key=key))
     session = Session(scene=scene, step=step, compare=compare, preset=data.get("preset"),
                       view_layout=data.get("view_layout"), version=version)
+    if data.get("training") is not None:
+        from .training import check_lab_state
+        try:
+            session.training = check_lab_state(data["training"], source=f"{name}: training")
+        except GradvizError as exc:
+            msg = str(exc)
+            raise GradvizError(msg if msg.startswith(name) else f"{name}: training: {msg}") from None
 
     weights = data.get("weights")
     if weights is not None:
@@ -338,7 +370,30 @@ def _resolve_paths(session: Session, path: Path, allow_outside: bool) -> Session
             raise OutsideFileError(path, key, target) from None
     if changes:
         session.scene = session.scene.replace(**changes)
+    _resolve_training_csv(session, path, folder, allow_outside)
     return session
+
+
+def _resolve_training_csv(session: Session, path: Path, folder: Path, allow_outside: bool) -> None:
+    """A training CSV named relative to the session resolves against its folder; the one a
+    saved run is rebuilt from (read on open) must lie inside it unless ``allow_outside``."""
+    t = session.training
+    if not t:
+        return
+    for key, cfg in (("training setup csv_path", t.get("config")),
+                     ("training result csv_path", (t.get("result") or {}).get("config"))):
+        value = cfg.get("csv_path") if cfg else None
+        if not value or cfg is None:
+            continue
+        target = Path(value) if Path(value).is_absolute() else folder / value
+        target = Path(os.path.normpath(target))
+        cfg["csv_path"] = str(target)
+        if allow_outside or key.startswith("training setup"):
+            continue   # the setup's file is read only when the user trains again
+        try:
+            target.resolve().relative_to(folder)
+        except (ValueError, OSError):
+            raise OutsideFileError(path, key, target) from None
 
 
 def _reject_constant(name):

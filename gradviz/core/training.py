@@ -140,25 +140,25 @@ class TrainConfig:
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or not low <= v <= high:
                 raise GradvizError(_("{name} must be an integer from {low} to {high}, got {value!r}")
-                                   .format(name=name, low=low, high=high, value=v))
+                                   .format(name=name, low=low, high=high, value=_Short(v)))
         if not isinstance(self.seed, (int, np.integer)) or isinstance(self.seed, bool):
-            raise GradvizError(_("seed must be an integer, got {value!r}").format(value=self.seed))
+            raise GradvizError(_("seed must be an integer, got {value!r}").format(value=_Short(self.seed)))
         for name in ("lr", "test_fraction"):
             v = getattr(self, name)
             if not _finite_number(v) or v <= 0:
                 raise GradvizError(_("{name} must be a positive number, got {value!r}")
-                                   .format(name=name, value=v))
+                                   .format(name=name, value=_Short(v)))
         if not self.test_fraction < 1:
             raise GradvizError(_("test_fraction must lie between 0 and 1, got {value!r}")
-                               .format(value=self.test_fraction))
+                               .format(value=_Short(self.test_fraction)))
         for name in ("clip_norm", "clip_value", "wr_scale"):
             v = getattr(self, name)
             if v is not None and (not _finite_number(v) or v <= 0):
                 raise GradvizError(_("{name} must be a positive number, got {value!r}")
-                                   .format(name=name, value=v))
+                                   .format(name=name, value=_Short(v)))
         if self.forget_bias is not None and not _finite_number(self.forget_bias):
             raise GradvizError(_("forget_bias must be a finite number, got {value!r}")
-                               .format(value=self.forget_bias))
+                               .format(value=_Short(self.forget_bias)))
         if self.clip_norm is not None and self.clip_value is not None:
             raise GradvizError(_("clip by norm or by value: choose one"))
         if self.forget_bias is not None and self.model != "lstm":
@@ -197,7 +197,7 @@ class TrainConfig:
         unknown = sorted(set(data) - known)
         if unknown:
             raise GradvizError(_("{source}: unknown training setting {name!r}")
-                               .format(source=source, name=unknown[0]))
+                               .format(source=source, name=_Short(unknown[0])))
         values = dict(data)
         if "columns" in values:
             cols = values["columns"]
@@ -208,7 +208,12 @@ class TrainConfig:
         for name in ("lr", "test_fraction", "clip_norm", "clip_value", "wr_scale", "forget_bias"):
             v = values.get(name)
             if isinstance(v, int) and not isinstance(v, bool):
-                values[name] = float(v)
+                try:
+                    values[name] = float(v)
+                except OverflowError:
+                    raise GradvizError(_("{source}: {name} is too large for a number, got "
+                                         "{value!r}").format(source=source, name=name,
+                                                             value=_Short(v))) from None
         try:
             cfg = cls(**values)
         except TypeError as exc:
@@ -233,10 +238,29 @@ def default_config(task: str = "airline", model: str = "lstm") -> TrainConfig:
     return cfg
 
 
+class _Short:
+    """A value whose ``repr`` in a message is at most about 40 characters (a file may hold
+    anything, e.g. a 300-digit number where a name was expected)."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value):
+        self.value = value
+
+    def __repr__(self) -> str:
+        try:
+            text = repr(self.value)
+        except ValueError:          # an int too long for repr
+            text = f"<a number of {self.value.bit_length()} bits>"
+        return text if len(text) <= 40 else text[:37] + "…"
+
+    __str__ = __repr__
+
+
 def _choice(name: str, value, options) -> None:
     if value not in options:
         raise GradvizError(_("unknown {name} {value!r}: expected one of {options}")
-                           .format(name=name, value=value, options=", ".join(options)))
+                           .format(name=name, value=_Short(value), options=", ".join(options)))
 
 
 def _finite_number(v) -> bool:
@@ -1267,25 +1291,190 @@ def _numpy_state(model):
     return [(k, v.detach().double().numpy()) for k, v in model.state_dict().items()]
 
 
+_RESULT_KEYS = ("config", "history", "iterations", "stopped_nonfinite", "cancelled", "elapsed",
+                "weights")
+_HISTORY_INTS = ("test_iteration", "record_iteration")
+_HISTORY_ROWS = ("grad_h", "whh_contrib")
+_HISTORY_GROUPS = (("loss", "grad_norm", "grad_norm_clipped", "clipped", "sigma_max_whh"),
+                   ("test_iteration", "test_loss"), ("record_iteration", "grad_h", "whh_contrib"))
+
+
+def _finite_array(value, where: str) -> np.ndarray:
+    """Nested lists (or an array) of finite numbers as float64; else a GradvizError."""
+    if isinstance(value, np.ndarray):
+        a = value
+        if a.dtype.kind not in "iuf":
+            raise GradvizError(_("{where}: expected numbers").format(where=where))
+        a = a.astype(np.float64)
+    else:
+        if _holds_bool_or_text(value):
+            raise GradvizError(_("{where}: expected numbers").format(where=where))
+        try:
+            a = np.array(value, dtype=np.float64)
+        except (ValueError, TypeError, OverflowError, RecursionError):
+            raise GradvizError(_("{where}: expected nested lists of numbers of one shape")
+                               .format(where=where)) from None
+    if not np.all(np.isfinite(a)):
+        raise GradvizError(_("{where}: contains NaN or inf").format(where=where))
+    return a
+
+
+def _holds_bool_or_text(value) -> bool:
+    if isinstance(value, (bool, str, dict)) or value is None:
+        return True
+    if isinstance(value, (list, tuple)):
+        return any(_holds_bool_or_text(v) for v in value)
+    return False
+
+
+def _config_from(data, source: str) -> TrainConfig:
+    """``TrainConfig.from_dict`` whose every message names ``source`` (validate()'s too)."""
+    try:
+        return TrainConfig.from_dict(data, source=source)
+    except GradvizError as exc:
+        msg = str(exc)
+        raise GradvizError(msg if msg.startswith(source) else f"{source}: {msg}") from None
+
+
+def check_result_state(state, source: str = "session") -> dict:
+    """The :func:`result_state` data of a file checked without torch: the config valid, every
+    history number finite and of its type, the lengths consistent, the weights finite arrays.
+    Returns a clean copy (history as lists, weights as float64 arrays); anything wrong is a
+    one-line :class:`GradvizError` naming ``source`` and the key."""
+    if not isinstance(state, dict) or "config" not in state:
+        raise GradvizError(_("{source}: the training run is not an object with a config")
+                           .format(source=source))
+    unknown = sorted(set(state) - set(_RESULT_KEYS))
+    if unknown:
+        raise GradvizError(_("{source}: unknown key {name!r} in the training run")
+                           .format(source=source, name=_Short(unknown[0])))
+    cfg = _config_from(state["config"], f"{source}: config")
+    history = state.get("history")
+    if history is None:
+        history = {}
+    if not isinstance(history, dict):
+        raise GradvizError(_("{source}: history must be an object of lists").format(source=source))
+    names = [f.name for f in fields(History)]
+    hist: dict[str, list] = {}
+    for name, values in history.items():
+        where = f"{source}: history {name}"
+        if name not in names:
+            raise GradvizError(_("{source}: unknown or malformed history entry {name!r}")
+                               .format(source=source, name=_Short(name)))
+        if not isinstance(values, list):
+            raise GradvizError(_("{where}: expected a list").format(where=where))
+        if name == "clipped":
+            if not all(isinstance(v, bool) for v in values):
+                raise GradvizError(_("{where}: expected true/false values").format(where=where))
+            hist[name] = list(values)
+        elif name in _HISTORY_INTS:
+            if not all(isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in values):
+                raise GradvizError(_("{where}: expected iteration numbers ≥ 1").format(where=where))
+            hist[name] = list(values)
+        elif name in _HISTORY_ROWS:
+            a = _finite_array(values, where) if values else np.zeros((0, 0))
+            if a.ndim != 2:
+                raise GradvizError(_("{where}: expected rows of numbers, one per recorded "
+                                     "iteration").format(where=where))
+            hist[name] = a.tolist()
+        else:
+            a = _finite_array(values, where)
+            if a.ndim != 1:
+                raise GradvizError(_("{where}: expected a list of numbers").format(where=where))
+            hist[name] = a.tolist()
+    for group in _HISTORY_GROUPS:
+        lengths = {len(hist.get(n, [])) for n in group}
+        if len(lengths) > 1:
+            raise GradvizError(_("{source}: history {names} must have one length each")
+                               .format(source=source, names=", ".join(group)))
+    records = len(hist.get("record_iteration", []))
+    if len(hist.get("forget_mean", [])) not in (0, records):
+        raise GradvizError(_("{source}: history forget_mean must have one value per recorded "
+                             "iteration").format(source=source))
+    if len({len(r) for n in _HISTORY_ROWS for r in hist.get(n, [])}) > 1:
+        raise GradvizError(_("{source}: history grad_h and whh_contrib rows must have one length")
+                           .format(source=source))
+    iterations = state.get("iterations", len(hist.get("loss", [])))
+    if isinstance(iterations, bool) or not isinstance(iterations, int) \
+            or iterations != len(hist.get("loss", [])):
+        raise GradvizError(_("{source}: iterations must be the number of recorded losses "
+                             "({n}), got {value!r}").format(source=source,
+                                                             n=len(hist.get("loss", [])),
+                                                             value=_Short(iterations)))
+    stopped = state.get("stopped_nonfinite")
+    if stopped is not None and (isinstance(stopped, bool) or not isinstance(stopped, int)
+                                or stopped < 1):
+        raise GradvizError(_("{source}: stopped_nonfinite must be an iteration number or null, "
+                             "got {value!r}").format(source=source, value=_Short(stopped)))
+    cancelled = state.get("cancelled", False)
+    if not isinstance(cancelled, bool):
+        raise GradvizError(_("{source}: cancelled must be true or false, got {value!r}")
+                           .format(source=source, value=_Short(cancelled)))
+    elapsed = state.get("elapsed", 0.0)
+    if not _finite_number(elapsed) or elapsed < 0:
+        raise GradvizError(_("{source}: elapsed must be a finite number of seconds ≥ 0, got "
+                             "{value!r}").format(source=source, value=_Short(elapsed)))
+    weights = state.get("weights")
+    clean_w = None
+    if weights is not None:
+        if not isinstance(weights, dict) or not all(isinstance(k, str) for k in weights):
+            raise GradvizError(_("{source}: weights must be an object of named arrays")
+                               .format(source=source))
+        clean_w = {k: _finite_array(v, f"{source}: weights {k if len(k) <= 40 else k[:37] + '…'}")
+                   for k, v in weights.items()}
+    if cfg.model != "ar" and clean_w is None:
+        raise GradvizError(_("{source}: the training run holds no weights").format(source=source))
+    return {"config": cfg.to_dict(), "history": hist, "iterations": iterations,
+            "stopped_nonfinite": stopped, "cancelled": cancelled, "elapsed": float(elapsed),
+            "weights": clean_w}
+
+
+def check_lab_state(state, source: str = "session") -> dict:
+    """The training lab's part of a session (``{"config": setup or null, "result": run or
+    null}``, as ``TrainingLab.session_state`` gives it) checked without torch (see
+    :func:`check_result_state`); returns a clean copy. :func:`restore_lab_state` rebuilds it."""
+    if not isinstance(state, dict):
+        raise GradvizError(_("{source}: the training lab's state is not an object")
+                           .format(source=source))
+    unknown = sorted(set(state) - {"config", "result"})
+    if unknown:
+        raise GradvizError(_("{source}: unknown key {name!r} in the training lab's state")
+                           .format(source=source, name=_Short(unknown[0])))
+    config = state.get("config")
+    if config is not None:
+        config = _config_from(config, f"{source}: setup").to_dict()
+    result = state.get("result")
+    if result is not None:
+        result = check_result_state(result, source=f"{source}: result")
+    return {"config": config, "result": result}
+
+
+def restore_lab_state(state, source: str = "session") -> tuple[TrainConfig | None,
+                                                                TrainResult | None]:
+    """(setup, run) of the training lab's part of a session: checked, then the run rebuilt
+    with :func:`restore_result` (its model with the saved weights, forecasts and metrics
+    recomputed). Raises :class:`GradvizError` (one line) before anything is built."""
+    clean = check_lab_state(state, source)
+    cfg = (TrainConfig.from_dict(clean["config"], source=f"{source}: setup")
+           if clean["config"] is not None else None)
+    result = (restore_result(clean["result"], source=f"{source}: result")
+              if clean["result"] is not None else None)
+    return cfg, result
+
+
 def restore_result(state: dict, source: str = "session") -> TrainResult:
     """The :class:`TrainResult` of :func:`result_state` data: the model rebuilt with its
     weights, the forecasts and metrics recomputed from them (float64)."""
     torch = _torch()
-    if not isinstance(state, dict) or "config" not in state:
-        raise GradvizError(_("{source}: the training run is not an object with a config")
-                           .format(source=source))
+    state = check_result_state(state, source)
     cfg = TrainConfig.from_dict(state["config"], source=f"{source}: training config")
     hist = History()
-    for name, values in (state.get("history") or {}).items():
-        if name not in {f.name for f in fields(History)} or not isinstance(values, list):
-            raise GradvizError(_("{source}: unknown or malformed history entry {name!r}")
-                               .format(source=source, name=name))
+    for name, values in state["history"].items():
         setattr(hist, name, list(values))
     task = _Task(cfg)
-    result = TrainResult(config=cfg, history=hist, iterations=int(state.get("iterations", 0)),
-                         stopped_nonfinite=state.get("stopped_nonfinite"),
-                         cancelled=bool(state.get("cancelled", False)),
-                         elapsed=float(state.get("elapsed", 0.0)), data=task.data)
+    result = TrainResult(config=cfg, history=hist, iterations=state["iterations"],
+                         stopped_nonfinite=state["stopped_nonfinite"],
+                         cancelled=state["cancelled"], elapsed=state["elapsed"], data=task.data)
     if cfg.forecasting:
         result.baselines = forecast_baselines(task.data, cfg.ar_order, cfg.season)
     elif cfg.task == "adding":
@@ -1300,6 +1489,10 @@ def restore_result(state: dict, source: str = "session") -> TrainResult:
         raise GradvizError(_("{source}: the training run holds no weights").format(source=source))
     model = build_model(cfg, task.input_size, task.output_size, task.seq_len)
     expected = model.state_dict()
+    extra = sorted(set(weights) - set(expected))
+    if extra:
+        raise GradvizError(_("{source}: weight {key!r} does not belong to the {model} model")
+                           .format(source=source, key=_Short(extra[0]), model=cfg.model))
     sd = {}
     for key, ref in expected.items():
         if key not in weights:

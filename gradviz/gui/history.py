@@ -82,6 +82,11 @@ class SceneHistory(QObject):
         self._last_keys, self._last_time = keys, now
         self.changed.emit()
 
+    def new_step(self) -> None:
+        """The next scene is its own step (a session or preset opened just after a slider
+        drag of the same setting is not merged into the drag)."""
+        self._last_keys = frozenset()
+
     @property
     def can_undo(self) -> bool:
         return bool(self.undo_stack)

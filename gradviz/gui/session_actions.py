@@ -1,11 +1,13 @@
 """Sessions in the window: save / open (Ctrl+S / Ctrl+O), recent files, unsaved changes, autosave.
 
 A session file (:mod:`gradviz.core.session`) holds the scene on screen, the selected step, the
-compare flag, the dock layout and, when the weights or inputs came from files, their numbers.
-"Unsaved" means the scene, step or compare mode differ from what was last saved or opened;
-quitting then asks Save / Discard / Cancel. Every change is autosaved after a pause; a marker
-file written at start and removed at a clean quit tells the next start that the last run
-crashed, and it offers the autosave back.
+compare flag, the dock layout, when the weights or inputs came from files their numbers, and
+the training lab's setup and last run with its trained weights (when the lab was opened).
+"Unsaved" means the scene, step, compare mode or the lab's run differ from what was last saved
+or opened; quitting then asks Save / Discard / Cancel. Opening a session asks nothing: the
+scene it replaces is one Edit ▸ Undo (Ctrl+Z) away, as after a preset. Every change is
+autosaved after a pause; a marker file written at start and removed at a clean quit tells the
+next start that the last run crashed, and it offers the autosave back.
 """
 from __future__ import annotations
 
@@ -103,8 +105,54 @@ def remove_marker() -> None:
         pass
 
 
-def apply_session(window, session) -> None:
-    """Show a loaded session: its scene on its embedded data, step, compare mode, layout."""
+class _Same:
+    """Compares by identity (the lab's run in the unsaved-changes state)."""
+
+    __slots__ = ("obj",)
+
+    def __init__(self, obj):
+        self.obj = obj
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, _Same) and other.obj is self.obj
+
+    def __hash__(self) -> int:
+        return id(self.obj)
+
+
+def _built_lab(window):
+    """The training lab if its window was built (and still exists), else None."""
+    getter = getattr(window, "training_lab_if_built", None)
+    holder = getter() if getter is not None else None
+    if holder is None:
+        return None
+    try:
+        return holder.lab
+    except RuntimeError:    # its window is already gone
+        return None
+
+
+def _new_history_step(window) -> None:
+    """What opens next is one Undo step of its own (Edit ▸ Undo, gui/history.py)."""
+    history = getattr(window, "history", None)
+    if history is not None:
+        history.new_step()
+
+
+def restore_training(session, source: str):
+    """(setup, run) of a session's training part, rebuilt by the core (torch loaded), or
+    None; raises GradvizError (one line naming ``source``) before anything changes."""
+    if session.training is None:
+        return None
+    from ..core.training import restore_lab_state
+    return restore_lab_state(session.training, source=f"{source}: training")
+
+
+def apply_session(window, session, training=None) -> None:
+    """Show a loaded session: its scene on its embedded data, step, compare mode, layout, and
+    (``training``: what :func:`restore_training` gave) the training lab's setup and run."""
+    if training is not None and getattr(window, "training_lab", None) is not None:
+        window.training_lab().lab.show_restored(*training)
     if session.view_layout:
         window.restore_layout_state(session.view_layout)
     if session.step is None:
@@ -146,6 +194,10 @@ class SessionManager(QObject):
             signal.connect(self._changed)
         window.close_guards.append(self.close_guard)
         window.closed.connect(self._clean_quit)
+        hooks = window.__dict__.setdefault("training_lab_hooks", [])
+        hooks.append(self._watch_lab)
+        if _built_lab(window) is not None:
+            self._watch_lab(_built_lab(window))
         if autosave:
             self._check_crash()
             write_marker()
@@ -189,9 +241,14 @@ class SessionManager(QObject):
 
     # -- state and dirtiness
 
+    def _watch_lab(self, lab) -> None:
+        lab.run_finished.connect(self._changed)
+
     def state(self):
         c = self.controller
-        return (c.scene, c.step, c.compare)
+        lab = _built_lab(self.window)
+        run = lab.result if lab is not None else None
+        return (c.scene, c.step, c.compare, _Same(run) if run is not None else None)
 
     def is_dirty(self) -> bool:
         if self._forced_dirty:
@@ -237,7 +294,20 @@ class SessionManager(QObject):
         weights = base.params if (scene.state_dict_path and base is not None) else None
         return Session(scene=scene, step=int(c.step), compare=bool(c.compare), preset=self.preset,
                        view_layout=self.window.layout_state(), weights=weights,
-                       inputs=c.raw_inputs())
+                       inputs=c.raw_inputs(), training=self.lab_state())
+
+    def lab_state(self) -> dict | None:
+        """The training lab's setup and last run for the session, or None when the lab was
+        never opened or holds only its untouched default setup."""
+        lab = _built_lab(self.window)
+        if lab is None:
+            return None
+        state = lab.session_state()
+        if state["result"] is None:
+            from ..core.training import default_config
+            if state["config"] in (None, default_config("airline", "lstm").to_dict()):
+                return None
+        return state
 
     # -- save
 
@@ -276,20 +346,33 @@ class SessionManager(QObject):
         """Open a session file; a malformed or foreign file raises and changes nothing.
 
         A session that would read a file outside its own folder asks first (declined: the
-        :class:`~gradviz.core.session.OutsideFileError` is raised, nothing changes)."""
+        :class:`~gradviz.core.session.OutsideFileError` is raised, nothing changes). The
+        training lab's run is rebuilt before anything on screen changes."""
         try:
             session = load_session(path)
         except OutsideFileError as exc:
             if not ask_read_outside(self.window, exc):
                 raise
             session = load_session(path, allow_outside=True)
-        self.apply(session, Path(path))
+        training = restore_training(session, Path(path).name)
+        if self.autosave_enabled:
+            self.autosave_now()   # what was on screen, before it is replaced
+        self.apply(session, Path(path), training=training)
         add_recent_session(self.window.settings, path)
         self._fill_recent()
         return session
 
-    def apply(self, session: Session, path: Path | None, dirty: bool = False) -> None:
-        apply_session(self.window, session)
+    def apply(self, session: Session, path: Path | None, dirty: bool = False,
+              training=None) -> None:
+        """Show ``session`` (``training``: its lab part already restored; else restored here,
+        and a problem with it is reported while the scene still opens)."""
+        if training is None and session.training is not None:
+            try:
+                training = restore_training(session, path.name if path else _("the autosave"))
+            except GradvizError as exc:
+                self.window.show_error(str(exc))
+        _new_history_step(self.window)
+        apply_session(self.window, session, training)
         self.path = path
         self.preset = session.preset
         self.mark_clean(pending=True)
@@ -300,6 +383,7 @@ class SessionManager(QObject):
     def open_preset(self, preset) -> None:
         """Show a preset (scene, step, compare mode) as a new unsaved document."""
         c = self.controller
+        _new_history_step(self.window)
         if preset.step is None:
             c.follow_end = True
         c.set_scene(preset.scene, step=preset.step)
@@ -310,8 +394,7 @@ class SessionManager(QObject):
         self.path_changed.emit(None)
 
     def ask_open(self) -> bool:
-        if not self.offer_to_save():
-            return False
+        """File ▸ Open: no "save first?" — the scene replaced stays one Undo away."""
         path = ask_open_path(self.window, _("Open session"), _(FILTER))
         return bool(path) and self._open_reporting(path)
 
@@ -322,8 +405,6 @@ class SessionManager(QObject):
             self._fill_recent()
             show_problem(self.window, _("{path} no longer exists").format(path=path),
                          _("It was removed from the list of recent sessions."))
-            return False
-        if not self.offer_to_save():
             return False
         return self._open_reporting(path)
 
@@ -347,8 +428,8 @@ class SessionManager(QObject):
                           else _("Save this scene as a session first?"),
                           QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard
                           | QMessageBox.StandardButton.Cancel, self.window)
-        box.setInformativeText(_("The scene, step or compare mode changed since it was last "
-                               "saved or opened."))
+        box.setInformativeText(_("The scene, step, compare mode or the training lab's run "
+                                 "changed since it was last saved or opened."))
         box.setDefaultButton(QMessageBox.StandardButton.Save)
         self.question_box = box
         return QMessageBox.StandardButton(box.exec())

@@ -687,7 +687,7 @@ class TrainingLab(QWidget):
         return self._thread.wait(msecs)
 
     def _on_progress(self, p) -> None:
-        if self._thread is None:
+        if self._stale():
             return
         self.progress.setValue(p.iteration)
         self.plots.update_history(p.history, self._total)
@@ -695,7 +695,14 @@ class TrainingLab(QWidget):
             self._say(_("training… iteration {i} of {n} ({rate:.0f} iterations/s)").format(
                 i=p.iteration, n=p.total, rate=p.iteration / p.elapsed if p.elapsed > 0 else 0.0))
 
+    def _stale(self) -> bool:
+        """A signal of a run that was stopped and replaced (e.g. by opening a session)."""
+        sender = self.sender()
+        return self._thread is None or (sender is not None and sender is not self._thread)
+
     def _on_finished(self, result) -> None:
+        if self._stale():
+            return
         self._thread.wait()
         self._thread = None
         self.result = result
@@ -715,6 +722,8 @@ class TrainingLab(QWidget):
         self.run_finished.emit(result)
 
     def _on_failed(self, message: str) -> None:
+        if self._stale():
+            return
         if self._thread is not None:
             self._thread.wait()
         self._thread = None
@@ -750,17 +759,17 @@ class TrainingLab(QWidget):
     def apply_session_state(self, state: dict, source: str = "session") -> None:
         """Show a saved setup and run (plots, forecast, table; the weights ready to analyse
         or save). A malformed one raises GradvizError and changes nothing."""
-        from ..core.training import restore_result
-        if not isinstance(state, dict):
-            raise GradvizError(_("{source}: the training lab's state is not an object")
-                               .format(source=source))
-        cfg = (TrainConfig.from_dict(state["config"], source=f"{source}: training setup")
-               if state.get("config") is not None else None)
-        result = (restore_result(state["result"], source=source)
-                  if state.get("result") is not None else None)
+        from ..core.training import restore_lab_state
+        cfg, result = restore_lab_state(state, source=source)
+        self.show_restored(cfg, result)
+
+    def show_restored(self, cfg, result) -> None:
+        """Show a setup (TrainConfig or None: kept) and a run (TrainResult or None) that
+        ``core.training.restore_lab_state`` rebuilt; a run going on is stopped first."""
         if self.running:
             self.stop()
             self.wait()
+            self._thread = None     # its queued "finished" must not replace what is shown
         if cfg is not None:
             self.set_config(cfg)
         self.result = result
@@ -771,6 +780,8 @@ class TrainingLab(QWidget):
             self.plots.set_forecasting(result.data is not None, self.table)
             self.plots.show_forecast(result)
             fill_metrics_table(self.table, result)
+            self.progress.setRange(0, max(1, result.config.iters))
+            self.progress.setValue(result.iterations)
             self._say(result.status())
         self._set_running(False)
 
@@ -871,6 +882,8 @@ def install_training_lab(window):
     def lab_window():
         if "w" not in holder:
             holder["w"] = TrainingLabWindow(window)
+            for hook in list(getattr(window, "training_lab_hooks", ())):
+                hook(holder["w"].lab)      # e.g. sessions: a finished run is an unsaved change
         return holder["w"]
 
     def open_lab():

@@ -48,7 +48,8 @@ class TrainingPlots(QWidget):
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        pg.setConfigOptions(antialias=True)
+        previous = pg.getConfigOption("antialias")
+        pg.setConfigOptions(antialias=True)     # for the lab's curves only: restored below
         c = _LIGHT
         self.widgets: dict[str, pg.PlotWidget] = {}
         grid = self.grid = QGridLayout(self)
@@ -131,6 +132,7 @@ class TrainingPlots(QWidget):
             grid.setRowStretch(row, stretch)
         for w in self.widgets.values():
             w.getPlotItem().vb.disableAutoRange()
+        pg.setConfigOptions(antialias=previous)
 
     # -- updates
 

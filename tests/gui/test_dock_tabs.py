@@ -89,3 +89,36 @@ def test_no_stray_tab_bar_from_start_to_restart(qtbot):
     again = _window(qtbot)                       # the remembered layout
     _check_layout(again)
     again.close()
+
+
+def test_a_view_behind_a_tab_draws_when_shown_and_when_exported(qtbot, tmp_path):
+    """A slider move redraws the views on screen; Gates (a tab behind States) keeps the new
+    numbers and draws them when its tab comes to the front, or when it is exported."""
+    import numpy as np
+
+    from gradviz.core import plotdata
+    from gradviz.gui.exporting import export_widget
+    window = _window(qtbot)
+    c = window.controller
+    c.start()
+    qtbot.waitUntil(lambda: not c.is_busy and c.analysis is not None, timeout=10_000)
+    gates, states = window.views["Gates"], window.views["States"]
+    assert not gates.on_screen and states.on_screen
+    drawn = gates.data
+    c.update(wr_scale=1.7)
+    qtbot.waitUntil(lambda: not c.is_busy and c.shown_scene.wr_scale == 1.7, timeout=10_000)
+    assert gates.analysis is c.analysis and gates.data is drawn      # kept, not drawn
+    export_widget(gates, tmp_path / "gates.png")                     # an export draws first
+    fresh = plotdata.gates(c.analysis)
+    assert gates.data is not drawn
+    for key, values in fresh.items():
+        np.testing.assert_array_equal(gates.data[key], values)
+    c.update(wr_scale=0.6)
+    qtbot.waitUntil(lambda: not c.is_busy and c.shown_scene.wr_scale == 0.6, timeout=10_000)
+    window.docks["GatesView"].raise_()                               # the user clicks its tab
+    qtbot.waitUntil(lambda: gates.on_screen, timeout=2_000)
+    assert not states.on_screen
+    fresh = plotdata.gates(c.analysis)
+    for key, values in fresh.items():
+        np.testing.assert_array_equal(gates.data[key], values)
+    window.close()

@@ -47,6 +47,8 @@ def test_the_view_and_the_status_line_show_the_cores_exponents(window, qtbot):
     np.testing.assert_allclose(panel.result.exponents, ref.exponents, atol=1e-12)
     assert panel.mean_field == pytest.approx(mean_field_rate(2.0))
     assert f"{ref.lambda1:+.3f}" in panel.label.text()
+    w.docks["LyapunovView"].raise_()     # its tab to the front: a view behind a tab draws then
+    qtbot.waitUntil(lambda: view.on_screen and view.curves[0].getData()[0] is not None)
     assert view.theory.isVisible() and view.theory.value() == pytest.approx(mean_field_rate(2.0))
     t, lam = view.curves[0].getData()
     assert t[0] == 13 and t[-1] == 60 and lam[-1] == pytest.approx(ref.lambda1)

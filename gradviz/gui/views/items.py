@@ -122,10 +122,27 @@ class Plot(pg.PlotItem):
         self.setTitle(None)
 
     def setTitle(self, title=None, **args):
+        """As PlotItem's; the same title again is nothing to do (a relayout of the plot and
+        a new text document otherwise, on every analysis)."""
+        key = (title, tuple(sorted(args.items())))
+        if key == getattr(self, "_title_key", None):
+            return
+        self._title_key = key
         super().setTitle(title, **args)
         if title is not None:
             self.titleLabel.setMaximumHeight(self.title_height)
             self.layout.setRowFixedHeight(0, self.title_height)
+
+    def setLabel(self, axis, text=None, units=None, unitPrefix=None, **args):
+        """As PlotItem's; the same label again is nothing to do."""
+        keys = getattr(self, "_label_keys", None)
+        if keys is None:
+            keys = self._label_keys = {}
+        key = (text, units, unitPrefix, tuple(sorted(args.items())))
+        if keys.get(axis) == key:
+            return
+        keys[axis] = key
+        super().setLabel(axis, text=text, units=units, unitPrefix=unitPrefix, **args)
 
     def resizeEvent(self, ev):
         super().resizeEvent(ev)

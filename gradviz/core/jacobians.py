@@ -10,6 +10,7 @@ units are all off) is reported as :data:`LOG10_ZERO`, never as -inf or NaN.
 """
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -384,10 +385,17 @@ class RowNorms:
     h_fro: np.ndarray
     c: np.ndarray | None = None
     c_fro: np.ndarray | None = None
+    #: the smallest i computed so far: a partial row (``first > 0``, shown while a large row is
+    #: computed, nearest lags first) holds NaN for i < first; a complete row has ``first == 0``
+    first: int = 0
 
     @property
     def exact(self) -> bool:
         return self.h is not None
+
+    @property
+    def complete(self) -> bool:
+        return self.first == 0
 
 
 #: bytes of blocks whose 2-norms are taken together (a row's memory is a batch, not t blocks)
@@ -405,6 +413,19 @@ def row_norms(jacobians: Jacobians, t: int, h_size: int, exact: bool = True,
     ∂s_t/∂s_{i-1} = (∂s_t/∂s_i) J_i, renormalised every step: t GEMMs of n×n, the norms taken
     as the product goes (2-norms in batches of SVDs), so memory stays a few blocks whatever t.
     """
+    steps = row_norms_steps(jacobians, t, h_size, exact, should_stop)
+    while True:
+        try:
+            next(steps)
+        except StopIteration as done:
+            return done.value
+
+
+def row_norms_steps(jacobians: Jacobians, t: int, h_size: int, exact: bool = True,
+                    should_stop=None, every: float | None = None):
+    """:func:`row_norms` as a generator: about every ``every`` seconds it yields the row so
+    far (a partial :class:`RowNorms`, exact for i = first..t: the nearest lags first); it
+    returns the complete row. ``every=None`` never yields."""
     n = jacobians.shape[1] if jacobians.ndim == 3 else h_size
     hs, has_c = h_size, n > h_size
     scale = np.zeros(t + 1)
@@ -424,8 +445,24 @@ def row_norms(jacobians: Jacobians, t: int, h_size: int, exact: bool = True,
                 sv_c[idx] = _largest_sv(np.stack(batch_c))
             batch_h.clear(), batch_c.clear(), batch_i.clear()
 
+    def result(first: int) -> RowNorms:
+        if exact:
+            flush()
+
+        def known(values):
+            out = _combine(scale, values, dead)
+            out[:first] = np.nan
+            return out
+        out = RowNorms(t=t, h=None if sv_h is None else known(sv_h), h_fro=known(rel_h),
+                       first=first)
+        if has_c:
+            out.c = None if sv_c is None else known(sv_c)
+            out.c_fro = known(rel_c)
+        return out
+
     P = np.eye(n)
     s, is_dead = 0.0, False
+    last = time.perf_counter()
     for i in range(t, -1, -1):
         scale[i], dead[i] = s, is_dead
         hb = P[:hs, :hs]
@@ -444,6 +481,9 @@ def row_norms(jacobians: Jacobians, t: int, h_size: int, exact: bool = True,
             break
         if should_stop is not None and should_stop():
             raise Stopped
+        if every is not None and time.perf_counter() - last >= every:
+            yield result(i)
+            last = time.perf_counter()
         if not is_dead:
             Ji, e = _normalised(jacobians[i - 1])
             P = P @ Ji
@@ -454,11 +494,4 @@ def row_norms(jacobians: Jacobians, t: int, h_size: int, exact: bool = True,
                 s += float(np.log10(norm))
             else:
                 is_dead = True
-    if exact:
-        flush()
-    out = RowNorms(t=t, h=None if sv_h is None else _combine(scale, sv_h, dead),
-                   h_fro=_combine(scale, rel_h, dead))
-    if has_c:
-        out.c = None if sv_c is None else _combine(scale, sv_c, dead)
-        out.c_fro = _combine(scale, rel_c, dead)
-    return out
+    return result(0)

@@ -122,7 +122,8 @@ def gradient_flow(analysis, step: int, row=None) -> dict[str, np.ndarray]:
 
     ``row`` (a :class:`~gradviz.core.jacobians.RowNorms` for this t) gives exact 2-norms; without
     it the analysis' own maps are used (2-norms when the map was computed exactly, else only
-    Frobenius). Keys: 'lag'; 'log10_jac_h' (when known), 'log10_jac_h_fro'; LSTM
+    Frobenius). A partial row (still being computed) gives its arrays for lags 0..t - first
+    only, shorter than 'lag'. Keys: 'lag'; 'log10_jac_h' (when known), 'log10_jac_h_fro'; LSTM
     'log10_jac_c' (when known), 'log10_jac_c_fro', 'log10_forget_path'; GRU
     'log10_update_path'; RNN 'log10_bound_h' (Pascanu) and 'log10_sigma_power' ((t-i)·log10 σ_max).
     """
@@ -133,13 +134,17 @@ def gradient_flow(analysis, step: int, row=None) -> dict[str, np.ndarray]:
     out = {"lag": np.arange(t + 1, dtype=np.float64)}
     kind = _kind(analysis)
     if row is not None:   # exact norms of this row (2-norms once computed)
+        known = t - row.first + 1   # a partial row: lags 0..t - first so far
+
+        def by_lag(values):
+            return _by_lag(values)[:known]
         if row.h is not None:
-            out["log10_jac_h"] = _by_lag(row.h)
-        out["log10_jac_h_fro"] = _by_lag(row.h_fro)
+            out["log10_jac_h"] = by_lag(row.h)
+        out["log10_jac_h_fro"] = by_lag(row.h_fro)
         if row.c_fro is not None:
             if row.c is not None:
-                out["log10_jac_c"] = _by_lag(row.c)
-            out["log10_jac_c_fro"] = _by_lag(row.c_fro)
+                out["log10_jac_c"] = by_lag(row.c)
+            out["log10_jac_c_fro"] = by_lag(row.c_fro)
     elif jac is not None and jac.full:   # the row of the full map
         if jac.h is not None:
             out["log10_jac_h"] = _by_lag(jac.h[t, :t + 1])

@@ -21,7 +21,8 @@ from .dynamics import Trace, run
 from .errors import GradvizError
 from .inputs import SIGNALS, make_signal, read_csv
 from .i18n import N_, _
-from .jacobians import JacobianMap, RowNorms, StepJacobians, coarse_map, row_norms
+from .jacobians import (JacobianMap, RowNorms, StepJacobians, coarse_map, row_norms,
+                        row_norms_steps)
 from .kinds import CELL_NAMES, cell_name
 from .plan import check_scene
 
@@ -368,6 +369,12 @@ class Analysis:
         """Norms of ∂h_t/∂h_i for i = 0..t: 2-norms and Frobenius (only Frobenius if not exact);
         ``should_stop()`` is asked now and then (raises jacobians.Stopped)."""
         return row_norms(self.jacobians, t, self.h_size, exact=exact, should_stop=should_stop)
+
+    def row_steps(self, t: int, exact: bool = True, should_stop=None, every: float = 0.25):
+        """:meth:`row` as a generator of partial rows (nearest lags first) about every
+        ``every`` seconds; returns the complete row (see jacobians.row_norms_steps)."""
+        return row_norms_steps(self.jacobians, t, self.h_size, exact=exact,
+                               should_stop=should_stop, every=every)
 
     def arrays(self) -> dict[str, np.ndarray]:
         """The arrays of ``trace.npz`` (see README): states, output, gates, log10 maps."""

@@ -44,6 +44,8 @@ FINE_SECONDS = 4.0
 #: in the first stage at all (Frobenius norms) up to QUICK_ROW; a dearer one follows the run
 QUICK_EXACT_ROW = 5e7
 QUICK_ROW = 5e8
+#: a row that takes longer is shown in parts this often (seconds), nearest lags first
+PARTIAL_ROW_SECONDS = 0.3
 
 
 @dataclass
@@ -138,11 +140,12 @@ class Controller(QObject):
         self._csv: dict[tuple, np.ndarray] = {}
         self._shown_generation = 0
         self._analysis_runner = LatestRunner(self, cancel_running=True)
-        self._row_runner = LatestRunner(self)
+        self._row_runner = LatestRunner(self, cancel_running=True)   # the cursor moved on
         self._compare_runner = LatestRunner(self, cancel_running=True)
         self._analysis_runner.partial.connect(self._on_stage)
         self._analysis_runner.failed.connect(self._on_analysis_failed)
         self._row_runner.finished.connect(self._on_row)
+        self._row_runner.partial.connect(self._on_row)
         self._row_runner.failed.connect(self._on_side_failed)
         self._compare_runner.partial.connect(self._on_compare)
         self._compare_runner.failed.connect(self._on_side_failed)
@@ -308,8 +311,15 @@ class Controller(QObject):
         row = analysis.row(t, exact=cost <= QUICK_EXACT_ROW) if cost <= QUICK_ROW else None
         yield "analysis", _Result(r.scene, analysis, r.base, r.raw_inputs, t, row)
         if row is None or row.h is None:
-            try:
-                yield "row", analysis.row(t, should_stop=self._analysis_runner.should_stop)
+            try:   # a large row arrives in parts, nearest lags first (each part exact)
+                steps = analysis.row_steps(t, should_stop=self._analysis_runner.should_stop,
+                                           every=PARTIAL_ROW_SECONDS)
+                while True:
+                    try:
+                        yield "row", next(steps)
+                    except StopIteration as done:
+                        yield "row", done.value
+                        break
             except Stopped:
                 return
         fine = plan_map(n, hs, T, FINE_SECONDS)
@@ -361,7 +371,8 @@ class Controller(QObject):
         if generation != self._shown_generation or self.analysis is None:
             return   # a stage of a scene no longer on screen
         if name == "row":
-            self._rows[value.t] = value
+            if value.complete:     # a partial row is drawn, never kept as the row of its step
+                self._rows[value.t] = value
             if value.t == self.step:
                 self.row_ready.emit(value.t, value)
         elif name == "map" and (self.analysis.jac is None
@@ -417,7 +428,8 @@ class Controller(QObject):
         analysis, step, row = value
         if analysis is not self.analysis:
             return
-        self._rows[step] = row
+        if row.complete:
+            self._rows[step] = row
         if step == self.step:
             self.row_ready.emit(step, row)
 
@@ -438,7 +450,13 @@ class Controller(QObject):
 
 
 def _row_job(analysis: Analysis, step: int):
-    return analysis, step, analysis.row(step)
+    """The row of a step the cursor moved to: in parts when it is large (a generator)."""
+    steps = analysis.row_steps(step, every=PARTIAL_ROW_SECONDS)
+    while True:
+        try:
+            yield analysis, step, next(steps)
+        except StopIteration as done:
+            return analysis, step, done.value
 
 
 def _compare_job(scene: Scene, csv: dict, step: int):

@@ -7,7 +7,7 @@ import pytest
 from gradviz.core.cells import CellSpec, init_net, scale_recurrent
 from gradviz.core.dynamics import run
 from gradviz.core.jacobians import (LOG10_ZERO, JacobianProducts, jacobian_map, row_norms,
-                                    step_jacobians)
+                                    row_norms_steps, step_jacobians)
 from gradviz.core.scene import Scene, analyse, simulate
 
 
@@ -109,6 +109,30 @@ def test_row_norms_equal_the_map_rows_including_c(kind):
         if kind == "lstm":
             np.testing.assert_allclose(row.c, m.c[t, :t + 1], atol=1e-9)
             np.testing.assert_allclose(row.c_fro, m.c_fro[t, :t + 1], atol=1e-9)
+
+
+@pytest.mark.parametrize("kind", ["rnn", "lstm"])
+def test_a_row_in_parts_is_exact_on_every_part_nearest_lags_first(kind):
+    """Partial rows (shown while a large row is computed) agree with autograd-checked full rows
+    on what they hold, grow towards i = 0, hold NaN only below ``first``; the last is whole."""
+    J, hs = trace_jacobians(kind, T=25, sigma=1.3)
+    full = row_norms(J, 25, hs)
+    steps = row_norms_steps(J, 25, hs, every=0.0)     # a part after every step
+    parts = []
+    while True:
+        try:
+            parts.append(next(steps))
+        except StopIteration as done:
+            last = done.value
+            break
+    assert [p.first for p in parts] == list(range(25, 0, -1)) and last.complete
+    for p in parts:
+        assert not p.complete and np.isnan(p.h[:p.first]).all()
+        for name in ("h", "h_fro") + (("c", "c_fro") if kind == "lstm" else ()):
+            np.testing.assert_array_equal(getattr(p, name)[p.first:],
+                                          getattr(full, name)[p.first:])
+    for name in ("h", "h_fro"):
+        np.testing.assert_array_equal(getattr(last, name), getattr(full, name))
 
 
 @pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])

@@ -143,7 +143,9 @@ class GradientFlowView(PlotView):
         shown = {"lag": lag}
         if key in d:
             shown["main"] = d[key]
-            self.main.setData(lag, clip_floor(d[key], self.floor), skipFiniteCheck=True)
+            # a partial row (computed back to some lag so far) is shorter than lag
+            self.main.setData(lag[:len(d[key])], clip_floor(d[key], self.floor),
+                              skipFiniteCheck=True)
             self._note_zeros(d[key])
         else:   # this step's row is still being computed: the theory is drawn already
             self.main.setData([], [])
@@ -154,10 +156,13 @@ class GradientFlowView(PlotView):
                 c.setData([], [])
                 continue
             shown[k] = d[k]
-            c.setData(lag, clip_floor(d[k], self.floor), skipFiniteCheck=True)
+            c.setData(lag[:len(d[k])], clip_floor(d[k], self.floor), skipFiniteCheck=True)
         self.shown = shown
+        partial = self.row is not None and not self.row.complete
         self.plot.setTitle(_("Gradient flow at t = {step}").format(step=self.step)
-                           + ("" if key in d else _(" (computing ‖∂h_t/∂h_i‖…)")))
+                           + ("" if key in d else _(" (computing ‖∂h_t/∂h_i‖…)"))
+                           + (_(" (computed back to lag {lag}…)").format(
+                               lag=self.step - self.row.first) if partial else ""))
 
     def _note_zeros(self, main: np.ndarray) -> None:
         """Exact zeros (LOG10_ZERO) are drawn on the floor; say so, and from which lag."""

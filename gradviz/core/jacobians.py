@@ -486,7 +486,7 @@ def row_norms_steps(jacobians: Jacobians, t: int, h_size: int, exact: bool = Tru
             last = time.perf_counter()
         if not is_dead:
             Ji, e = _normalised(jacobians[i - 1])
-            P = P @ Ji
+            P = _times_step(P, Ji, hs)
             s += e
             norm = float(np.sqrt(np.sum(P * P)))
             if norm > 0:
@@ -495,3 +495,22 @@ def row_norms_steps(jacobians: Jacobians, t: int, h_size: int, exact: bool = Tru
             else:
                 is_dead = True
     return result(0)
+
+
+def _times_step(P: np.ndarray, J: np.ndarray, hs: int) -> np.ndarray:
+    """P @ J, with half the flops when J's columns for c are diagonal blocks (an LSTM without
+    projection: ∂h_t/∂c_{t-1} = diag(o·tanh′(c)·f), ∂c_t/∂c_{t-1} = diag(f)): only the
+    h-columns need a GEMM; the same products, the zeros left out."""
+    n = J.shape[0]
+    if n != 2 * hs or n < 256:
+        return P @ J
+    top, bottom = J[:hs, hs:], J[hs:, hs:]
+    d_top, d_bottom = np.diagonal(top), np.diagonal(bottom)
+    if (np.count_nonzero(top) != np.count_nonzero(d_top)
+            or np.count_nonzero(bottom) != np.count_nonzero(d_bottom)):
+        return P @ J
+    out = np.empty_like(P)
+    np.matmul(P, J[:, :hs], out=out[:, :hs])
+    np.multiply(P[:, :hs], d_top, out=out[:, hs:])
+    out[:, hs:] += P[:, hs:] * d_bottom
+    return out

@@ -148,6 +148,33 @@ def test_jacobian_products_equal_autograd_through_the_whole_sequence():
         assert m.c[8, i] == pytest.approx(np.log10(np.linalg.norm(full[3:, 3:], 2)), abs=1e-9)
 
 
+def test_a_wide_lstm_row_by_its_structured_product_equals_autograd():
+    """H = 128 (the state [h; c] is 256 wide): the cursor row multiplies only the h-columns of
+    each step (the c-columns are diagonal); its norms equal autograd through torch.nn.LSTM."""
+    H, T = 128, 6
+    spec = CellSpec(kind="lstm", input_size=1, hidden_size=H)
+    net = init_net(spec, seed=4)
+    x = np.random.default_rng(5).normal(size=(T, 1))
+    trace = run(net, x, h0=0.3, c0=-0.2)
+    row = row_norms(step_jacobians(trace), T, H)
+    module = net.to_torch()
+    xt = torch.from_numpy(x)
+    lt = trace.layer()
+    for i in (0, 2):
+        def from_state(s, i=i):
+            h, c = s[:H], s[H:]
+            for k in range(i, T):
+                _, (h1, c1) = module(xt[k:k + 1, None, :], (h[None, None], c[None, None]))
+                h, c = h1[0, 0], c1[0, 0]
+            return torch.cat([h, c])
+        full = torch.autograd.functional.jacobian(
+            from_state, torch.from_numpy(np.concatenate([lt.h[i], lt.c[i]]))).numpy()
+        assert row.h[i] == pytest.approx(np.log10(np.linalg.norm(full[:H, :H], 2)), abs=1e-9)
+        assert row.h_fro[i] == pytest.approx(np.log10(np.linalg.norm(full[:H, :H])), abs=1e-9)
+        assert row.c[i] == pytest.approx(np.log10(np.linalg.norm(full[H:, H:], 2)), abs=1e-9)
+        assert row.c_fro[i] == pytest.approx(np.log10(np.linalg.norm(full[H:, H:])), abs=1e-9)
+
+
 @settings(max_examples=25, deadline=None)
 @given(kind=st.sampled_from(["rnn", "lstm", "gru"]), hidden=st.integers(1, 6),
        steps=st.integers(1, 12), seed=st.integers(0, 10_000), scale=st.floats(0.2, 3.0))

@@ -244,8 +244,9 @@ def _largest_sv(stack: np.ndarray) -> np.ndarray:
     """Largest singular value of each block of a (k, a, b) stack, in float64.
 
     Blocks up to :data:`SVD_SIZE` wide go through one batched SVD; larger ones (a trained model's
-    512×512) through power iteration on BᵀB to a relative change below 1e-13, falling back to
-    the SVD of a block that has not converged in 200 iterations.
+    512×512) through Lanczos on BᵀB (ARPACK, scipy's ``eigsh``, to 1e-14), each started from
+    the previous block's vector (consecutive blocks of a row are alike): about 4 ms for a
+    512×512 block here, 12× less than its SVD; the SVD if ARPACK does not converge.
     """
     stack = np.asarray(stack, dtype=np.float64)
     if stack.shape[1] == 1 or stack.shape[2] == 1:
@@ -253,30 +254,29 @@ def _largest_sv(stack: np.ndarray) -> np.ndarray:
     if min(stack.shape[1:]) <= SVD_SIZE:
         return np.linalg.svd(stack, compute_uv=False)[:, 0]
     out = np.empty(stack.shape[0])
-    v = np.ones(stack.shape[2]) / np.sqrt(stack.shape[2])
+    v = None
     for k, block in enumerate(stack):
-        out[k], v = _power_sv(block, v)
+        out[k], v = _lanczos_sv(block, v)
     return out
 
 
-#: blocks at most this wide get an SVD; wider ones power iteration
+#: blocks at most this wide get an SVD; wider ones Lanczos
 SVD_SIZE = 128
 
 
-def _power_sv(block: np.ndarray, v: np.ndarray) -> tuple[float, np.ndarray]:
-    """(σ_max(block), its right singular vector), started from ``v`` (the previous block's)."""
-    sigma = 0.0
-    for _ in range(200):
-        w = block.T @ (block @ v)
-        norm = float(np.linalg.norm(w))
-        if norm == 0.0:
-            return 0.0, v
-        v = w / norm
-        new = float(np.sqrt(norm))
-        if abs(new - sigma) <= 1e-13 * new:
-            return new, v
-        sigma = new
-    return float(np.linalg.norm(block, 2)), v
+def _lanczos_sv(block: np.ndarray, v: np.ndarray | None) -> tuple[float, np.ndarray | None]:
+    """(σ_max(block), its right singular vector), Lanczos on BᵀB started from ``v``."""
+    from scipy.sparse.linalg import ArpackNoConvergence, LinearOperator, eigsh
+    if not np.any(block):
+        return 0.0, v
+    b = block.shape[1]
+    op = LinearOperator((b, b), matvec=lambda x: block.T @ (block @ x), dtype=np.float64)
+    start = v if v is not None and np.all(np.isfinite(v)) and np.any(v) else np.ones(b)
+    try:
+        w, vec = eigsh(op, k=1, which="LA", v0=start, tol=1e-14)
+    except ArpackNoConvergence:
+        return float(np.linalg.norm(block, 2)), None
+    return float(np.sqrt(max(float(w[0]), 0.0))), vec[:, 0]
 
 
 @dataclass

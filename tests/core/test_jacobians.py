@@ -144,3 +144,18 @@ def test_float32_map_is_within_1e_4_decades_of_float64(cell):
     a32 = analyse(trace, exact=False, dtype=np.float32)
     low = np.tril_indices(201)
     assert np.max(np.abs(a64.jac.h_fro[low] - a32.jac.h_fro[low])) < 1e-4
+
+
+def test_wide_blocks_2_norms_by_lanczos_equal_the_svd():
+    """Blocks wider than SVD_SIZE (a trained model's 512 × 512) get Lanczos, warm-started from
+    the previous block: the same σ_max as LAPACK's SVD, a zero block exactly 0."""
+    from gradviz.core.jacobians import SVD_SIZE, _largest_sv
+    rng = np.random.default_rng(7)
+    n = SVD_SIZE + 72
+    base = rng.normal(size=(n, n))
+    stack = np.stack([base + 0.05 * k * rng.normal(size=(n, n)) for k in range(4)]
+                     + [np.zeros((n, n)), np.diag(np.linspace(1.0, 1.0 + 1e-9, n))])
+    got = _largest_sv(stack)
+    want = np.linalg.svd(stack, compute_uv=False)[:, 0]
+    assert got[4] == 0.0
+    np.testing.assert_allclose(got, want, rtol=1e-13, atol=0)

@@ -337,8 +337,10 @@ class Analysis:
         return theory.pair_row(self.theory_logs, t)
 
     def theory_from_start(self) -> np.ndarray:
-        """The theory for (t, 0), t = 0..T."""
-        return theory.from_start(self.theory_logs)
+        """The theory for (t, 0), t = 0..T (cached: the worker computes it, the views read it)."""
+        if "from_start" not in self._maps:
+            self._maps["from_start"] = theory.from_start(self.theory_logs)
+        return self._maps["from_start"]
 
     @property
     def bound_h(self) -> np.ndarray | None:

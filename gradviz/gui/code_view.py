@@ -65,6 +65,7 @@ class CodeView(QWidget):
         layout.setContentsMargins(2, 2, 2, 2)
         layout.addWidget(self.splitter)
         self._spec_key = None
+        self.on_screen, self._stale = True, False
         controller.analysis_ready.connect(self._on_analysis)
         controller.step_changed.connect(self._on_step)
         controller.row_ready.connect(self._on_row)
@@ -89,10 +90,26 @@ class CodeView(QWidget):
         if step == self.controller.step:
             self._show_numbers()
 
+    def set_on_screen(self, on_screen: bool) -> None:
+        """Its dock came to the front (True) or went behind another tab (False)."""
+        self.on_screen = bool(on_screen)
+        if self.on_screen and self._stale:
+            self._show_numbers()
+
+    def showEvent(self, event):
+        super().showEvent(event)
+        if self._stale:
+            self._show_numbers()
+
     def _show_numbers(self) -> None:
         c = self.controller
         if c.analysis is None:
             return
+        from .views.base import out_of_sight
+        if out_of_sight(self, self.on_screen):   # hidden (the default): nothing to compute
+            self._stale = True
+            return
+        self._stale = False
         view = codeview.step_view(c.analysis, c.step, c.row(c.step))
         bar = self.numbers.verticalScrollBar().value()
         self.numbers.setHtml(self._numbers_html(view, c.analysis))

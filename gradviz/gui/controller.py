@@ -309,6 +309,7 @@ class Controller(QObject):
         n, hs, T = analysis.jacobians.shape[1], analysis.h_size, analysis.steps
         cost = row_cost(n, t)
         row = analysis.row(t, exact=cost <= QUICK_EXACT_ROW) if cost <= QUICK_ROW else None
+        analysis.theory_from_start()    # cached here, off the GUI thread, for the views
         yield "analysis", _Result(r.scene, analysis, r.base, r.raw_inputs, t, row)
         if row is None or row.h is None:
             try:   # a large row arrives in parts, nearest lags first (each part exact)

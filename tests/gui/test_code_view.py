@@ -48,8 +48,26 @@ def test_the_dock_is_in_the_menus_and_shows_on_demand(window, qtbot):
     assert not dock.isFloating()
 
 
+def _open_code_dock(window, qtbot):
+    window.actions_["code_view"].trigger()          # View ▸ Code, as a student would
+    qtbot.waitUntil(window.code_view.isVisible)
+
+
+def test_a_hidden_code_view_computes_nothing_and_catches_up_when_opened(window, qtbot):
+    view, c = window.code_view, window.controller
+    assert not view.isVisible() and _text(view.numbers) == ""       # nothing computed yet
+    _open_code_dock(window, qtbot)
+    assert f"t = {c.step} of 15" in _text(view.numbers)
+    window.docks["code"].close()
+    c.set_step(5)
+    assert f"t = {c.step} of 15" not in _text(view.numbers)          # closed: left as it was
+    window.actions_["code_view"].trigger()
+    qtbot.waitUntil(lambda: "t = 5 of 15" in _text(view.numbers))
+
+
 def test_numbers_follow_the_cursor_model_to_widget(window, qtbot, wait_idle):
     c, view = window.controller, window.code_view
+    _open_code_dock(window, qtbot)
     assert f"t = {c.step} of 15" in _text(view.numbers)
     c.set_step(6)
     lt = c.analysis.trace.layer(0, 0)
@@ -69,6 +87,7 @@ def test_numbers_follow_the_cursor_model_to_widget(window, qtbot, wait_idle):
 
 def test_equations_and_code_follow_the_cell(window, qtbot, wait_idle):
     c, view = window.controller, window.code_view
+    _open_code_dock(window, qtbot)
     assert "W_hf" in _text(view.equations) and "rows [4:8)" in _text(view.equations)
     assert "candidate_C" in _text(view.code)
     c.update(cell="gru")

@@ -52,6 +52,12 @@ class View(QWidget):
         """Its dock was brought to the front (True) or hidden behind another tab (False)."""
 
 
+def out_of_sight(widget: QWidget, on_screen: bool) -> bool:
+    """A widget a user cannot see now: its dock is a tab behind another (``on_screen`` False,
+    from the dock's visibilityChanged) or closed while its window is shown."""
+    return not on_screen or (widget.window().isVisible() and not widget.isVisible())
+
+
 def draw_pending(widget: QWidget) -> None:
     """Draw every view in ``widget`` (itself included) that holds numbers it has not drawn
     because it was off screen: before ``widget`` is rendered into a file or the clipboard."""
@@ -116,7 +122,7 @@ class PlotView(View):
         the view is next on screen, if it is not now)."""
         self.scene, self.analysis = scene, analysis
         self._cursor(self.step if step is None else step, row)
-        if not self.on_screen:
+        if out_of_sight(self, self.on_screen):
             self._pending = "analysis"
             return
         self._draw_analysis()
@@ -137,7 +143,7 @@ class PlotView(View):
         if self.analysis is None:
             return
         self._cursor(step, row)
-        if not self.on_screen:
+        if out_of_sight(self, self.on_screen):
             self._pending = self._pending or "step"
             return
         self.draw()
@@ -150,6 +156,11 @@ class PlotView(View):
         self.on_screen = bool(on_screen)
         if self.on_screen:
             self.draw_now()
+
+    def showEvent(self, event):
+        super().showEvent(event)
+        if self.on_screen:
+            self.draw_now()     # its dock was opened again
 
     def draw_now(self) -> None:
         """Draw what arrived while the view was off screen (nothing if it is up to date)."""
@@ -173,7 +184,7 @@ class PlotView(View):
         """Draw again (a view option changed)."""
         if self.analysis is None:
             return
-        if not self.on_screen:
+        if out_of_sight(self, self.on_screen):
             self._pending = self._pending or "step"
             return
         if self._pending == "analysis":

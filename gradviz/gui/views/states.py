@@ -163,9 +163,11 @@ class StatesView(PlotView):
     def _fill(self, data) -> None:
         for name in self._shown:
             p = self.panels[name]
+            units = len(p.curves)
             p.set_values(data[name], self.analysis.steps, self.heatmap)
             p.heatmap.bar.setVisible(self.heatmap)
-            p.recolor(self.appearance)
+            if len(p.curves) != units:    # new line items: their colours (else kept)
+                p.recolor(self.appearance)
 
     def _mode_changed(self, _checked) -> None:
         self._auto_mode = False

@@ -116,7 +116,10 @@ class Styler:
         return bar
 
     def relabel_bar(self, bar: pg.ColorBarItem, label: str) -> None:
-        """Change a colour bar's label (kept across appearance changes)."""
+        """Change a colour bar's label (kept across appearance changes); the same label again
+        is nothing to do."""
+        if any(b is bar and lb == label for b, lb in self._bars):
+            return
         self._bars = [(b, label if b is bar else lb) for b, lb in self._bars]
         c = colors(self.appearance)
         bar.axis.setLabel(label, **{"color": c["fg"], "font-size": f"{self.appearance.font_pt + 1}pt"})

@@ -17,6 +17,9 @@ from ...core.i18n import N_, _
 HEATMAP_ABOVE = 16
 #: per-unit legend entries up to this many units (else one entry for all lines)
 LEGEND_UNITS = 4
+#: more units than this are drawn in 1-pixel lines (Qt's fast path: 32 wide lines of 500
+#: points cost ~45 ms per repaint here, thin ones a fraction); up to it, in the theme's width
+THIN_ABOVE = 8
 
 
 class _Panel:
@@ -106,8 +109,7 @@ class _Panel:
 
     def recolor(self, appearance) -> None:
         n = len(self.curves)
-        # many thin lines: Qt's 1-pixel fast path (64 wide lines cost ~40 ms per repaint)
-        width = 1.0 if n > HEATMAP_ABOVE else max(1.0, appearance.line_width * 0.75)
+        width = 1.0 if n > THIN_ABOVE else max(1.0, appearance.line_width * 0.75)
         for c, color in zip(self.curves, unit_colors(n, appearance)):
             c.setPen(pg.mkPen(color, width=width))
 

@@ -340,7 +340,7 @@ def block_products(jacobians: Jacobians, stride: int) -> tuple[np.ndarray, np.nd
         P = P.copy()
         for j in range(k * stride + 1, (k + 1) * stride):
             Jj, e = _normalised(jacobians[j])
-            P = Jj @ P
+            P = _step_times(Jj, P)
             s += e
             norm = float(np.sqrt(np.sum(P * P)))
             if norm > 0 and not 1e-30 < norm < 1e30:
@@ -497,18 +497,41 @@ def row_norms_steps(jacobians: Jacobians, t: int, h_size: int, exact: bool = Tru
     return result(0)
 
 
-def _times_step(P: np.ndarray, J: np.ndarray, hs: int) -> np.ndarray:
-    """P @ J, with half the flops when J's columns for c are diagonal blocks (an LSTM without
-    projection: ∂h_t/∂c_{t-1} = diag(o·tanh′(c)·f), ∂c_t/∂c_{t-1} = diag(f)): only the
-    h-columns need a GEMM; the same products, the zeros left out."""
+def _diagonal_c_columns(J: np.ndarray, hs: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """The diagonals of J's two c-column blocks when both are diagonal (an LSTM without
+    projection, n = 2·hs ≥ 256), else None."""
     n = J.shape[0]
     if n != 2 * hs or n < 256:
-        return P @ J
+        return None
     top, bottom = J[:hs, hs:], J[hs:, hs:]
     d_top, d_bottom = np.diagonal(top), np.diagonal(bottom)
     if (np.count_nonzero(top) != np.count_nonzero(d_top)
             or np.count_nonzero(bottom) != np.count_nonzero(d_bottom)):
+        return None
+    return d_top, d_bottom
+
+
+def _step_times(J: np.ndarray, P: np.ndarray) -> np.ndarray:
+    """J @ P, with half the flops when J's c-columns are diagonal (see :func:`_times_step`)."""
+    hs = J.shape[0] // 2
+    diagonals = _diagonal_c_columns(J, hs)
+    if diagonals is None:
+        return J @ P
+    d_top, d_bottom = diagonals
+    out = J[:, :hs] @ P[:hs]
+    out[:hs] += d_top[:, None] * P[hs:]
+    out[hs:] += d_bottom[:, None] * P[hs:]
+    return out
+
+
+def _times_step(P: np.ndarray, J: np.ndarray, hs: int) -> np.ndarray:
+    """P @ J, with half the flops when J's columns for c are diagonal blocks (an LSTM without
+    projection: ∂h_t/∂c_{t-1} = diag(o·tanh′(c)·f), ∂c_t/∂c_{t-1} = diag(f)): only the
+    h-columns need a GEMM; the same products, the zeros left out."""
+    diagonals = _diagonal_c_columns(J, hs)
+    if diagonals is None:
         return P @ J
+    d_top, d_bottom = diagonals
     out = np.empty_like(P)
     np.matmul(P, J[:, :hs], out=out[:, :hs])
     np.multiply(P[:, :hs], d_top, out=out[:, hs:])

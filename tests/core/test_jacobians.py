@@ -159,3 +159,17 @@ def test_wide_blocks_2_norms_by_lanczos_equal_the_svd():
     want = np.linalg.svd(stack, compute_uv=False)[:, 0]
     assert got[4] == 0.0
     np.testing.assert_allclose(got, want, rtol=1e-13, atol=0)
+
+
+def test_a_wide_lstm_coarse_map_by_structured_products_equals_the_dense_products():
+    """H = 128 (state 256 wide): block products multiply only the h-columns of each step's
+    Jacobian; they equal the dense products J_{ks} ··· J_{(k-1)s+1}."""
+    from gradviz.core.jacobians import block_products
+    J, hs = trace_jacobians("lstm", H=128, T=12, sigma=1.2)
+    Q, scale = block_products(J, 4)
+    for k in range(3):
+        dense = np.eye(2 * hs)
+        for j in range(k * 4, (k + 1) * 4):
+            dense = J[j] @ dense
+        np.testing.assert_allclose(Q[k] * 10.0 ** scale[k], dense, rtol=1e-12,
+                                   atol=1e-14 * np.abs(dense).max())

@@ -68,3 +68,42 @@ def wait_idle(qtbot):
         qtbot.waitUntil(lambda: not controller.is_busy and controller.analysis is not None,
                         timeout=timeout)
     return wait
+
+
+def _close_window(window) -> None:
+    """Close a test's window without its close question, wait for its work, delete it."""
+    from PyQt6 import sip
+    if window is None or sip.isdeleted(window):
+        return
+    window.close_guards.clear()
+    window.close()
+    window.controller.wait()
+    window.deleteLater()
+
+
+@pytest.fixture
+def open_window(qtbot, wait_idle):
+    """open_window(scene=None, size=(1280, 720), **create_window's options): the real window,
+    shown, its first analysis drawn; closed (without its question) after the test."""
+    from gradviz.gui.app import create_window
+    made = []
+
+    def make(scene=None, size=(1280, 720), **kwargs):
+        window = create_window(scene, **kwargs)
+        window.resize(*size)
+        window.show()
+        qtbot.waitExposed(window)
+        window.controller.start()
+        wait_idle(window.controller)
+        made.append(window)
+        return window
+
+    yield make
+    for window in made:
+        _close_window(window)
+
+
+@pytest.fixture
+def close_window():
+    """close_window(window): closed without its question, its work waited for, deleted."""
+    return _close_window

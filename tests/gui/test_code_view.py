@@ -10,23 +10,12 @@ import pytest
 from gradviz.core.codegen import generate_script, parse_output
 from gradviz.core.codeview import step_view
 from gradviz.core.scene import Scene
-from gradviz.gui.app import create_window
 from gradviz.gui.code_view import _fmt, export_script
 
 
 @pytest.fixture
-def window(qtbot, wait_idle):
-    w = create_window(Scene(cell="lstm", hidden_size=4, steps=15), autosave=False)
-    w.resize(1280, 720)
-    w.show()
-    qtbot.waitExposed(w)
-    w.controller.start()
-    wait_idle(w.controller)
-    yield w
-    w.close_guards.clear()
-    w.close()
-    w.controller.wait()
-    w.deleteLater()
+def window(open_window):
+    return open_window(Scene(cell="lstm", hidden_size=4, steps=15), autosave=False)
 
 
 def _text(browser) -> str:

@@ -14,7 +14,6 @@ from PyQt6.QtWidgets import QDialogButtonBox, QDockWidget, QMenuBar, QToolBar
 from gradviz.core import plotdata
 from gradviz.core.errors import GradvizError
 from gradviz.core.scene import Scene
-from gradviz.gui.app import create_window
 from gradviz.gui.export_actions import DASHBOARD, copy_view, export_figure
 from gradviz.gui.exporting import image_to_array
 from gradviz.gui.figure import (Figure, FigureDialog, FigureSpec, dashboard_spec,
@@ -24,18 +23,8 @@ NS = "{http://www.w3.org/2000/svg}"
 
 
 @pytest.fixture
-def window(qtbot, wait_idle):
-    w = create_window(Scene(cell="lstm", hidden_size=4, steps=20))
-    w.resize(1300, 850)
-    w.show()
-    qtbot.waitExposed(w)
-    w.controller.start()
-    wait_idle(w.controller)
-    yield w
-    w.close_guards.clear()
-    w.close()
-    w.controller.wait()
-    w.deleteLater()
+def window(open_window):
+    return open_window(Scene(cell="lstm", hidden_size=4, steps=20), (1300, 850))
 
 
 def blurred(path, size=None):

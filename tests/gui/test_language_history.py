@@ -6,7 +6,6 @@ import pytest
 
 from gradviz.core.scene import Scene
 from gradviz.gui import language
-from gradviz.gui.app import create_window
 from gradviz.gui.language import current_window
 
 from gui_texts import use_this_checkouts_assets
@@ -22,21 +21,10 @@ def english_after(monkeypatch):
 
 
 @pytest.fixture
-def window(qtbot, wait_idle):
-    w = create_window(ORIGINAL, language="en", autosave=False)
-    w.resize(1280, 720)
-    w.show()
-    qtbot.waitExposed(w)
-    w.controller.start()
-    wait_idle(w.controller)
+def window(open_window, close_window):
+    w = open_window(ORIGINAL, language="en", autosave=False)
     yield w
-    from PyQt6 import sip
-    for win in (w, current_window()):
-        if win is not None and not sip.isdeleted(win):
-            win.close_guards.clear()
-            win.close()
-            win.controller.wait()
-            win.deleteLater()
+    close_window(current_window())      # the window the language switch built
 
 
 def _settle(qtbot, wait_idle, win, scene):

@@ -14,7 +14,6 @@ from gradviz.core.errors import GradvizError
 from gradviz.core.files import TargetExistsError
 from gradviz.core.scene import Scene, analyse, simulate
 from gradviz.core.tables import read_csv_table
-from gradviz.gui.app import create_window
 from gradviz.gui.animation_export import frame_steps
 from gradviz.gui.export_actions import DASHBOARD, export_csv, export_figure, targets, view_columns
 from gradviz.gui.exporting import image_to_array
@@ -24,26 +23,12 @@ SMALL = Scene(hidden_size=4, steps=12)
 
 
 @pytest.fixture
-def kit_window(qtbot, wait_idle):
+def kit_window(open_window):
     """kit_window(scene=SMALL, **create_window options) -> a shown window with the lecture kit."""
-    made = []
-
     def make(scene=SMALL, size=(1300, 850), **kwargs):
-        window = create_window(scene, **kwargs)
-        window.resize(*size)
-        window.show()
-        qtbot.waitExposed(window)
-        window.controller.start()
-        wait_idle(window.controller)
-        made.append(window)
-        return window
+        return open_window(scene, size, **kwargs)
 
-    yield make
-    for window in made:                 # closed here, not by qtbot: a guard would ask
-        window.close_guards.clear()
-        window.close()
-        window.controller.wait()
-        window.deleteLater()
+    return make
 
 
 def answer_next_box(qtbot, button=None, seen=None):

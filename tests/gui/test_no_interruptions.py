@@ -16,7 +16,6 @@ from PyQt6.QtWidgets import QApplication
 
 from gradviz.core.presets import load_preset
 from gradviz.core.scene import Scene
-from gradviz.gui.app import create_window
 from gradviz.gui.controls import BIAS_RANGE, WR_RANGE, ValueSlider
 
 torch.set_num_threads(1)
@@ -24,25 +23,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
-def window_on(qtbot, wait_idle):
-    made = []
-
-    def make(scene=None, size=(1280, 720), **kwargs):
-        window = create_window(scene, **kwargs)
-        window.resize(*size)
-        window.show()
-        qtbot.waitExposed(window)
-        window.controller.start()
-        wait_idle(window.controller)
-        made.append(window)
-        return window
-
-    yield make
-    for window in made:
-        window.close_guards.clear()
-        window.close()
-        window.controller.wait()
-        window.deleteLater()
+def window_on(open_window):
+    return open_window
 
 
 def settle(qtbot, wait_idle, window, check):

@@ -75,6 +75,11 @@ def _close_window(window) -> None:
     from PyQt6 import sip
     if window is None or sip.isdeleted(window):
         return
+    lab = window.training_lab_if_built() if hasattr(window, "training_lab_if_built") else None
+    if lab is not None:                 # a training run is stopped first
+        lab.lab.stop()
+        lab.lab.wait()
+        lab.close()
     window.close_guards.clear()
     window.close()
     window.controller.wait()

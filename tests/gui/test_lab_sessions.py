@@ -15,7 +15,6 @@ from PyQt6.QtWidgets import QApplication, QFileDialog, QLineEdit, QMessageBox
 from gradviz.core.scene import Scene
 from gradviz.core.session import read_autosave
 from gradviz.core.training import default_config, lab_plot_data
-from gradviz.gui.app import create_window
 
 torch.set_num_threads(1)
 
@@ -24,30 +23,8 @@ RUN = default_config("airline", "gru").replace(iters=8, hidden=4, layers=1, lr=0
 
 
 @pytest.fixture
-def window_on(qtbot, wait_idle):
-    made = []
-
-    def make(scene, **kwargs):
-        window = create_window(scene, **kwargs)
-        window.resize(1280, 720)
-        window.show()
-        qtbot.waitExposed(window)
-        window.controller.start()
-        wait_idle(window.controller)
-        made.append(window)
-        return window
-
-    yield make
-    for window in made:
-        lab = window.training_lab_if_built()
-        if lab is not None:
-            lab.lab.stop()
-            lab.lab.wait()
-            lab.close()
-        window.close_guards.clear()
-        window.close()
-        window.controller.wait()
-        window.deleteLater()
+def window_on(open_window):
+    return open_window
 
 
 def settle(qtbot, wait_idle, window, check):

@@ -10,7 +10,6 @@ from PyQt6.QtWidgets import QApplication, QDialogButtonBox, QMessageBox
 from gradviz.core import i18n
 from gradviz.core.scene import Scene
 from gradviz.gui import language
-from gradviz.gui.app import create_window
 from gradviz.gui.language import current_window
 
 from gui_texts import english_words, use_this_checkouts_assets, widget_texts
@@ -26,27 +25,16 @@ def english_after(monkeypatch):
 
 
 @pytest.fixture
-def windows(qtbot, wait_idle):
+def windows(open_window, close_window):
     made = []
 
     def make(scene=SMALL, lang="zh_CN", **kwargs):
-        window = create_window(scene, language=lang, autosave=False, **kwargs)
-        window.resize(1280, 720)
-        window.show()
-        qtbot.waitExposed(window)
-        window.controller.start()
-        wait_idle(window.controller)
+        window = open_window(scene, language=lang, autosave=False, **kwargs)
         made.append(window)
         return window
 
     yield made, make
-    from PyQt6 import sip
-    for window in made + [current_window()]:
-        if window is not None and not sip.isdeleted(window):
-            window.close_guards.clear()
-            window.close()
-            window.controller.wait()
-            window.deleteLater()
+    close_window(current_window())      # the window a language switch built
 
 
 def english_in(widget) -> dict[str, list[str]]:

@@ -10,6 +10,7 @@ units are all off) is reported as :data:`LOG10_ZERO`, never as -inf or NaN.
 """
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass
 
@@ -37,9 +38,12 @@ CHUNK_BYTES = 32 * 2**20
 class StepJacobians:
     """J[t-1] = ∂s_t/∂s_{t-1} for t = 1..T as a read-only sequence of (n, n) float64 arrays.
 
-    Held whole when they fit in :data:`EAGER_BYTES` (then it is the array itself); otherwise
-    computed from the trace a chunk at a time when asked for (a trained LSTM with H = 512 and
-    T = 1000 would need 8 GB for all of them), the last chunk kept.
+    Held whole when they fit in :data:`EAGER_BYTES`, computed the first time any is asked for
+    (the window's first stage draws states, gates and theory without them: an LSTM's cost
+    20 ms at H = 64, T = 200), always all at once, so that a number never depends on which
+    step was asked for first (batched arithmetic may round differently). Otherwise computed from the trace a chunk at a time when asked for (a trained LSTM
+    with H = 512 and T = 1000 would need 8 GB for all of them), the last chunk kept.
+    Safe to share between the worker and the GUI thread.
     """
 
     ndim = 3
@@ -53,30 +57,44 @@ class StepJacobians:
         self.shape = (T, n, n)
         self.dtype = np.dtype(np.float64)
         self.chunk = max(1, CHUNK_BYTES // max(1, n * n * 8))
-        self._all = step_jacobians(trace, layer, direction) if T * n * n * 8 <= eager_bytes else None
+        self._fits = T * n * n * 8 <= eager_bytes
+        self._whole: np.ndarray | None = None
+        self._lock = threading.Lock()
         self._cached: tuple[int, np.ndarray] | None = None
 
     @property
     def eager(self) -> bool:
-        return self._all is not None
+        """All steps are (or will be, once asked for) held in memory."""
+        return self._fits
+
+    @property
+    def _all(self) -> np.ndarray | None:
+        if not self._fits:
+            return None
+        with self._lock:
+            if self._whole is None:
+                self._whole = step_jacobians(self.trace, self.layer, self.direction)
+            return self._whole
+
+    def _steps(self, start: int, stop: int) -> np.ndarray:
+        return step_jacobians(self.trace, self.layer, self.direction, start, stop)
 
     def __len__(self) -> int:
         return self.shape[0]
 
     def _chunk_of(self, k: int) -> tuple[int, np.ndarray]:
         start = (k // self.chunk) * self.chunk
-        if self._cached is None or self._cached[0] != start:
+        cached = self._cached
+        if cached is None or cached[0] != start:
             stop = min(start + self.chunk, self.shape[0])
-            self._cached = (start, step_jacobians(self.trace, self.layer, self.direction,
-                                                  start, stop))
-        return self._cached
+            cached = self._cached = (start, self._steps(start, stop))
+        return cached
 
     def __getitem__(self, k):
-        if self._all is not None:
+        if self._fits:
             return self._all[k]
         if isinstance(k, slice):
-            return step_jacobians(self.trace, self.layer, self.direction,
-                                  *k.indices(self.shape[0])[:2])
+            return self._steps(*k.indices(self.shape[0])[:2])
         k = int(k) + (self.shape[0] if int(k) < 0 else 0)
         if not 0 <= k < self.shape[0]:
             raise IndexError(k)
@@ -89,16 +107,15 @@ class StepJacobians:
 
     def chunks(self):
         """(first index, array of consecutive Jacobians) in order, each at most a chunk."""
-        if self._all is not None:
-            yield 0, self._all
+        whole = self._all
+        if whole is not None:
+            yield 0, whole
             return
         for start in range(0, self.shape[0], self.chunk):
-            yield start, step_jacobians(self.trace, self.layer, self.direction, start,
-                                        min(start + self.chunk, self.shape[0]))
+            yield start, self._steps(start, min(start + self.chunk, self.shape[0]))
 
     def __array__(self, dtype=None, copy=None):
-        whole = self._all if self._all is not None else step_jacobians(
-            self.trace, self.layer, self.direction)
+        whole = self._all if self._fits else self._steps(0, self.shape[0])
         return whole if dtype is None else whole.astype(dtype)
 
 

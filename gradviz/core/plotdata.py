@@ -279,6 +279,38 @@ def floor_for(extent: tuple[float, float] | None, default: tuple[float, float] =
     return lo - ZERO_MARGIN * max(pad, 0.5), hi + pad
 
 
+#: a y-range on screen stays while the data still fit in it and fill at least this share of it
+STEADY_FILL = 0.7
+#: headroom (a share of the data's span) added on the side where data leave the range
+STEADY_ROOM = 0.15
+
+
+def steady_range(shown: tuple[float, float] | None, wanted: tuple[float, float],
+                 fill: float = STEADY_FILL) -> tuple[float, float]:
+    """The y-range to show for data that want ``wanted`` while ``shown`` is on screen.
+
+    ``shown`` stays if it holds ``wanted`` and ``wanted`` spans at least ``fill`` of it; else
+    ``wanted``. While a slider drags, an axis then stands still (readable, and pyqtgraph keeps
+    its drawn ticks) instead of following every tick; it moves when the data leave it or shrink
+    well inside it. No data is ever drawn outside the range.
+    """
+    lo, hi = float(wanted[0]), float(wanted[1])
+    if shown is None:
+        return lo, hi
+    s_lo, s_hi = float(shown[0]), float(shown[1])
+    if s_lo <= lo and hi <= s_hi and (hi - lo) >= fill * (s_hi - s_lo):
+        return s_lo, s_hi
+    # the data left the range: the side they left by gets headroom, so that the next ticks of a
+    # drag in the same direction fit (and the data still fill more than ``fill`` of the range)
+    # (the side they stay inside stays too, unless the range would then be too wide)
+    room = STEADY_ROOM * (hi - lo)
+    new_lo = lo - room if lo < s_lo else s_lo
+    new_hi = hi + room if hi > s_hi else s_hi
+    if (hi - lo) >= fill * (new_hi - new_lo):
+        return new_lo, new_hi
+    return (lo - room if lo < s_lo else lo), (hi + room if hi > s_hi else hi)
+
+
 def clip_floor(values: np.ndarray, floor: float) -> np.ndarray:
     """Display copy with exact zeros (LOG10_ZERO) and anything below ``floor`` drawn at it."""
     return np.maximum(values, floor)

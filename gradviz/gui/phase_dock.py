@@ -19,7 +19,7 @@ import threading
 
 import numpy as np
 import pyqtgraph as pg
-from PyQt6.QtCore import QObject, Qt, pyqtSignal
+from PyQt6.QtCore import QObject, Qt, QTimer, pyqtSignal
 from PyQt6.QtWidgets import (QComboBox, QDoubleSpinBox, QGridLayout, QHBoxLayout, QLabel,
                              QProgressBar, QPushButton, QSizePolicy, QSpinBox, QVBoxLayout,
                              QWidget)
@@ -497,9 +497,14 @@ class PhaseDock(QWidget):
 
 # ---------------------------------------------------------------------- the Lyapunov view
 
+#: λ₁ is computed once the scene has rested this long (ms): during a drag each analysis would
+#: start a QR run (0.2 s for an LSTM with H = 64, T = 200) that takes a core from the drawing
+LYAPUNOV_REST_MS = 250
+
+
 class LyapunovPanel(QObject):
-    """Computes the exponents of each new analysis off the GUI thread, for the view and the
-    status line."""
+    """Computes the exponents of the analysis on screen off the GUI thread, for the view and
+    the status line, once the scene rests (not at every tick of a drag)."""
 
     def __init__(self, window, view: LyapunovView):
         super().__init__(window)
@@ -516,12 +521,36 @@ class LyapunovPanel(QObject):
         window.statusBar().addWidget(self.label)
         self.result = None
         self.mean_field = None
+        self._waiting = None               # (scene, analysis) on screen, not yet computed
+        self._rest = QTimer(self)
+        self._rest.setSingleShot(True)
+        self._rest.setInterval(LYAPUNOV_REST_MS)
+        self._rest.timeout.connect(self._compute_waiting)
         window.controller.analysis_ready.connect(self._analysis_ready)
+        window.controller.scene_changed.connect(self._not_resting)
+
+    @property
+    def busy(self) -> bool:
+        """An analysis waits for the scene to rest, or its exponents are being computed."""
+        return self._waiting is not None or self.runner.busy
 
     def _analysis_ready(self, scene, analysis) -> None:
         if analysis.steps < 1:
             return
-        self.label.setText("λ₁ …")
+        if self._waiting is None:
+            self.label.setText("λ₁ …")
+        self._waiting = (scene, analysis)
+        self._rest.start()
+
+    def _not_resting(self, _scene) -> None:
+        if self._waiting is not None:
+            self._rest.start()             # a tick of a drag: wait until it stops
+
+    def _compute_waiting(self) -> None:
+        if self._waiting is None:
+            return
+        scene, analysis = self._waiting
+        self._waiting = None
         self.runner.submit(lambda: (scene, *core_phase.scene_lyapunov(scene, analysis.jacobians)))
 
     def _finished(self, generation, value) -> None:
@@ -530,7 +559,8 @@ class LyapunovPanel(QObject):
         scene, result, mean_field = value
         self.result, self.mean_field = result, mean_field
         self.view.set_lyapunov(scene, result, mean_field)
-        self.label.setText(self.text())
+        if self._waiting is None:          # else a newer scene's λ₁ follows: "λ₁ …" stays
+            self.label.setText(self.text())
 
     def _failed(self, _generation, message) -> None:
         self.label.setText("λ₁ ⚠ " + message)

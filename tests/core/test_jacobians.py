@@ -173,3 +173,18 @@ def test_a_wide_lstm_coarse_map_by_structured_products_equals_the_dense_products
             dense = J[j] @ dense
         np.testing.assert_allclose(Q[k] * 10.0 ** scale[k], dense, rtol=1e-12,
                                    atol=1e-14 * np.abs(dense).max())
+
+
+def test_step_jacobians_are_computed_when_first_needed_and_equal_the_whole():
+    """The window's first stage never pays for the one-step Jacobians it does not draw; the
+    first step asked for computes them all (the same numbers whatever is asked first)."""
+    from gradviz.core.jacobians import StepJacobians, step_jacobians
+    s = Scene(cell="lstm", hidden_size=6, steps=30, wr_scale=1.3)
+    trace = simulate(s)
+    J = StepJacobians(trace)
+    assert J.eager and J._whole is None
+    whole = step_jacobians(trace)
+    np.testing.assert_array_equal(J[7], whole[7])
+    assert J._whole is not None
+    np.testing.assert_array_equal(np.asarray(J), whole)
+    np.testing.assert_array_equal(J[3:9], whole[3:9])

@@ -200,3 +200,31 @@ def test_gate_means_of_a_state_near_the_float64_limit_stay_finite():
     assert np.all(np.isfinite(d["a_mean"]))
     np.testing.assert_allclose(d["a_mean"], np.mean(a_t / 1e300, axis=1) * 1e300, rtol=1e-12)
     np.testing.assert_array_equal(d["a_max"], a_t.max(axis=1))
+
+
+def test_a_steady_range_stays_while_the_data_fit_it_well_and_moves_when_they_do_not():
+    # first draw: exactly what the data want
+    assert plotdata.steady_range(None, (-0.2, 1.6)) == (-0.2, 1.6)
+    shown = (-1.0, 1.0)
+    # the data move a little inside it: the axis stands still
+    assert plotdata.steady_range(shown, (-0.9, 0.95)) == shown
+    # they leave it at the top: the top moves out with headroom, the bottom stays
+    lo, hi = plotdata.steady_range(shown, (-0.9, 1.2))
+    assert lo == -1.0 and hi == pytest.approx(1.2 + plotdata.STEADY_ROOM * 2.1)
+    # the next tick of the same drag fits the new range
+    assert plotdata.steady_range((lo, hi), (-0.9, 1.3)) == (lo, hi)
+    # they shrink well inside it: the range follows them exactly
+    assert plotdata.steady_range(shown, (-0.3, 0.3)) == (-0.3, 0.3)
+
+
+def test_a_steady_range_always_holds_the_data():
+    rng = np.random.default_rng(3)
+    shown = None
+    for _ in range(500):
+        lo = rng.normal() * 3
+        wanted = (lo, lo + abs(rng.normal()) * 2 + 1e-3)
+        shown = plotdata.steady_range(shown, wanted)
+        assert shown[0] <= wanted[0] and wanted[1] <= shown[1]
+        # and the data fill most of it (no axis left stretched by an old scene)
+        fill = (wanted[1] - wanted[0]) / (shown[1] - shown[0])
+        assert fill >= min(plotdata.STEADY_FILL, 1 / (1 + 2 * plotdata.STEADY_ROOM)) - 1e-12

@@ -26,7 +26,7 @@ def window(qtbot, wait_idle):
         qtbot.waitExposed(w)
         w.controller.start()
         wait_idle(w.controller)
-        qtbot.waitUntil(lambda: w.lyapunov.result is not None and not w.lyapunov.runner.busy,
+        qtbot.waitUntil(lambda: w.lyapunov.result is not None and not w.lyapunov.busy,
                         timeout=10_000)
         made.append(w)
         return w
@@ -61,7 +61,7 @@ def test_the_view_and_the_status_line_show_the_cores_exponents(window, qtbot):
     # a new scene (σ_max slider) brings its own exponents; no theory for it
     w.controller.update(wr_scale=0.5)
     qtbot.waitUntil(lambda: panel.result is not None and panel.mean_field is None
-                    and not panel.runner.busy, timeout=10_000)
+                    and not panel.busy, timeout=10_000)
     ref2 = lyapunov(w.controller.analysis.jacobians, transient=12, seed=0)
     assert panel.result.lambda1 == pytest.approx(ref2.lambda1, abs=1e-12) and ref2.lambda1 < 0
     assert not view.theory.isVisible() and "vanishes" in panel.label.text()
@@ -107,7 +107,7 @@ def test_the_dock_draws_the_cores_grid_and_a_click_opens_the_point(window, qtbot
     expected = point_scene(dock.spec, ix, iy)
     qtbot.waitUntil(lambda: w.controller.shown_scene == expected, timeout=10_000)
     assert expected.gain == pytest.approx(dock.spec.g[ix]) and expected.amplitude == 0.5
-    qtbot.waitUntil(lambda: w.lyapunov.result is not None and not w.lyapunov.runner.busy
+    qtbot.waitUntil(lambda: w.lyapunov.result is not None and not w.lyapunov.busy
                     and w.lyapunov.result.t[-1] == 60, timeout=10_000)
     qtbot.waitUntil(lambda: scene_point(dock.spec, w.controller.shown_scene) ==
                     pytest.approx((dock.spec.g[ix], dock.spec.y[iy])))

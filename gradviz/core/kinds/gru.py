@@ -23,22 +23,23 @@ def run_direction(net, layer, direction, x, h0, c0, forget_clamp):
     h[0] = h0
     pre = np.zeros((T, 3 * H))
     gates = np.zeros((T, 3 * H))
-    stop = T
+    b_hh = p["b_hh"]
     with np.errstate(over="ignore", invalid="ignore"):
         xin = x @ p["w_ih"].T + p["b_ih"]
+        # whole-vector calls written in place (one sigmoid for r and z); a state that left
+        # float64 is found once, after the loop
         for t in range(T):
-            hh = w_hh @ h[t] + p["b_hh"]
-            r = sigmoid(xin[t, :H] + hh[:H])
-            z = sigmoid(xin[t, H:2 * H] + hh[H:2 * H])
-            an = xin[t, 2 * H:] + r * hh[2 * H:]
-            n = np.tanh(an)
-            ht = (1.0 - z) * n + z * h[t]
-            if not np.all(np.isfinite(ht)):
-                stop = t
-                break
-            pre[t] = np.concatenate([xin[t, :2 * H] + hh[:2 * H], an])
-            gates[t] = np.concatenate([r, z, n])
-            h[t + 1] = ht
+            hh = w_hh @ h[t]
+            hh += b_hh
+            pt, gt = pre[t], gates[t]
+            np.add(xin[t, :2 * H], hh[:2 * H], out=pt[:2 * H])
+            gt[:2 * H] = sigmoid(pt[:2 * H])
+            r, z = gt[:H], gt[H:2 * H]
+            np.add(xin[t, 2 * H:], r * hh[2 * H:], out=pt[2 * H:])
+            n = np.tanh(pt[2 * H:], out=gt[2 * H:])
+            h[t + 1] = (1.0 - z) * n + z * h[t]
+        bad = ~np.isfinite(h[1:]).all(axis=1)
+        stop = int(np.argmax(bad)) if bad.any() else T
     lt = LayerTrace(h=h[:stop + 1], c=None)
     for k, name in enumerate("rzn"):
         lt.gates[name] = gates[:stop, k * H:(k + 1) * H]

@@ -26,23 +26,30 @@ def run_direction(net, layer, direction, x, h0, c0, forget_clamp):
     c[0] = c0
     pre = np.zeros((T, 4 * H))
     gates = np.zeros((T, 4 * H))
-    stop = T
+    g_part = slice(2 * H, 3 * H)
     with np.errstate(over="ignore", invalid="ignore"):
-        xin = x @ p["w_ih"].T + p["b_ih"]   # input part of every pre-activation
+        # the input part of every pre-activation, b_hh added as torch does (same rounding)
+        xb = x @ p["w_ih"].T + p["b_ih"]
+        xb += p["b_hh"]
+        # a few whole-vector numpy calls per step (the per-step calls are the cost at H = 64):
+        # one sigmoid over [i f g o] (g's slot then overwritten by tanh), the state written in
+        # place; a state that left float64 is found once, after the loop
         for t in range(T):
-            a = xin[t] + p["b_hh"] + w_hh @ h[t]
-            i, f, o = sigmoid(a[:H]), sigmoid(a[H:2 * H]), sigmoid(a[3 * H:])
+            a = pre[t]
+            np.add(xb[t], w_hh @ h[t], out=a)
+            gt = gates[t]
+            gt[:] = sigmoid(a)
+            np.tanh(a[g_part], out=gt[g_part])
+            i, f, g, o = gt[:H], gt[H:2 * H], gt[g_part], gt[3 * H:]
             if forget_clamp is not None:
-                f = np.full(H, float(forget_clamp))
-            g = np.tanh(a[2 * H:3 * H])
-            ct = f * c[t] + i * g
+                f[:] = float(forget_clamp)
+            ct = c[t + 1]
+            np.multiply(f, c[t], out=ct)
+            ct += i * g
             m = o * np.tanh(ct)
-            ht = w_hr @ m if w_hr is not None else m
-            if not (np.all(np.isfinite(ct)) and np.all(np.isfinite(ht))):
-                stop = t
-                break
-            pre[t], c[t + 1], h[t + 1] = a, ct, ht
-            gates[t] = np.concatenate([i, f, g, o])
+            h[t + 1] = w_hr @ m if w_hr is not None else m
+        bad = ~(np.isfinite(c[1:]).all(axis=1) & np.isfinite(h[1:]).all(axis=1))
+        stop = int(np.argmax(bad)) if bad.any() else T
     lt = LayerTrace(h=h[:stop + 1], c=c[:stop + 1])
     for k, name in enumerate("ifgo"):
         lt.gates[name] = gates[:stop, k * H:(k + 1) * H]

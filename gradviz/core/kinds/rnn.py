@@ -32,16 +32,17 @@ def run_direction(net, layer, direction, x, h0, c0, forget_clamp):
     h[0] = h0
     phi, dphi = PHI[net.spec.nonlinearity]
     a_all, d_all = np.zeros((T, H)), np.zeros((T, H))
-    stop = T
     with np.errstate(over="ignore", invalid="ignore"):
-        xin = x @ p["w_ih"].T + p["b_ih"]   # input part of every pre-activation
+        xb = x @ p["w_ih"].T + p["b_ih"]   # input part of every pre-activation
+        xb += p["b_hh"]
         for t in range(T):
-            a = xin[t] + p["b_hh"] + w_hh @ h[t]
-            ht = phi(a)
-            if not (np.all(np.isfinite(a)) and np.all(np.isfinite(ht))):
-                stop = t
-                break
-            a_all[t], h[t + 1], d_all[t] = a, ht, dphi(a, ht)
+            a = a_all[t]
+            np.add(xb[t], w_hh @ h[t], out=a)
+            h[t + 1] = phi(a)
+        # a state that left float64 (relu, σ_max > 1): the run stops before that step
+        bad = ~(np.isfinite(a_all).all(axis=1) & np.isfinite(h[1:]).all(axis=1))
+        stop = int(np.argmax(bad)) if bad.any() else T
+        d_all[:stop] = dphi(a_all[:stop], h[1:stop + 1])
     return LayerTrace(h=h[:stop + 1], c=None, preact={"a": a_all[:stop]}, dphi=d_all[:stop]), stop
 
 

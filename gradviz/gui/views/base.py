@@ -27,6 +27,7 @@ import pyqtgraph as pg
 from PyQt6.QtCore import Qt, pyqtSignal
 from PyQt6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
+from ...core import plotdata
 from ...core.i18n import _
 from .style import Appearance, Styler, colors, diverging_cmap, sequential_cmap
 
@@ -111,6 +112,7 @@ class PlotView(View):
         self.notes: dict[str, str] = {}
         self.on_screen = True
         self._pending: str | None = None     # "analysis" or "step": not drawn while off screen
+        self._steady: dict[int, tuple[float, float]] = {}   # y-ranges set by set_steady_y
 
     # the template ------------------------------------------------------------------------------
     #: the view draws the map of every pair: it is handed the analysis again when a finer map
@@ -133,10 +135,18 @@ class PlotView(View):
         kind = analysis.kind
         if kind != self.kind:
             self.kind = kind
+            self._steady.clear()
             self.kind_changed(kind)
         self.note_run(analysis)
         self.analysis_changed()
         self.draw()
+
+    def set_steady_y(self, plot, lo: float, hi: float) -> None:
+        """Show [lo, hi] on ``plot``'s y axis, or keep the range it shows while that still holds
+        the data well (:func:`gradviz.core.plotdata.steady_range`): a drag moves no axis."""
+        lo, hi = plotdata.steady_range(self._steady.get(id(plot)), (lo, hi))
+        self._steady[id(plot)] = (lo, hi)
+        plot.setYRange(lo, hi, padding=0)
 
     def set_step(self, step: int, row=None) -> None:
         """The cursor moved: remember it (and the row if it is this step's) and draw."""
@@ -245,14 +255,19 @@ class Heatmap:
         self.plot = plot
         self.image = pg.ImageItem(axisOrder=axis_order)
         plot.addItem(self.image)
+        self._diverging = True
         self.bar = pg.ColorBarItem(values=(-1.0, 1.0), colorMap=diverging_cmap(), interactive=False,
                                    width=18, rounding=1e-6, colorMapMenu=False)
         self.bar.setImageItem(self.image, insert_in=plot)   # right of the data, as tall
         styler.bar(self.bar, bar_label)
 
     def set_levels(self, lo: float, hi: float, diverging: bool) -> None:
-        self.bar.setColorMap(diverging_cmap() if diverging else sequential_cmap())
-        self.bar.setLevels((lo, hi))
+        """Colour map and levels (each change lays the bar's axis out again: only changes)."""
+        if diverging != self._diverging:
+            self._diverging = diverging
+            self.bar.setColorMap(diverging_cmap() if diverging else sequential_cmap())
+        if tuple(self.bar.levels()) != (lo, hi):
+            self.bar.setLevels((lo, hi))
 
     def show(self, values: np.ndarray, rect) -> None:
         """Draw ``values`` over ``rect``; an empty array hides the image."""

@@ -140,7 +140,7 @@ class GatesView(PlotView):
         # narrower, and linked views line up in pixels, not in steps)
         for p in (self.lines, self.grid):
             p.setXRange(0, max(T, 1), padding=0.01)
-        self.lines.setYRange(lo - pad, hi + pad, padding=0)
+        self.set_steady_y(self.lines, lo - pad, hi + pad)
         self.lines.setLabel("left", (_("gate value") if kind.gates else _("value (a<sub>t</sub>, φ′)"))
                             + times_ten(k))
         self._set_heatmap_levels()

@@ -129,7 +129,7 @@ class GradientFlowView(PlotView):
                 lo_hi = (min(lo_hi[0], ext[0]), max(lo_hi[1], ext[1]))
         self.floor, top = floor_for(lo_hi)
         self.plot.setXRange(0, max(T, 1), padding=0.01)
-        self.plot.setYRange(self.floor, top, padding=0)
+        self.set_steady_y(self.plot, self.floor, top)
 
     def draw(self) -> None:
         d = plotdata.gradient_flow(self.analysis, self.step, self.row)

@@ -154,10 +154,13 @@ class JacobianMapView(PlotView):
         self.level = symmetric_level(self.values)
         self.display = display_map(self.values, self.level)
         self.image.setLevels(self._levels())
-        self.bar.setLevels((-self.level, self.level))
+        # the colour bar's axis is laid out again by every setLevels/setLabel: only on a change
+        if tuple(self.bar.levels()) != (-self.level, self.level):
+            self.bar.setLevels((-self.level, self.level))
         norm = (_("Frobenius") if key.endswith("_fro") else
                 _("2-norm") if key in ("log10_jac_h", "log10_jac_c") else _("theory"))
-        self.bar.axis.setLabel(_(bar_label))
+        if self.bar.axis.labelText != _(bar_label):
+            self.bar.axis.setLabel(_(bar_label))
         name = _(MAPS[self.choice][1]).replace("_t", "<sub>t</sub>").replace("_i", "<sub>i</sub>")
         pairs = (_("all pairs i ≤ t") if self.stride == 1 else
                  _("every {stride}th step (exact there)").format(stride=self.stride))

@@ -38,6 +38,8 @@ class _Panel:
         self.values = None      # what is drawn: the state, in units of 10^exponent
         self.exponent = 0
         self.finite = True
+        self._layout = None     # (heatmap, H, steps, exponent) the axes are set up for
+        self._levels = (-1.0, 1.0)
 
     def set_units(self, n: int) -> None:
         """Exactly ``n`` line items (created once per size change, reused on every step)."""
@@ -73,24 +75,35 @@ class _Panel:
         self.legend.setVisible(not heatmap)
         finite = values[np.isfinite(values)]
         lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (-1.0, 1.0)
+        # the axes' set-up only when it changes: each of these calls makes pyqtgraph draw the
+        # axis again (a tick of a drag changes the values, not the mode or the sizes)
+        layout = (heatmap, H, steps, self.exponent)
+        fresh = layout != self._layout
+        self._layout = layout
         if heatmap:
             m = max(abs(lo), abs(hi), 1e-12)
-            self.heatmap.set_levels(-m, m, diverging=True)
+            m = plotdata.steady_range(None if fresh else self._levels, (-m, m))[1]
+            if fresh or m != self._levels[1]:
+                self.heatmap.set_levels(-m, m, diverging=True)
+            self._levels = (-m, m)
             self.view.styler.relabel_bar(self.heatmap.bar,
                                          f"{self.name}<sub>t</sub>[j]" + times_ten(self.exponent))
-            self.plot.setXRange(-0.5, steps + 0.5, padding=0)
-            self.plot.setYRange(-0.5, H - 0.5, padding=0)
-            self.plot.showGrid(x=False, y=False)
+            if fresh:
+                self.plot.setXRange(-0.5, steps + 0.5, padding=0)
+                self.plot.setYRange(-0.5, H - 0.5, padding=0)
+                self.plot.showGrid(x=False, y=False)
+                integer_ticks(self.plot.getAxis("left"), H)
             self.plot.setLabel("left", _("unit j"))
-            integer_ticks(self.plot.getAxis("left"), H)
             self.plot.setTitle(_("{title} (colour = value)").format(title=self.title))
         else:
             pad = max(0.05 * (hi - lo), 0.05)
-            self.plot.setXRange(0, max(steps, 1), padding=0.01)
-            self.plot.setYRange(lo - pad, hi + pad, padding=0)
-            self.plot.showGrid(x=True, y=True, alpha=0.15)
+            if fresh:
+                self.view._steady.pop(id(self.plot), None)
+                self.plot.setXRange(0, max(steps, 1), padding=0.01)
+                self.plot.showGrid(x=True, y=True, alpha=0.15)
+                self.plot.getAxis("left").setTickSpacing()
+            self.view.set_steady_y(self.plot, lo - pad, hi + pad)
             self.plot.setLabel("left", self.y_label + times_ten(self.exponent))
-            self.plot.getAxis("left").setTickSpacing()
             self.plot.setTitle(self.title)
 
     def show_step(self, step: int, heatmap: bool) -> None:
@@ -184,3 +197,4 @@ class StatesView(PlotView):
     def _restyled(self) -> None:
         for p in self.panels.values():
             p.recolor(self.appearance)
+            p._layout = None     # a new style: the axes are set up again at the next draw

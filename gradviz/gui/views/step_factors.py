@@ -131,11 +131,11 @@ class StepFactorsView(PlotView):
         lo = min([1.0] + [float(d[k].min()) for k, _ in self.curves if d[k].size])
         # gates close to 1 are the story: zoom in unless the factors spread over [0, 1]
         lo = 0.0 if lo < 0.5 else np.floor(lo * 10) / 10 - 0.1
-        self.upper.setYRange(lo, lo + (hi - lo) * 1.08, padding=0)
+        self.set_steady_y(self.upper, lo, lo + (hi - lo) * 1.08)
         key = lower_curve(kind)[0]
         lo, top = floor_for(plotdata.finite_extent(d[key]))
         self.floor = lo
-        self.lower.setYRange(lo, top, padding=0)
+        self.set_steady_y(self.lower, lo, top)
         dead = np.flatnonzero(d[key] <= LOG10_ZERO)
         self.zero_from = int(d["t"][dead[0]]) if dead.size else None
 

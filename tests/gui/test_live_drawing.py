@@ -1,0 +1,91 @@
+"""What a drag costs the window: axes that stand still, and λ₁ only once the slider rests."""
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+import pytest
+
+from gradviz.core.scene import Scene
+from gradviz.gui.views.gradient_flow import GradientFlowView
+from gradviz.gui.views.states import StatesView
+from gradviz.gui.views.step_factors import StepFactorsView
+
+
+def y_range(plot):
+    return tuple(plot.vb.viewRange()[1])
+
+
+def drawn_y(item):
+    y = item.getData()[1] if hasattr(item, "getData") else item.yData
+    return y[np.isfinite(y)] if y is not None else np.array([])
+
+
+@pytest.fixture
+def counted_axes(monkeypatch):
+    """How often pyqtgraph lays an axis out again (each costs a redraw of its ticks)."""
+    counts = {"n": 0}
+    original = pg.AxisItem.generateDrawSpecs
+
+    def counting(self, painter):
+        counts["n"] += 1
+        counts.setdefault("which", []).append((self.orientation, self.labelText, tuple(self.range)))
+        return original(self, painter)
+
+    monkeypatch.setattr(pg.AxisItem, "generateDrawSpecs", counting)
+    return counts
+
+
+def test_a_small_slider_move_moves_no_axis_and_the_data_stay_inside(open_window, wait_idle,
+                                                                    qtbot, counted_axes):
+    w = open_window(Scene(cell="rnn", hidden_size=6, steps=80, wr_scale=0.9), size=(1400, 900))
+    c = w.controller
+    states = w.views[StatesView.title].panels["h"]
+    factors = w.views[StepFactorsView.title]
+    flow = w.views[GradientFlowView.title]
+    plots = {"states": states.plot, "factors": factors.lower, "flow": flow.plot}
+
+    def tick(value):
+        c.update(wr_scale=value)
+        wait_idle(c)
+        qtbot.wait(50)                        # painted
+        assert c.shown_scene.wr_scale == value
+
+    tick(0.91)                                # the drag begins
+    before = {k: y_range(p) for k, p in plots.items()}
+    tick(0.92)                                # one more tick: no axis moves
+    assert {k: y_range(p) for k, p in plots.items()} == before
+    # model → widget: the new numbers are drawn, inside the unchanged ranges
+    h = c.analysis.trace.layer().h
+    np.testing.assert_allclose(drawn_y(states.curves[0]), h[:, 0], rtol=1e-12)
+    lo, hi = before["states"]
+    assert lo <= h.min() and h.max() <= hi
+    product = drawn_y(factors.product)
+    lo, hi = before["factors"]
+    assert np.all((lo - 1e-9 <= product) & (product <= hi + 1e-9))
+    # no axis is laid out again for a tick (pyqtgraph replays the ticks it drew)
+    counted_axes["n"], counted_axes["which"] = 0, []
+    tick(0.93)
+    assert counted_axes["n"] == 0, counted_axes
+    # a big move: the ranges follow, and still hold the data
+    tick(3.0)
+    h = c.analysis.trace.layer().h
+    lo, hi = y_range(states.plot)
+    assert lo <= h.min() and h.max() <= hi
+    lo, hi = y_range(flow.plot)
+    assert hi >= np.nanmax(drawn_y(flow.main))
+
+
+def test_lyapunov_waits_until_the_slider_rests(open_window, wait_idle, qtbot):
+    w = open_window(Scene(cell="rnn", hidden_size=8, steps=60, wr_scale=1.0))
+    panel, c = w.lyapunov, w.controller
+    qtbot.waitUntil(lambda: not panel.busy, timeout=10_000)
+    submitted = []
+    panel.runner.submit = lambda *a, _s=panel.runner.submit: (submitted.append(a), _s(*a))[1]
+    for k in range(8):                        # a drag: a tick every 30 ms
+        c.update(wr_scale=1.0 + 0.05 * (k + 1))
+        qtbot.wait(30)
+    assert submitted == [] and panel.busy and "…" in panel.label.text()
+    qtbot.waitUntil(lambda: not panel.busy, timeout=10_000)
+    assert len(submitted) == 1                # once, for the scene the slider rests on
+    assert panel.result is not None and c.shown_scene.wr_scale == pytest.approx(1.4)
+    assert "λ₁ = " in panel.label.text()

@@ -41,8 +41,9 @@ class StepJacobians:
     Held whole when they fit in :data:`EAGER_BYTES`, computed the first time any is asked for
     (the window's first stage draws states, gates and theory without them: an LSTM's cost
     20 ms at H = 64, T = 200), always all at once, so that a number never depends on which
-    step was asked for first (batched arithmetic may round differently). Otherwise computed from the trace a chunk at a time when asked for (a trained LSTM
-    with H = 512 and T = 1000 would need 8 GB for all of them), the last chunk kept.
+    step was asked for first (batched arithmetic may round differently). Otherwise computed
+    from the trace a chunk at a time when asked for (a trained LSTM with H = 512 and T = 1000
+    would need 8 GB for all of them), the last chunk kept.
     Safe to share between the worker and the GUI thread.
     """
 

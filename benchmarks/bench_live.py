@@ -58,7 +58,7 @@ def pump(app, seconds: float, until=None) -> None:
 
 
 def measure(app, cell: str, hidden: int, steps: int, ticks: int = 30, period: float = 1 / 30):
-    from gradviz.gui.app import create_window
+    from gradviz.gui.app import create_window, freeze_startup_objects
 
     window = create_window(Scene(cell=cell, hidden_size=hidden, steps=steps, wr_scale=0.9),
                            autosave=False)
@@ -66,6 +66,7 @@ def measure(app, cell: str, hidden: int, steps: int, ticks: int = 30, period: fl
     window.show()
     c = window.controller
     c.start()
+    freeze_startup_objects()          # as gradviz.gui.app.run_app does
     pump(app, 120, lambda: not c.is_busy and c.analysis is not None and c.analysis.jac is not None
          and c.analysis.jac.full)
     redraws, updates = [], []
@@ -102,7 +103,7 @@ def measure(app, cell: str, hidden: int, steps: int, ticks: int = 30, period: fl
     timer.timeout.connect(beat)
     timer.start()
     slider = window.controls.wr_scale.slider
-    values = np.geomspace(0.9, 1.5, ticks)
+    values = np.geomspace(0.9, 1.5, ticks + 1)[1:]     # every tick a change (0.9 is the start)
     first_tick = now()
     for k, v in enumerate(values):
         slider.setValue(window.controls.wr_scale.to_tick(float(v)))

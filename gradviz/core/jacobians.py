@@ -342,7 +342,8 @@ def jacobian_map_steps(jacobians: Jacobians, h_size: int, exact: bool = False,
     return JacobianMap(h_fro=prods.h_fro, h=prods.h_2, c_fro=prods.c_fro, c=prods.c_2)
 
 
-def block_products(jacobians: Jacobians, stride: int) -> tuple[np.ndarray, np.ndarray]:
+def block_products(jacobians: Jacobians, stride: int,
+                   should_stop=None) -> tuple[np.ndarray, np.ndarray]:
     """Products of ``stride`` consecutive one-step Jacobians, renormalised: (Q, log10 scale).
 
     Q[k-1]·10^scale[k-1] = J_{k·s} ··· J_{(k-1)·s+1} for k = 1..T//s (the last steps that do
@@ -354,6 +355,8 @@ def block_products(jacobians: Jacobians, stride: int) -> tuple[np.ndarray, np.nd
     Q = np.empty((m, n, n))
     scale = np.zeros(m)
     for k in range(m):
+        if should_stop is not None and should_stop():
+            raise Stopped
         P, s = _normalised(jacobians[k * stride])
         P = P.copy()
         for j in range(k * stride + 1, (k + 1) * stride):
@@ -373,15 +376,16 @@ def block_products(jacobians: Jacobians, stride: int) -> tuple[np.ndarray, np.nd
 
 
 def coarse_map(jacobians: Jacobians, h_size: int, stride: int, exact: bool = False,
-               dtype=np.float64) -> JacobianMap:
+               dtype=np.float64, should_stop=None) -> JacobianMap:
     """The map at every ``stride``-th step only, exact there: [a, b] = log10 ‖∂h_{a·s}/∂h_{b·s}‖.
 
     Costs T/s² of the full map's products: what the window shows first while a slider moves,
-    and what a large model gets when the full map does not fit the machine.
+    and what a large model gets when the full map does not fit the machine. ``should_stop()``
+    is asked before each block (raises :class:`Stopped`).
     """
     if stride <= 1:
         return jacobian_map(jacobians, h_size, exact=exact, dtype=dtype)
-    Q, scale = block_products(jacobians, stride)
+    Q, scale = block_products(jacobians, stride, should_stop)
     n = jacobians.shape[1]
     prods = JacobianProducts(n, h_size, Q.shape[0], dtype=dtype, exact=exact)
     for q, s in zip(Q, scale):
@@ -416,8 +420,9 @@ class RowNorms:
         return self.first == 0
 
 
-#: bytes of blocks whose 2-norms are taken together (a row's memory is a batch, not t blocks)
-_SVD_BATCH_BYTES = 32 * 2**20
+#: bytes of blocks whose 2-norms are taken together (a row's memory is a batch, not t blocks;
+#: a batch is one uninterrupted numpy call, about 10 ms at 2 MB: a newer scene waits no longer)
+_SVD_BATCH_BYTES = 2 * 2**20
 
 
 class Stopped(Exception):
@@ -431,6 +436,8 @@ def row_norms(jacobians: Jacobians, t: int, h_size: int, exact: bool = True,
     ∂s_t/∂s_{i-1} = (∂s_t/∂s_i) J_i, renormalised every step: t GEMMs of n×n, the norms taken
     as the product goes (2-norms in batches of SVDs), so memory stays a few blocks whatever t.
     """
+    if not exact:
+        return _frobenius_row(jacobians, t, h_size, should_stop)
     steps = row_norms_steps(jacobians, t, h_size, exact, should_stop)
     while True:
         try:
@@ -513,6 +520,49 @@ def row_norms_steps(jacobians: Jacobians, t: int, h_size: int, exact: bool = Tru
             else:
                 is_dead = True
     return result(0)
+
+
+def _frobenius_row(jacobians: Jacobians, t: int, h_size: int, should_stop=None) -> RowNorms:
+    """:func:`row_norms` without 2-norms, in few numpy calls per step (the window's first
+    stage): the product is rescaled only when its norm leaves the safe range, its log10 scale
+    kept apart in float64, as in :class:`JacobianProducts`."""
+    n = jacobians.shape[1] if jacobians.ndim == 3 else h_size
+    hs, has_c = h_size, n > h_size
+    scale = np.zeros(t + 1)
+    dead = np.zeros(t + 1, dtype=bool)
+    rel_h, rel_c = np.zeros(t + 1), np.zeros(t + 1)
+    rel_h[t], rel_c[t] = np.sqrt(hs), np.sqrt(n - hs)
+    lo, hi = _RANGE[np.dtype(np.float64)]
+    lo, hi = lo * lo, hi * hi
+    P = np.eye(n)
+    s = 0.0
+    for i in range(t, 0, -1):
+        if should_stop is not None and i % 16 == 0 and should_stop():
+            raise Stopped
+        Ji, e = _normalised(jacobians[i - 1])
+        P = _times_step(P, Ji, hs)
+        s += e
+        flat = P.reshape(-1)
+        sq_all = float(np.dot(flat, flat))
+        if sq_all <= 0.0:            # an exact zero: every earlier lag is zero too
+            dead[:i] = True
+            break
+        if has_c:
+            h, c = P[:hs, :hs], P[hs:, hs:]
+            sq_h, sq_c = float(np.einsum("ij,ij->", h, h)), float(np.einsum("ij,ij->", c, c))
+        else:
+            sq_h, sq_c = sq_all, 0.0
+        if not lo < sq_all < hi:     # back to norm 1, the scale kept apart
+            norm = np.sqrt(sq_all)
+            P = P / norm
+            s += float(np.log10(norm))
+            sq_h, sq_c = sq_h / sq_all, sq_c / sq_all
+        scale[i - 1] = s
+        rel_h[i - 1], rel_c[i - 1] = np.sqrt(sq_h), np.sqrt(sq_c)
+    out = RowNorms(t=t, h=None, h_fro=_combine(scale, rel_h, dead))
+    if has_c:
+        out.c_fro = _combine(scale, rel_c, dead)
+    return out
 
 
 def _diagonal_c_columns(J: np.ndarray, hs: int) -> tuple[np.ndarray, np.ndarray] | None:

@@ -330,14 +330,18 @@ class Controller(QObject):
             analysis.theory_map(jac.stride)
             return jac
 
-        if coarse is not None and (fine is None or coarse.stride > fine.stride):
-            yield "map", with_theory(coarse_map(analysis.jacobians, hs, coarse.stride,
-                                                dtype=np.float32))
-        if fine is None:
-            return
-        if fine.stride > 1:
-            yield "map", with_theory(coarse_map(analysis.jacobians, hs, fine.stride,
-                                                dtype=np.float32))
+        stop = self._analysis_runner.should_stop   # a newer scene: leave between blocks
+        try:
+            if coarse is not None and (fine is None or coarse.stride > fine.stride):
+                yield "map", with_theory(coarse_map(analysis.jacobians, hs, coarse.stride,
+                                                    dtype=np.float32, should_stop=stop))
+            if fine is None:
+                return
+            if fine.stride > 1:
+                yield "map", with_theory(coarse_map(analysis.jacobians, hs, fine.stride,
+                                                    dtype=np.float32, should_stop=stop))
+                return
+        except Stopped:
             return
         # a yield every ~30 ms of work: a newer scene or closing the window abandons the map
         every = max(1, min(16, int(1e9 // max(1.0, row_cost(n, T)))))

@@ -188,3 +188,42 @@ def test_step_jacobians_are_computed_when_first_needed_and_equal_the_whole():
     assert J._whole is not None
     np.testing.assert_array_equal(np.asarray(J), whole)
     np.testing.assert_array_equal(J[3:9], whole[3:9])
+
+
+@pytest.mark.parametrize("scene", [
+    Scene(cell="rnn", hidden_size=7, steps=90, wr_scale=1.6),
+    Scene(cell="lstm", hidden_size=5, steps=60, wr_scale=1.3),
+    Scene(cell="lstm", hidden_size=6, steps=40, proj_size=3),
+    Scene(cell="gru", hidden_size=6, steps=70, wr_scale=2.0),
+    Scene(cell="rnn", hidden_size=4, steps=400, wr_scale=0.3),      # 10^-200 and below
+])
+def test_the_quick_frobenius_row_equals_the_stepwise_one_and_autograd(scene):
+    from gradviz.core.jacobians import row_norms_steps
+
+    a = analyse(simulate(scene), exact=False, stride=None)
+    t = a.steps
+    quick = a.row(t, exact=False)
+    steps = row_norms_steps(a.jacobians, t, a.h_size, exact=False)
+    try:
+        while True:
+            next(steps)
+    except StopIteration as done:
+        stepwise = done.value
+    np.testing.assert_allclose(quick.h_fro, stepwise.h_fro, rtol=0, atol=1e-11)
+    if stepwise.c_fro is not None:
+        np.testing.assert_allclose(quick.c_fro, stepwise.c_fro, rtol=0, atol=1e-11)
+    assert np.all(np.isfinite(quick.h_fro))
+    # and the plain product of the one-step Jacobians (those are checked against torch's
+    # autograd in test_parity), where float64 holds it
+    J = np.asarray(a.jacobians)
+    hs = a.h_size
+    for i in (t - 1, t // 2, 0):
+        P = np.eye(J.shape[1])
+        for k in range(i, t):
+            P = J[k] @ P
+        norm = np.linalg.norm(P[:hs, :hs])
+        if 1e-300 < norm < 1e300:
+            ref = np.log10(norm)
+            assert quick.h_fro[i] == pytest.approx(ref, abs=1e-9)
+    if scene.wr_scale == 0.3:
+        assert quick.h_fro[0] < -200         # far below float64's range: a value to show

@@ -102,12 +102,17 @@ class GradientFlowView(PlotView):
 
     def _legend(self, fallback: bool = False) -> None:
         lg = self.plot.legend
-        lg.clear()
         sub = NORMS["fro" if fallback or self.norm == "fro" else "2"][1]
         text = f"{H_NORM}{sub}" + (_(" (Frobenius until the 2-norm is computed)") if fallback else "")
-        lg.addItem(self.main, text)
-        for key, c in self.overlays:
-            lg.addItem(c, overlay_legend(key, sub))
+        names = [text] + [overlay_legend(key, sub) for key, _c in self.overlays]
+        if len(lg.items) == len(names):
+            # the same entries (a row's 2-norms arrived, or not yet): their texts only, not a
+            # new legend (a rebuild lays the plot out again, twice per tick of a drag)
+            lg.set_names(names)
+        else:
+            lg.clear()
+            for name, item in zip(names, [self.main] + [c for _k, c in self.overlays]):
+                lg.addItem(item, name)
         self._fallback = fallback
 
     def analysis_changed(self) -> None:

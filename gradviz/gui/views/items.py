@@ -337,6 +337,14 @@ class Legend(pg.LegendItem):
         head = name.split(" ")[0]
         return head if head and head != name else name
 
+    def set_names(self, names: list[str]) -> None:
+        """New texts for the entries there are (in order); unchanged ones are not set again."""
+        self.full_names = list(names)
+        for (_sample, label), name in zip(self.items, names):
+            text = self.short_name(name) if getattr(self, "compact", False) else name
+            if label.text != text:
+                label.setText(text)
+
     def set_compact(self, compact: bool) -> None:
         """Entries by their symbol alone (a short plot), or by their full names again."""
         compact = bool(compact)

@@ -122,9 +122,11 @@ class StepFactorsView(PlotView):
         if kind.path_gate is None:
             s = analysis.sigma_max
             self.sigma.setData([0.0, max(T, 1)], [s, s])
-            self.upper.legend.items[-1][1].setText(
-                _("σ<sub>max</sub>(W<sub>hh</sub>) = {s:.2f}").format(s=s))
-            self.upper.legend.updateSize()
+            lg = self.upper.legend
+            text = _("σ<sub>max</sub>(W<sub>hh</sub>) = {s:.2f}").format(s=s)
+            if lg.full_names[-1] != text:
+                lg.set_names(lg.full_names[:-1] + [text])
+                lg.updateSize()
             hi = max(hi, s)
         self.upper.setXRange(0, max(T, 1), padding=0.01)
         self.lower.setXRange(0, max(T, 1), padding=0.01)

@@ -67,8 +67,9 @@ def measure(app, cell: str, hidden: int, steps: int, ticks: int = 30, period: fl
     c = window.controller
     c.start()
     freeze_startup_objects()          # as gradviz.gui.app.run_app does
+    lyapunov = getattr(window, "lyapunov", None)    # the drag starts from a quiet window
     pump(app, 120, lambda: not c.is_busy and c.analysis is not None and c.analysis.jac is not None
-         and c.analysis.jac.full)
+         and c.analysis.jac.full and not (lyapunov is not None and lyapunov.busy))
     redraws, updates = [], []
     started: dict = {}
 

@@ -12,10 +12,12 @@ file, a state that overflows at once) leaves :attr:`shown_scene` as it was, reve
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+import threading
+import time
+from dataclasses import dataclass, field
 
 import numpy as np
-from PyQt6.QtCore import QObject, pyqtSignal
+from PyQt6.QtCore import QObject, QTimer, pyqtSignal
 
 from ..core.cells import RecurrentNet
 from ..core.errors import GradvizError
@@ -56,6 +58,13 @@ class _Result:
     raw_inputs: np.ndarray | None
     step: int
     row: RowNorms | None
+    drawn: threading.Event = field(default_factory=threading.Event)   # set once painted
+
+
+#: after the first stage the worker waits (at most this long, seconds) until the window has
+#: drawn and painted it: the heavy stages after it would otherwise run beside the painting on
+#: the other core and, sharing its cache and memory, double the time of every redraw
+DRAW_WAIT_SECONDS = 0.25
 
 
 @dataclass(frozen=True)
@@ -139,9 +148,12 @@ class Controller(QObject):
         self._bases: dict[tuple, RecurrentNet] = {}
         self._csv: dict[tuple, np.ndarray] = {}
         self._shown_generation = 0
-        self._analysis_runner = LatestRunner(self, cancel_running=True)
-        self._row_runner = LatestRunner(self, cancel_running=True)   # the cursor moved on
-        self._compare_runner = LatestRunner(self, cancel_running=True)
+        self._blocked = False       # the GUI thread waits in wait(): nothing is drawn meanwhile
+        # newest_only: a result of an older request is never drawn once a newer one reported,
+        # and one result is drawn (and painted) per poll
+        self._analysis_runner = LatestRunner(self, cancel_running=True, newest_only=True)
+        self._row_runner = LatestRunner(self, cancel_running=True, newest_only=True)
+        self._compare_runner = LatestRunner(self, cancel_running=True, newest_only=True)
         self._analysis_runner.partial.connect(self._on_stage)
         self._analysis_runner.failed.connect(self._on_analysis_failed)
         self._row_runner.finished.connect(self._on_row)
@@ -272,8 +284,12 @@ class Controller(QObject):
         """Block until the workers are idle (tests)."""
         for runner in self._runners:
             runner.discard_pending()
-        for runner in self._runners:
-            runner.wait(msecs)
+        self._blocked = True         # nothing is drawn meanwhile: the worker does not wait
+        try:
+            for runner in self._runners:
+                runner.wait(msecs)
+        finally:
+            self._blocked = False
 
     def shutdown(self, msecs: int = 1000) -> None:
         """Stop every worker: running work ends at its next check (closing the window)."""
@@ -310,7 +326,9 @@ class Controller(QObject):
         cost = row_cost(n, t)
         row = analysis.row(t, exact=cost <= QUICK_EXACT_ROW) if cost <= QUICK_ROW else None
         analysis.theory_from_start()    # cached here, off the GUI thread, for the views
-        yield "analysis", _Result(r.scene, analysis, r.base, r.raw_inputs, t, row)
+        result = _Result(r.scene, analysis, r.base, r.raw_inputs, t, row)
+        yield "analysis", result
+        self._wait_drawn(result.drawn)
         if row is None or row.h is None:
             try:   # a large row arrives in parts, nearest lags first (each part exact)
                 steps = analysis.row_steps(t, should_stop=self._analysis_runner.should_stop,
@@ -355,6 +373,14 @@ class Controller(QObject):
                 return
             yield "progress", None   # a point where a newer scene takes over
 
+    def _wait_drawn(self, drawn: threading.Event) -> None:
+        """(worker) Until the window has painted the first stage, a newer scene waits, the
+        GUI thread is blocked in :meth:`wait`, or DRAW_WAIT_SECONDS have passed."""
+        end = time.monotonic() + DRAW_WAIT_SECONDS
+        while not drawn.wait(0.004):
+            if self._blocked or self._analysis_runner.should_stop() or time.monotonic() > end:
+                return
+
     def _request(self, scene: Scene) -> None:
         self.scene = scene
         self.scene_changed.emit(scene)
@@ -372,6 +398,10 @@ class Controller(QObject):
             if generation >= self._shown_generation:
                 self._shown_generation = generation
                 self._show(generation, value)
+                # set after the paint: a 0 ms timer runs once the posted repaints are done
+                QTimer.singleShot(0, value.drawn.set)
+            else:
+                value.drawn.set()
             return
         if generation != self._shown_generation or self.analysis is None:
             return   # a stage of a scene no longer on screen

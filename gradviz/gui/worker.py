@@ -143,9 +143,12 @@ class LatestRunner(QObject):
     failed = pyqtSignal(int, str)
     busy_changed = pyqtSignal(bool)
 
-    def __init__(self, parent: QObject | None = None, cancel_running: bool = False):
+    def __init__(self, parent: QObject | None = None, cancel_running: bool = False,
+                 newest_only: bool = False):
         super().__init__(parent)
         self._worker = _Worker(cancel_running)
+        self.newest_only = newest_only
+        self._backlog: list = []      # results of the newest job not yet handed on
         self._timer = QTimer(self)
         self._timer.setInterval(POLL_MS)
         self._timer.timeout.connect(self.deliver)
@@ -187,16 +190,30 @@ class LatestRunner(QObject):
         self._worker.stop(msecs / 1000)
 
     def deliver(self) -> None:
-        """Hand on every result the worker has put on the queue (GUI thread)."""
+        """Hand on the results the worker has put on the queue (GUI thread).
+
+        Every result, in order; with ``newest_only``, only those of the newest job among them
+        (an older job's are stale once a newer one reports), and one per call: the window
+        paints what one result changed before the next is handed on (at the next poll), so a
+        burst of results never holds the GUI thread for several redraws at once.
+        """
         results = self._worker.results
+        items = self._backlog
         while True:
             try:
-                kind, generation, value = results.get_nowait()
+                items.append(results.get_nowait())
             except queue.Empty:
                 break
-            {"partial": self.partial, "finished": self.finished, "failed": self.failed}[kind].emit(
-                generation, value)
-        if not self._worker.active() and results.empty():
+        if self.newest_only and items:
+            newest = max(generation for _kind, generation, _value in items)
+            items = [item for item in items if item[1] == newest]
+            take, self._backlog = items[:1], items[1:]
+        else:
+            take, self._backlog = items, []
+        signals = {"partial": self.partial, "finished": self.finished, "failed": self.failed}
+        for kind, generation, value in take:
+            signals[kind].emit(generation, value)
+        if not self._worker.active() and results.empty() and not self._backlog:
             self._timer.stop()
             self._set_busy(False)
 

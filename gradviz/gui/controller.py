@@ -371,7 +371,7 @@ class Controller(QObject):
             except StopIteration as done:
                 yield "map", with_theory(done.value)
                 return
-            yield "progress", None   # a point where a newer scene takes over
+            yield None   # a point where a newer scene takes over (nothing to hand on)
 
     def _wait_drawn(self, drawn: threading.Event) -> None:
         """(worker) Until the window has painted the first stage, a newer scene waits, the

@@ -113,11 +113,13 @@ class _Worker:
 
     def _drain(self, generation: int, gen):
         """Run a generator job: each yield is a partial result, handed on (newer than what is on
-        screen while a slider drags); once a newer job waits, the job stops there."""
+        screen while a slider drags), except None; once a newer job waits, the job stops at
+        its next yield."""
         try:
             while True:
                 item = next(gen)
-                self.results.put(("partial", generation, item))
+                if item is not None:      # None: only a point where a newer job takes over
+                    self.results.put(("partial", generation, item))
                 if self._superseded():
                     gen.close()
                     return _CANCELLED

@@ -58,10 +58,15 @@ def step_jacobians(trace, layer, direction, start=0, stop=None):
     h_prev = lt.h[start:stop]
     w_r, w_z, w_n = w_hh[:H], w_hh[H:2 * H], w_hh[2 * H:]
     hn = h_prev @ w_n.T + p["b_hh"][2 * H:]
-    dr = (r * (1 - r))[:, :, None] * w_r[None]
-    dz = (z * (1 - z))[:, :, None] * w_z[None]
-    dn = (1 - n * n)[:, :, None] * (hn[:, :, None] * dr + r[:, :, None] * w_n[None])
-    J = (h_prev - n)[:, :, None] * dz + (1 - z)[:, :, None] * dn
+    # J = (h - n) ∂z/∂h + (1 - z) ∂n/∂h with ∂z/∂h = diag(z(1-z)) W_hz and
+    # ∂n/∂h = diag(1 - n²) (diag(hn) ∂r/∂h + diag(r) W_hn), ∂r/∂h = diag(r(1-r)) W_hr:
+    # row j of J[t] = Σ_k a_k[t, j] · W_k[j], one matmul with K = 3 written straight into J
+    # (the (T, H, H) temporaries of the plain expression cost more than the products)
+    u = (1 - z) * (1 - n * n)
+    coef = np.stack([(h_prev - n) * (z * (1 - z)), u * hn * (r * (1 - r)), u * r], axis=-1)
+    weights = np.stack([w_z, w_r, w_n], axis=1)                    # (H, 3, H)
+    J = np.empty((h_prev.shape[0], H, H))
+    np.matmul(coef.transpose(1, 0, 2), weights, out=J.transpose(1, 0, 2))
     J[:, np.arange(H), np.arange(H)] += z
     return J
 

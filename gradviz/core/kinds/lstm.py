@@ -68,29 +68,29 @@ def step_jacobians(trace, layer, direction, start=0, stop=None):
     i, f, g, o = (lt.gates[k][start:stop] for k in "ifgo")
     c_prev, c_new = lt.c[start:stop], lt.c[start + 1:stop + 1]
     w_i, w_f, w_g, w_o = (w_hh[k * H:(k + 1) * H] for k in range(4))
-    # contiguous blocks with one scratch buffer, each copied into J once: the (T, H, H)
-    # temporaries of the plain expressions (and adding into strided views of J) cost more
-    # memory traffic than everything else in a first update
+    # row j of ∂c_t/∂h_{t-1} and of ∂m_t/∂h_{t-1} is Σ_k a_k[t, j] · W_k[j] over the gates:
+    # one small matmul each (K = 3 and 4), written straight into J (the (T, H, Hh)
+    # temporaries of the plain expressions cost more memory traffic than a first update)
     diag = np.arange(H)
-    scratch = np.empty((T, H, Hh))
-    dc_dh = np.multiply((g * (i * (1 - i)))[:, :, None], w_i)    # ∂c_t/∂h_{t-1}
-    np.multiply((i * (1 - g * g))[:, :, None], w_g, out=scratch)
-    dc_dh += scratch
-    if trace.forget_clamp is None:   # a clamped f does not depend on h
-        np.multiply((c_prev * (f * (1 - f)))[:, :, None], w_f, out=scratch)
-        dc_dh += scratch
     tc = np.tanh(c_new)
-    u = o * (1 - tc * tc)
-    dm_dh = np.multiply(u[:, :, None], dc_dh)                     # ∂m_t/∂h_{t-1}
-    np.multiply((tc * (o * (1 - o)))[:, :, None], w_o, out=scratch)
-    dm_dh += scratch
+    u = o * (1 - tc * tc)                                         # ∂m/∂c
+    coef = [g * (i * (1 - i)), i * (1 - g * g)]                   # through i and g
+    blocks = [w_i, w_g]
+    if trace.forget_clamp is None:   # a clamped f does not depend on h
+        coef.append(c_prev * (f * (1 - f)))
+        blocks.append(w_f)
+    a_c, w_c = np.stack(coef, axis=-1), np.stack(blocks, axis=1)  # (T, H, K), (H, K, Hh)
+    a_m = np.concatenate([a_c * u[:, :, None], (tc * (o * (1 - o)))[:, :, None]], axis=-1)
+    w_m = np.concatenate([w_c, w_o[:, None, :]], axis=1)
     J = np.zeros((T, Hh + H, Hh + H))
-    J[:, Hh:, :Hh] = dc_dh
+    np.matmul(a_c.transpose(1, 0, 2), w_c, out=J[:, Hh:, :Hh].transpose(1, 0, 2))  # ∂c/∂h
     w_hr = p.get("w_hr")
     if w_hr is None:
-        J[:, :Hh, :Hh] = dm_dh
+        np.matmul(a_m.transpose(1, 0, 2), w_m, out=J[:, :Hh, :Hh].transpose(1, 0, 2))
         J[:, diag, Hh + diag] = u * f                        # ∂m_t/∂c_{t-1} = diag(u f)
     else:                                                    # h = W_hr m
+        dm_dh = np.empty((T, H, Hh))
+        np.matmul(a_m.transpose(1, 0, 2), w_m, out=dm_dh.transpose(1, 0, 2))
         J[:, :Hh, :Hh] = np.matmul(w_hr, dm_dh)
         J[:, :Hh, Hh:] = w_hr[None] * (u * f)[:, None, :]
     J[:, Hh + diag, Hh + diag] = f

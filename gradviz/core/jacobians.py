@@ -68,14 +68,19 @@ class StepJacobians:
         """All steps are (or will be, once asked for) held in memory."""
         return self._fits
 
-    @property
-    def _all(self) -> np.ndarray | None:
+    def load(self) -> np.ndarray | None:
+        """All steps, computed now if they fit and are not yet (a worker calls this before a
+        GUI thread asks for one); None when they are computed in chunks."""
         if not self._fits:
             return None
         with self._lock:
             if self._whole is None:
                 self._whole = step_jacobians(self.trace, self.layer, self.direction)
             return self._whole
+
+    @property
+    def _all(self) -> np.ndarray | None:
+        return self.load()
 
     def _steps(self, start: int, stop: int) -> np.ndarray:
         return step_jacobians(self.trace, self.layer, self.direction, start, stop)

@@ -289,10 +289,12 @@ def steady_range(shown: tuple[float, float] | None, wanted: tuple[float, float],
                  fill: float = STEADY_FILL) -> tuple[float, float]:
     """The y-range to show for data that want ``wanted`` while ``shown`` is on screen.
 
-    ``shown`` stays if it holds ``wanted`` and ``wanted`` spans at least ``fill`` of it; else
-    ``wanted``. While a slider drags, an axis then stands still (readable, and pyqtgraph keeps
-    its drawn ticks) instead of following every tick; it moves when the data leave it or shrink
-    well inside it. No data is ever drawn outside the range.
+    ``shown`` stays if it holds ``wanted`` and ``wanted`` spans at least ``fill`` of it. Data
+    that leave it get :data:`STEADY_ROOM` headroom on the side they leave by (the next ticks of
+    a drag the same way then fit); the other side stays where it was unless the data would then
+    fill less than ``fill``; data that shrink well inside get exactly ``wanted``. While a slider
+    drags, an axis stands still (readable, and pyqtgraph keeps its drawn ticks) instead of
+    following every tick. No data is ever drawn outside the range.
     """
     lo, hi = float(wanted[0]), float(wanted[1])
     if shown is None:
@@ -300,15 +302,10 @@ def steady_range(shown: tuple[float, float] | None, wanted: tuple[float, float],
     s_lo, s_hi = float(shown[0]), float(shown[1])
     if s_lo <= lo and hi <= s_hi and (hi - lo) >= fill * (s_hi - s_lo):
         return s_lo, s_hi
-    # the data left the range: the side they left by gets headroom, so that the next ticks of a
-    # drag in the same direction fit (and the data still fill more than ``fill`` of the range)
-    # (the side they stay inside stays too, unless the range would then be too wide)
     room = STEADY_ROOM * (hi - lo)
-    new_lo = lo - room if lo < s_lo else s_lo
-    new_hi = hi + room if hi > s_hi else s_hi
-    if (hi - lo) >= fill * (new_hi - new_lo):
-        return new_lo, new_hi
-    return (lo - room if lo < s_lo else lo), (hi + room if hi > s_hi else hi)
+    grown = (lo - room if lo < s_lo else lo, hi + room if hi > s_hi else hi)
+    kept = (min(grown[0], s_lo), max(grown[1], s_hi))
+    return kept if (hi - lo) >= fill * (kept[1] - kept[0]) else grown
 
 
 def clip_floor(values: np.ndarray, floor: float) -> np.ndarray:

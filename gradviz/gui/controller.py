@@ -328,17 +328,16 @@ class Controller(QObject):
         analysis.theory_from_start()    # cached here, off the GUI thread, for the views
         result = _Result(r.scene, analysis, r.base, r.raw_inputs, t, row)
         yield "analysis", result
+        # the one-step Jacobians here, while the window draws: the later stages need them, and
+        # a view on screen that reads one (the Jacobian at step t) then never computes them
+        # on the GUI thread
+        analysis.jacobians.load()
         self._wait_drawn(result.drawn)
         if row is None or row.h is None:
             try:   # a large row arrives in parts, nearest lags first (each part exact)
                 steps = analysis.row_steps(t, should_stop=self._analysis_runner.should_stop,
                                            every=PARTIAL_ROW_SECONDS)
-                while True:
-                    try:
-                        yield "row", next(steps)
-                    except StopIteration as done:
-                        yield "row", done.value
-                        break
+                yield (yield from _row_parts(steps, lambda row: ("row", row)))
             except Stopped:
                 return
         fine = plan_map(n, hs, T, FINE_SECONDS)
@@ -484,14 +483,20 @@ class Controller(QObject):
         self.busy.emit(self.is_busy)
 
 
+def _row_parts(steps, wrap):
+    """Yield ``wrap(part)`` for each partial row of the generator ``steps`` (see
+    Analysis.row_steps); return ``wrap(the complete row)``."""
+    while True:
+        try:
+            yield wrap(next(steps))
+        except StopIteration as done:
+            return wrap(done.value)
+
+
 def _row_job(analysis: Analysis, step: int):
     """The row of a step the cursor moved to: in parts when it is large (a generator)."""
     steps = analysis.row_steps(step, every=PARTIAL_ROW_SECONDS)
-    while True:
-        try:
-            yield analysis, step, next(steps)
-        except StopIteration as done:
-            return analysis, step, done.value
+    return (yield from _row_parts(steps, lambda row: (analysis, step, row)))
 
 
 def _compare_job(scene: Scene, csv: dict, step: int):

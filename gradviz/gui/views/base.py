@@ -141,10 +141,12 @@ class PlotView(View):
         self.analysis_changed()
         self.draw()
 
-    def set_steady_y(self, plot, lo: float, hi: float) -> None:
+    def set_steady_y(self, plot, lo: float, hi: float, fresh: bool = False) -> None:
         """Show [lo, hi] on ``plot``'s y axis, or keep the range it shows while that still holds
-        the data well (:func:`gradviz.core.plotdata.steady_range`): a drag moves no axis."""
-        lo, hi = plotdata.steady_range(self._steady.get(id(plot)), (lo, hi))
+        the data well (:func:`gradviz.core.plotdata.steady_range`): a drag moves no axis.
+        ``fresh``: exactly [lo, hi] (the plot shows something else now)."""
+        shown = None if fresh else self._steady.get(id(plot))
+        lo, hi = plotdata.steady_range(shown, (lo, hi))
         self._steady[id(plot)] = (lo, hi)
         plot.setYRange(lo, hi, padding=0)
 

@@ -38,7 +38,7 @@ class _Panel:
         self.values = None      # what is drawn: the state, in units of 10^exponent
         self.exponent = 0
         self.finite = True
-        self._layout = None     # (heatmap, H, steps, exponent) the axes are set up for
+        self._axes_for = None   # (heatmap, H, steps, exponent) the axes are set up for
         self._levels = (-1.0, 1.0)
 
     def set_units(self, n: int) -> None:
@@ -78,8 +78,8 @@ class _Panel:
         # the axes' set-up only when it changes: each of these calls makes pyqtgraph draw the
         # axis again (a tick of a drag changes the values, not the mode or the sizes)
         layout = (heatmap, H, steps, self.exponent)
-        fresh = layout != self._layout
-        self._layout = layout
+        fresh = layout != self._axes_for
+        self._axes_for = layout
         if heatmap:
             m = max(abs(lo), abs(hi), 1e-12)
             m = plotdata.steady_range(None if fresh else self._levels, (-m, m))[1]
@@ -98,11 +98,10 @@ class _Panel:
         else:
             pad = max(0.05 * (hi - lo), 0.05)
             if fresh:
-                self.view._steady.pop(id(self.plot), None)
                 self.plot.setXRange(0, max(steps, 1), padding=0.01)
                 self.plot.showGrid(x=True, y=True, alpha=0.15)
                 self.plot.getAxis("left").setTickSpacing()
-            self.view.set_steady_y(self.plot, lo - pad, hi + pad)
+            self.view.set_steady_y(self.plot, lo - pad, hi + pad, fresh=fresh)
             self.plot.setLabel("left", self.y_label + times_ten(self.exponent))
             self.plot.setTitle(self.title)
 
@@ -197,4 +196,4 @@ class StatesView(PlotView):
     def _restyled(self) -> None:
         for p in self.panels.values():
             p.recolor(self.appearance)
-            p._layout = None     # a new style: the axes are set up again at the next draw
+            p._axes_for = None   # a new style: the axes are set up again at the next draw

@@ -8,7 +8,10 @@ widget itself) and measures
 - max_gap_ms:        the longest wait between two drawn updates during the drag;
 - updates:           how many drawn updates the drag produced;
 - settle_full_ms:    last tick → the last scene's full-resolution map (or the finest its plan
-                     allows, stride > 1) drawn;
+                     allows, stride > 1) drawn: for an LSTM its ∂h_t/∂h_i part, what the map
+                     shows (∂c_t/∂c_i follows);
+- settle_all_ms:     last tick → every stage of the last scene done and drawn (an LSTM's c map,
+                     the cursor row's 2-norms);
 - redraw_ms_median:  all views' redraw for one analysis, painted: the window's handler, then
                      the posted scene updates and the window repaint they cause (a view behind
                      another tab draws when shown), median over the drag, and the max;
@@ -111,6 +114,7 @@ def measure(app, cell: str, hidden: int, steps: int, ticks: int = 30, period: fl
         pump(app, max(0.0, first_tick + (k + 1) * period - now()))
     last_tick = now()
     pump(app, 120, lambda: not c.is_busy and c.analysis is not None and c.analysis.jac is not None)
+    all_done = now()
     # the finest map of the last scene: full, or the finest stride its plan allows
     final = [t for t, stride in maps if t > last_tick and stride == c.analysis.jac.stride]
     timer.stop()
@@ -123,6 +127,7 @@ def measure(app, cell: str, hidden: int, steps: int, ticks: int = 30, period: fl
         "max_gap_ms": float(np.max(gaps)),
         "updates": len(during),
         "settle_full_ms": 1e3 * (final[0] - last_tick) if final else float("nan"),
+        "settle_all_ms": 1e3 * (all_done - last_tick),
         "map_stride": plan_stride,
         "redraw_ms_median": statistics.median(redraws) if redraws else float("nan"),
         "redraw_ms_max": max(redraws) if redraws else float("nan"),
@@ -150,7 +155,8 @@ def main(argv=None) -> int:
             rows.append(r)
             print(f"{cell:5s} H={hidden:4d} T={steps:4d}  first {r['first_update_ms']:7.1f} ms  "
                   f"max gap {r['max_gap_ms']:7.1f} ms  updates {r['updates']:3d}  "
-                  f"full map after {r['settle_full_ms']:7.1f} ms (stride {r['map_stride']})  "
+                  f"full map after {r['settle_full_ms']:7.1f} ms (stride {r['map_stride']}), "
+                  f"all after {r['settle_all_ms']:7.1f} ms  "
                   f"redraw {r['redraw_ms_median']:5.1f}/{r['redraw_ms_max']:5.1f} ms  "
                   f"GUI blocked ≤ {r['blocked_ms_max']:6.1f} ms", flush=True)
     out = {"machine": {"cpus": os.cpu_count(), "platform": platform.platform(),

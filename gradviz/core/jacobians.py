@@ -141,6 +141,10 @@ def _combine(scale: np.ndarray, rel: np.ndarray, dead=False) -> np.ndarray:
                     scale + _log10(np.maximum(rel, np.finfo(np.float64).tiny)))
 
 
+#: a row is multiplied and measured in pieces of about this many bytes (they stay in cache)
+_CHUNK_BYTES = 1 << 20
+
+
 #: blocks are rescaled (their log10 scale kept apart) once their norm leaves this range;
 #: relative rounding does not depend on magnitude, so rescaling lazily costs no accuracy, and
 #: the range keeps squares far from under- and overflow.
@@ -157,26 +161,41 @@ class JacobianProducts:
     whenever its norm leaves a safe range, so 0.5^1200 stays 10^-361.24. ``dtype`` float32 is
     what the window uses (see benchmarks for the error); the export uses float64.
     ``exact=True`` also computes 2-norms (largest singular values) of every pair.
+
+    ``part`` "h" or "c" (a state with a cell) keeps only the rows of each block that part
+    needs — (∂s_t/∂h_i)ᵀ for ∂h_t/∂h_i, (∂s_t/∂c_i)ᵀ for ∂c_t/∂c_i: each column of a product
+    evolves on its own, so either part costs half the flops of both ("all").
     """
 
-    def __init__(self, n: int, h_size: int, capacity: int, dtype=np.float64, exact: bool = False):
+    def __init__(self, n: int, h_size: int, capacity: int, dtype=np.float64, exact: bool = False,
+                 part: str = "all"):
         self.n, self.h_size, self.capacity = n, h_size, capacity
         self.dtype, self.exact = np.dtype(dtype), exact
         if self.dtype not in _RANGE:
             raise ValueError(f"dtype must be float32 or float64, got {self.dtype}")
         self.has_c = n > h_size
-        self._bufs = [np.zeros((capacity + 1, n, n), dtype=self.dtype) for _ in range(2)]
+        if part not in ("all", "h", "c") or (part == "c" and not self.has_c):
+            raise ValueError(f"part must be 'all', 'h' or (with a cell state) 'c', got {part!r}")
+        # the rows of each block kept: (∂s_t/∂s_i)ᵀ restricted to the state i of that part
+        self._rows = {"all": slice(0, n), "h": slice(0, h_size), "c": slice(h_size, n)}[part]
+        r0, r = self._rows.start, self._rows.stop - self._rows.start
+        # where the h and c blocks lie within the kept rows (None: that part is not kept)
+        self._h_rows = slice(0, h_size) if r0 == 0 else None
+        self._c_rows = (slice(h_size - r0, n - r0) if self.has_c and self._rows.stop == n
+                        else None)
+        self._bufs = [np.zeros((capacity + 1, r, n), dtype=self.dtype) for _ in range(2)]
         self._current = 0
         self._jt = np.empty((n, n), dtype=self.dtype)
         self._scale = np.zeros(capacity + 1)
         self._dead = np.zeros(capacity + 1, dtype=bool)   # the product is exactly zero
-        self._eye = np.eye(n, dtype=self.dtype)
+        self._eye = np.eye(n, dtype=self.dtype)[self._rows]
         self.t = -1
         shape = (capacity + 1, capacity + 1)
-        self.h_fro = np.full(shape, np.nan)
-        self.h_2 = np.full(shape, np.nan) if exact else None
-        self.c_fro = np.full(shape, np.nan) if self.has_c else None
-        self.c_2 = np.full(shape, np.nan) if (exact and self.has_c) else None
+        has_h, has_c = self._h_rows is not None, self._c_rows is not None
+        self.h_fro = np.full(shape, np.nan) if has_h else None
+        self.h_2 = np.full(shape, np.nan) if (exact and has_h) else None
+        self.c_fro = np.full(shape, np.nan) if has_c else None
+        self.c_2 = np.full(shape, np.nan) if (exact and has_c) else None
         self._new_row()
 
     def _new_row(self):
@@ -186,65 +205,84 @@ class JacobianProducts:
         self._bufs[self._current][t] = self._eye
         self._scale[t] = 0.0
         self._dead[t] = False
-        self.h_fro[t, t] = 0.5 * np.log10(hs)
-        if self.exact:
+        if self.h_fro is not None:
+            self.h_fro[t, t] = 0.5 * np.log10(hs)
+        if self.h_2 is not None:
             self.h_2[t, t] = 0.0
-        if self.has_c:
+        if self.c_fro is not None:
             self.c_fro[t, t] = 0.5 * np.log10(self.n - hs)
-            if self.exact:
-                self.c_2[t, t] = 0.0
+        if self.c_2 is not None:
+            self.c_2[t, t] = 0.0
 
     def append(self, jacobian: np.ndarray, log10_scale: float = 0.0) -> None:
         """Extend by one step: ``jacobian`` = ∂s_{t+1}/∂s_t, shape (n, n), times 10^log10_scale
         (a renormalised product of several steps, see :func:`coarse_map`)."""
-        t, n, hs = self.t, self.n, self.h_size
+        t = self.t
         if t >= self.capacity:
             raise IndexError("JacobianProducts is full")
         src, dst = self._bufs[self._current], self._bufs[1 - self._current]
         jacobian, extra = _normalised(jacobian, self.dtype)
-        log10_scale += extra
         np.copyto(self._jt, jacobian.T, casting="same_kind")
-        np.matmul(src[:t + 1].reshape((t + 1) * n, n), self._jt,
-                  out=dst[:t + 1].reshape((t + 1) * n, n))
+        self._advance(src, dst, t + 1, log10_scale + extra)
         self._current = 1 - self._current
-        blocks = dst[:t + 1]
-        scale = self._scale[:t + 1]
+        self._new_row()
+
+    def _advance(self, src: np.ndarray, dst: np.ndarray, blocks: int, log10_scale: float) -> None:
+        """The next row's blocks: dst = src @ Jᵀ, their norms and rescaling, in pieces of about
+        _CHUNK_BYTES, so that the norms read what the GEMM has just written from cache."""
+        n, r = self.n, self._rows.stop - self._rows.start
+        per = max(1, _CHUNK_BYTES // (r * n * self.dtype.itemsize))
+        for a in range(0, blocks, per):
+            b = min(blocks, a + per)
+            np.matmul(src[a:b].reshape((b - a) * r, n), self._jt,
+                      out=dst[a:b].reshape((b - a) * r, n))
+            self._norms(dst[a:b], a, b, log10_scale)
+
+    def _norms(self, blocks: np.ndarray, a: int, b: int, log10_scale: float) -> None:
+        """Row t+1's entries a..b-1 from their fresh blocks (rescaled when out of range)."""
+        hs, h_rows, c_rows = self.h_size, self._h_rows, self._c_rows
+        scale = self._scale[a:b]
         scale += log10_scale
+        sq_h = sq_c = None
         if self.has_c:    # block i is (∂s_t/∂s_i)ᵀ: h part [:hs, :hs], c part [hs:, hs:]
             left, right = blocks[:, :, :hs], blocks[:, :, hs:]
             sq_left = np.einsum("ijk,ijk->ij", left, left).astype(np.float64)
             sq_right = np.einsum("ijk,ijk->ij", right, right).astype(np.float64)
-            sq_h, sq_c = sq_left[:, :hs].sum(1), sq_right[:, hs:].sum(1)
+            if h_rows is not None:
+                sq_h = sq_left[:, h_rows].sum(1)
+            if c_rows is not None:
+                sq_c = sq_right[:, c_rows].sum(1)
             sq_all = sq_left.sum(1) + sq_right.sum(1)
         else:
-            flat = blocks.reshape(t + 1, n * n)
+            flat = blocks.reshape(b - a, -1)
             sq_all = np.einsum("ij,ij->i", flat, flat).astype(np.float64)
-            sq_h, sq_c = sq_all, None
+            sq_h = sq_all
         lo, hi = _RANGE[self.dtype]
-        dead = self._dead[:t + 1]
+        dead = self._dead[a:b]
         dead |= sq_all <= 0
         off = np.flatnonzero(~dead & ((sq_all < lo * lo) | (sq_all > hi * hi)))
         if off.size:
             norm = np.sqrt(sq_all[off])
             blocks[off] *= (1.0 / norm).astype(self.dtype)[:, None, None]
             scale[off] += np.log10(norm)
-            sq_h = sq_h.copy()
-            sq_h[off] /= norm * norm
+            if sq_h is not None:
+                sq_h = sq_h.copy()
+                sq_h[off] /= norm * norm
             if sq_c is not None:
                 sq_c = sq_c.copy()
                 sq_c[off] /= norm * norm
-        row = t + 1
-        self.h_fro[row, :t + 1] = _combine(scale, np.sqrt(sq_h), dead)
-        if self.c_fro is not None and sq_c is not None:
-            self.c_fro[row, :t + 1] = _combine(scale, np.sqrt(sq_c), dead)
+        row = self.t + 1
+        if sq_h is not None:
+            self.h_fro[row, a:b] = _combine(scale, np.sqrt(sq_h), dead)
+        if sq_c is not None:
+            self.c_fro[row, a:b] = _combine(scale, np.sqrt(sq_c), dead)
         if self.h_2 is not None:
-            self.h_2[row, :t + 1] = _combine(scale, _largest_sv(blocks[:, :hs, :hs]), dead)
+            self.h_2[row, a:b] = _combine(scale, _largest_sv(blocks[:, h_rows, :hs]), dead)
         if self.c_2 is not None:
-            self.c_2[row, :t + 1] = _combine(scale, _largest_sv(blocks[:, hs:, hs:]), dead)
-        self._new_row()
+            self.c_2[row, a:b] = _combine(scale, _largest_sv(blocks[:, c_rows, hs:]), dead)
 
     def current_row(self) -> np.ndarray:
-        """log10 ‖∂h_t/∂h_i‖_F for i = 0..t of the latest row t."""
+        """log10 ‖∂h_t/∂h_i‖_F for i = 0..t of the latest row t (part "all" or "h")."""
         return self.h_fro[self.t, :self.t + 1]
 
 
@@ -335,16 +373,31 @@ def jacobian_map(jacobians: Jacobians, h_size: int, exact: bool = True,
 
 
 def jacobian_map_steps(jacobians: Jacobians, h_size: int, exact: bool = False,
-                       dtype=np.float32, every: int = 16):
+                       dtype=np.float32, every: int = 16, h_first: bool = False):
     """:func:`jacobian_map` as a generator: yields the rows done every ``every`` steps (so a
-    worker can abandon it when the scene changes) and returns the map."""
+    worker can abandon it when the scene changes) and returns the map.
+
+    A state with a cell is done in two passes, ∂h_t/∂h_i then ∂c_t/∂c_i, each half the cost
+    of both at once (the same numbers whichever way they are asked for); ``h_first`` also
+    yields the h map between the two (a :class:`JacobianMap` without c: what the window
+    shows first).
+    """
     T, n = jacobians.shape[0], jacobians.shape[1]
-    prods = JacobianProducts(n, h_size, T, dtype=dtype, exact=exact)
-    for k, J in enumerate(jacobians, start=1):
-        prods.append(J)
-        if k % every == 0:
-            yield k
-    return JacobianMap(h_fro=prods.h_fro, h=prods.h_2, c_fro=prods.c_fro, c=prods.c_2)
+    parts = ("h", "c") if n > h_size else ("all",)
+    norms = {}
+    for part in parts:
+        prods = JacobianProducts(n, h_size, T, dtype=dtype, exact=exact, part=part)
+        for k, J in enumerate(jacobians, start=1):
+            prods.append(J)
+            if k % every == 0:
+                yield k
+        # the norms only: the pass's product buffers go before the next pass allocates its own
+        norms.update({k: v for k, v in (("h_fro", prods.h_fro), ("h", prods.h_2),
+                                        ("c_fro", prods.c_fro), ("c", prods.c_2)) if v is not None})
+        del prods
+        if part == "h" and h_first:
+            yield JacobianMap(**norms)
+    return JacobianMap(**norms)
 
 
 def block_products(jacobians: Jacobians, stride: int,
@@ -435,14 +488,15 @@ class Stopped(Exception):
 
 
 def row_norms(jacobians: Jacobians, t: int, h_size: int, exact: bool = True,
-              should_stop=None) -> RowNorms:
+              should_stop=None, dtype=np.float64) -> RowNorms:
     """Frobenius (and with ``exact`` 2-) norms of one row, by the backward product.
 
     ∂s_t/∂s_{i-1} = (∂s_t/∂s_i) J_i, renormalised every step: t GEMMs of n×n, the norms taken
     as the product goes (2-norms in batches of SVDs), so memory stays a few blocks whatever t.
+    ``dtype`` float32 (Frobenius norms only) is the window's quick row: half the time.
     """
     if not exact:
-        return _frobenius_row(jacobians, t, h_size, should_stop)
+        return _frobenius_row(jacobians, t, h_size, should_stop, dtype)
     steps = row_norms_steps(jacobians, t, h_size, exact, should_stop)
     while True:
         try:
@@ -527,39 +581,41 @@ def row_norms_steps(jacobians: Jacobians, t: int, h_size: int, exact: bool = Tru
     return result(0)
 
 
-def _frobenius_row(jacobians: Jacobians, t: int, h_size: int, should_stop=None) -> RowNorms:
+def _frobenius_row(jacobians: Jacobians, t: int, h_size: int, should_stop=None,
+                   dtype=np.float64) -> RowNorms:
     """:func:`row_norms` without 2-norms, in few numpy calls per step (the window's first
-    stage): the product is rescaled only when its norm leaves the safe range, its log10 scale
-    kept apart in float64, as in :class:`JacobianProducts`."""
+    stage, in float32 like its map): the product is rescaled only when its norm leaves the
+    dtype's safe range, its log10 scale kept apart in float64, as in
+    :class:`JacobianProducts`."""
     n = jacobians.shape[1] if jacobians.ndim == 3 else h_size
     hs, has_c = h_size, n > h_size
     scale = np.zeros(t + 1)
     dead = np.zeros(t + 1, dtype=bool)
     rel_h, rel_c = np.zeros(t + 1), np.zeros(t + 1)
     rel_h[t], rel_c[t] = np.sqrt(hs), np.sqrt(n - hs)
-    lo, hi = _RANGE[np.dtype(np.float64)]
+    lo, hi = _RANGE[np.dtype(dtype)]
     lo, hi = lo * lo, hi * hi
-    P = np.eye(n)
+    P = np.eye(n, dtype=dtype)
     s = 0.0
     for i in range(t, 0, -1):
         if should_stop is not None and i % 16 == 0 and should_stop():
             raise Stopped
-        Ji, e = _normalised(jacobians[i - 1])
-        P = _times_step(P, Ji, hs)
+        Ji, e = _normalised(jacobians[i - 1], dtype)
+        P = _times_step(P, Ji.astype(dtype, copy=False), hs)
         s += e
         flat = P.reshape(-1)
         sq_all = float(np.dot(flat, flat))
-        if sq_all <= 0.0:            # an exact zero: every earlier lag is zero too
-            dead[:i] = True
-            break
         if has_c:
             h, c = P[:hs, :hs], P[hs:, hs:]
             sq_h, sq_c = float(np.einsum("ij,ij->", h, h)), float(np.einsum("ij,ij->", c, c))
         else:
             sq_h, sq_c = sq_all, 0.0
+        if sq_all <= 0.0:            # an exact zero: every earlier lag is zero too
+            dead[:i] = True
+            break
         if not lo < sq_all < hi:     # back to norm 1, the scale kept apart
             norm = np.sqrt(sq_all)
-            P = P / norm
+            P = (P / norm).astype(dtype, copy=False)
             s += float(np.log10(norm))
             sq_h, sq_c = sq_h / sq_all, sq_c / sq_all
         scale[i - 1] = s

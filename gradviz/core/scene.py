@@ -367,10 +367,11 @@ class Analysis:
         """The same analysis with another (finer) map; the theory computed so far is shared."""
         return replace(self, jac=jac)
 
-    def row(self, t: int, exact: bool = True, should_stop=None) -> RowNorms:
-        """Norms of ∂h_t/∂h_i for i = 0..t: 2-norms and Frobenius (only Frobenius if not exact);
-        ``should_stop()`` is asked now and then (raises jacobians.Stopped)."""
-        return row_norms(self.jacobians, t, self.h_size, exact=exact, should_stop=should_stop)
+    def row(self, t: int, exact: bool = True, should_stop=None, dtype=np.float64) -> RowNorms:
+        """Norms of ∂h_t/∂h_i for i = 0..t: 2-norms and Frobenius (only Frobenius if not exact,
+        then in ``dtype``); ``should_stop()`` is asked now and then (raises jacobians.Stopped)."""
+        return row_norms(self.jacobians, t, self.h_size, exact=exact, should_stop=should_stop,
+                         dtype=dtype)
 
     def row_steps(self, t: int, exact: bool = True, should_stop=None, every: float = 0.25):
         """:meth:`row` as a generator of partial rows (nearest lags first) about every

@@ -22,9 +22,9 @@ from PyQt6.QtCore import QObject, QTimer, pyqtSignal
 from ..core.cells import RecurrentNet
 from ..core.errors import GradvizError
 from ..core.i18n import _
-from ..core.jacobians import LOG10_ZERO, RowNorms
+from ..core.jacobians import (LOG10_ZERO, JacobianMap, RowNorms, Stopped, coarse_map,
+                              jacobian_map_steps)
 from ..core.kinds import CELL_NAMES, KINDS
-from ..core.jacobians import Stopped, coarse_map, jacobian_map_steps
 from ..core.plan import plan_map, row_cost
 from ..core.scene import Analysis, Scene, analyse, resolve, simulate
 from .worker import LatestRunner
@@ -43,9 +43,10 @@ COARSE_SECONDS = 0.05
 #: the full map (or the finest coarse one) the window computes when the slider rests
 FINE_SECONDS = 4.0
 #: a cursor row is exact (2-norms) in the first stage when it costs at most this many flops,
-#: in the first stage at all (Frobenius norms) up to QUICK_ROW; a dearer one follows the run
+#: in the first stage at all (Frobenius norms, float32: ~20 ms for an LSTM at H = 64, T = 200)
+#: up to QUICK_ROW; a dearer one follows the run
 QUICK_EXACT_ROW = 5e7
-QUICK_ROW = 5e8
+QUICK_ROW = 1e9
 #: a row that takes longer is shown in parts this often (seconds), nearest lags first
 PARTIAL_ROW_SECONDS = 0.3
 
@@ -313,18 +314,23 @@ class Controller(QObject):
 
         1. ("analysis", _Result): the run, its one-step Jacobians, the theory and the cursor
            row (Frobenius; 2-norms too when cheap) — what every view but the map needs;
-        2. ("row", RowNorms): the cursor row's 2-norms, when they were not cheap;
-        3. ("map", JacobianMap): a coarse map exact at every s-th step, fast;
-        4. ("map", JacobianMap): the full map (or the finest that fits this machine).
+        2. ("map", JacobianMap): a coarse map exact at every s-th step, fast;
+        3. ("map", JacobianMap): the full map (or the finest that fits this machine); with a
+           cell state its ∂h_t/∂h_i part first (what the map shows), ∂c_t/∂c_i after 4;
+        4. ("row", RowNorms): the cursor row's 2-norms, when they were not cheap.
+
+        A row too large for the first stage (a trained model's) comes before the maps instead,
+        in parts: there nothing else shows how gradients flow.
         """
         r = resolve(scene, base=bases.get(self._base_key(scene)),
                     raw_inputs=csv.get(self._csv_key(scene)) if scene.inputs_path else None)
         trace = simulate(r.scene, base=r.base, inputs=r.inputs)
         analysis = analyse(trace, r.scene.layer, r.scene.direction, exact=False, stride=None)
         t = analysis.steps if follow_end else min(step, analysis.steps)
-        n, hs, T = analysis.jacobians.shape[1], analysis.h_size, analysis.steps
-        cost = row_cost(n, t)
-        row = analysis.row(t, exact=cost <= QUICK_EXACT_ROW) if cost <= QUICK_ROW else None
+        cost = row_cost(analysis.jacobians.shape[1], t)
+        # Frobenius norms in float32 like the map, unless the exact 2-norms are cheap too
+        row = (analysis.row(t, exact=cost <= QUICK_EXACT_ROW, dtype=np.float32)
+               if cost <= QUICK_ROW else None)
         analysis.theory_from_start()    # cached here, off the GUI thread, for the views
         result = _Result(r.scene, analysis, r.base, r.raw_inputs, t, row)
         yield "analysis", result
@@ -333,13 +339,33 @@ class Controller(QObject):
         # on the GUI thread
         analysis.jacobians.load()
         self._wait_drawn(result.drawn)
-        if row is None or row.h is None:
-            try:   # a large row arrives in parts, nearest lags first (each part exact)
-                steps = analysis.row_steps(t, should_stop=self._analysis_runner.should_stop,
-                                           every=PARTIAL_ROW_SECONDS)
-                yield (yield from _row_parts(steps, lambda row: ("row", row)))
-            except Stopped:
-                return
+        stop = self._analysis_runner.should_stop   # a newer scene: leave between blocks
+
+        def exact_row():   # a large row arrives in parts, nearest lags first (each part exact)
+            steps = analysis.row_steps(t, should_stop=stop, every=PARTIAL_ROW_SECONDS)
+            yield (yield from _row_parts(steps, lambda row: ("row", row)))
+
+        try:
+            row_done = row is not None and row.h is not None
+            if row is None:
+                yield from exact_row()
+                row_done = True
+            for stage in self._maps(analysis, stop):
+                if stage != "h done":
+                    yield stage
+                elif not row_done:
+                    yield from exact_row()
+                    row_done = True
+            if not row_done:
+                yield from exact_row()
+        except Stopped:
+            return
+
+    @staticmethod
+    def _maps(analysis: Analysis, stop):
+        """(worker) The map stages of :meth:`_compute`: ("map", JacobianMap) items, None where a
+        newer scene may take over, and "h done" between a cell state's h and c parts."""
+        n, hs, T = analysis.jacobians.shape[1], analysis.h_size, analysis.steps
         fine = plan_map(n, hs, T, FINE_SECONDS)
         coarse = plan_map(n, hs, T, COARSE_SECONDS)
 
@@ -347,30 +373,30 @@ class Controller(QObject):
             analysis.theory_map(jac.stride)
             return jac
 
-        stop = self._analysis_runner.should_stop   # a newer scene: leave between blocks
-        try:
-            if coarse is not None and (fine is None or coarse.stride > fine.stride):
-                yield "map", with_theory(coarse_map(analysis.jacobians, hs, coarse.stride,
-                                                    dtype=np.float32, should_stop=stop))
-            if fine is None:
-                return
-            if fine.stride > 1:
-                yield "map", with_theory(coarse_map(analysis.jacobians, hs, fine.stride,
-                                                    dtype=np.float32, should_stop=stop))
-                return
-        except Stopped:
+        if coarse is not None and (fine is None or coarse.stride > fine.stride):
+            yield "map", with_theory(coarse_map(analysis.jacobians, hs, coarse.stride,
+                                                dtype=np.float32, should_stop=stop))
+        if fine is None:
+            return
+        if fine.stride > 1:
+            yield "map", with_theory(coarse_map(analysis.jacobians, hs, fine.stride,
+                                                dtype=np.float32, should_stop=stop))
             return
         # a yield every ~30 ms of work: a newer scene or closing the window abandons the map
         every = max(1, min(16, int(1e9 // max(1.0, row_cost(n, T)))))
         steps = jacobian_map_steps(analysis.jacobians, hs, exact=False, dtype=np.float32,
-                                   every=every)
+                                   every=every, h_first=True)
         while True:
             try:
-                next(steps)
+                value = next(steps)
             except StopIteration as done:
                 yield "map", with_theory(done.value)
                 return
-            yield None   # a point where a newer scene takes over (nothing to hand on)
+            if isinstance(value, JacobianMap):   # the h part, the c part still to come
+                yield "map", with_theory(value)
+                yield "h done"
+            else:
+                yield None   # a point where a newer scene takes over (nothing to hand on)
 
     def _wait_drawn(self, drawn: threading.Event) -> None:
         """(worker) Until the window has painted the first stage, a newer scene waits, the

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import threading
+import time
 
 import numpy as np
 import pyqtgraph as pg
@@ -500,6 +501,9 @@ class PhaseDock(QWidget):
 #: λ₁ is computed once the scene has rested this long (ms): during a drag each analysis would
 #: start a QR run (0.2 s for an LSTM with H = 64, T = 200) that takes a core from the drawing
 LYAPUNOV_REST_MS = 250
+#: ... and until the controller's workers are idle (its maps and rows come first), but no
+#: longer than this after the last change (a large model's row takes a minute)
+LYAPUNOV_DEFER_S = 3.0
 
 
 class LyapunovPanel(QObject):
@@ -522,6 +526,7 @@ class LyapunovPanel(QObject):
         self.result = None
         self.mean_field = None
         self._waiting = None               # (scene, analysis) on screen, not yet computed
+        self._rested_since = 0.0           # time.monotonic() of the last change
         self._rest = QTimer(self)
         self._rest.setSingleShot(True)
         self._rest.setInterval(LYAPUNOV_REST_MS)
@@ -540,14 +545,20 @@ class LyapunovPanel(QObject):
         if self._waiting is None:
             self.label.setText("λ₁ …")
         self._waiting = (scene, analysis)
+        self._rested_since = time.monotonic()
         self._rest.start()
 
     def _not_resting(self, _scene) -> None:
         if self._waiting is not None:
+            self._rested_since = time.monotonic()
             self._rest.start()             # a tick of a drag: wait until it stops
 
     def _compute_waiting(self) -> None:
         if self._waiting is None:
+            return
+        controller = self.window.controller
+        if controller.is_busy and time.monotonic() - self._rested_since < LYAPUNOV_DEFER_S:
+            self._rest.start()     # the maps and rows first: they share the machine with it
             return
         scene, analysis = self._waiting
         self._waiting = None

@@ -6,8 +6,9 @@ import pytest
 
 from gradviz.core.cells import CellSpec, init_net, scale_recurrent
 from gradviz.core.dynamics import run
-from gradviz.core.jacobians import (LOG10_ZERO, JacobianProducts, jacobian_map, row_norms,
-                                    row_norms_steps, step_jacobians)
+from gradviz.core.jacobians import (LOG10_ZERO, JacobianMap, JacobianProducts, jacobian_map,
+                                    jacobian_map_steps, row_norms, row_norms_steps,
+                                    step_jacobians)
 from gradviz.core.scene import Scene, analyse, simulate
 
 
@@ -227,3 +228,57 @@ def test_the_quick_frobenius_row_equals_the_stepwise_one_and_autograd(scene):
             assert quick.h_fro[i] == pytest.approx(ref, abs=1e-9)
     if scene.wr_scale == 0.3:
         assert quick.h_fro[0] < -200         # far below float64's range: a value to show
+
+
+@pytest.mark.parametrize("scene", [Scene(cell="lstm", hidden_size=6, steps=50, wr_scale=1.4),
+                                   Scene(cell="lstm", hidden_size=6, steps=40, proj_size=3)])
+def test_a_cell_states_map_in_two_passes_equals_the_products_of_both_parts_at_once(scene):
+    """∂h_t/∂h_i from the h-columns of the products only, ∂c_t/∂c_i from the c-columns only:
+    the same norms as the whole products (every column of a product evolves on its own)."""
+    a = analyse(simulate(scene), exact=False, stride=None)
+    J, hs, T = np.asarray(a.jacobians), a.h_size, a.steps
+    whole = JacobianProducts(J.shape[1], hs, T, exact=True)
+    for Jk in J:
+        whole.append(Jk)
+    two = jacobian_map(J, hs, exact=True)
+    for name, mine in (("h_fro", two.h_fro), ("h_2", two.h), ("c_fro", two.c_fro), ("c_2", two.c)):
+        np.testing.assert_allclose(mine, getattr(whole, name), rtol=0, atol=1e-12)
+    # h first: a map of ∂h_t/∂h_i alone comes between the passes, the very numbers of the end
+    steps = jacobian_map_steps(J, hs, exact=False, dtype=np.float32, every=7, h_first=True)
+    seen = []
+    while True:
+        try:
+            seen.append(next(steps))
+        except StopIteration as done:
+            final = done.value
+            break
+    maps = [s for s in seen if isinstance(s, JacobianMap)]
+    assert len(maps) == 1 and maps[0].c_fro is None and maps[0].full
+    assert seen.index(maps[0]) == T // 7          # after the h pass, before the c pass
+    np.testing.assert_array_equal(maps[0].h_fro, final.h_fro)
+    assert final.c_fro is not None
+    plain = jacobian_map(J, hs, exact=False, dtype=np.float32)
+    np.testing.assert_array_equal(final.h_fro, plain.h_fro)
+    np.testing.assert_array_equal(final.c_fro, plain.c_fro)
+
+
+def test_a_state_without_a_cell_has_one_pass_and_no_c_part():
+    J, hs = trace_jacobians("gru")
+    seen = list(jacobian_map_steps(J, hs, every=5, h_first=True))
+    assert all(isinstance(s, int) for s in seen)
+    with pytest.raises(ValueError, match="part"):
+        JacobianProducts(J.shape[1], hs, 3, part="c")
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+def test_the_windows_float32_quick_row_is_float64s_to_float32_rounding(cell):
+    """The first stage's Frobenius row in float32 (like the map): within 1e-5 decades of
+    float64 at H = 64, T = 200, 10^-60 deep included."""
+    a = analyse(simulate(Scene(cell=cell, hidden_size=64, steps=200, wr_scale=0.6)),
+                exact=False, stride=None)
+    quick = a.row(200, exact=False, dtype=np.float32)
+    ref = a.row(200, exact=False)
+    assert ref.h_fro[0] < -10
+    np.testing.assert_allclose(quick.h_fro, ref.h_fro, rtol=0, atol=1e-5)
+    if ref.c_fro is not None:
+        np.testing.assert_allclose(quick.c_fro, ref.c_fro, rtol=0, atol=1e-5)

@@ -232,3 +232,34 @@ def test_a_failed_start_falls_back_to_the_default(qtbot, tmp_path):
     assert errors and "gone.pt" in errors[0]
     assert c.shown_scene == Scene() == c.scene
     c.wait()
+
+
+def test_an_lstm_row_comes_with_its_run_and_the_h_map_before_the_c_map(qtbot, wait_idle):
+    """LSTM, H = 64, T = 200 (a lecture size): the first stage carries the cursor row (so the
+    gradient flow follows a drag), then a coarse map, the full ∂h_t/∂h_i map, the row's
+    2-norms, and last the ∂c_t/∂c_i map; each the core's numbers."""
+    from gradviz.core.jacobians import jacobian_map
+
+    scene = Scene(cell="lstm", hidden_size=64, steps=200, wr_scale=1.2)
+    c = Controller(scene)
+    events = []
+    c.analysis_ready.connect(lambda s, a: events.append(("analysis", c.row() is not None)))
+    c.map_ready.connect(lambda a: events.append(("map", a.jac.stride, a.jac.c_fro is not None)))
+    c.row_ready.connect(lambda t, row: events.append(("row", row.h is not None)))
+    try:
+        c.start()
+        wait_idle(c, timeout=60_000)
+        assert events[0] == ("analysis", True)
+        maps = [e for e in events if e[0] == "map"]
+        assert maps[0][1] > 1 and maps[0][2]                       # coarse, h and c
+        assert maps[-2:] == [("map", 1, False), ("map", 1, True)]  # full: h, then h and c
+        assert events.index(("row", True)) == events.index(("map", 1, False)) + 1
+        core = core_analysis(scene)
+        np.testing.assert_array_equal(c.analysis.jac.h_fro, core.jac.h_fro)
+        np.testing.assert_array_equal(c.analysis.jac.c_fro, core.jac.c_fro)
+        expected = jacobian_map(np.asarray(core.jacobians), core.h_size, exact=False,
+                                dtype=np.float32)
+        np.testing.assert_array_equal(c.analysis.jac.c_fro, expected.c_fro)
+        np.testing.assert_allclose(c.row().h, core.row(200).h, rtol=0, atol=1e-12)
+    finally:
+        c.wait()

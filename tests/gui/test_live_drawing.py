@@ -89,3 +89,21 @@ def test_lyapunov_waits_until_the_slider_rests(open_window, wait_idle, qtbot):
     assert len(submitted) == 1                # once, for the scene the slider rests on
     assert panel.result is not None and c.shown_scene.wr_scale == pytest.approx(1.4)
     assert "λ₁ = " in panel.label.text()
+
+
+def test_lyapunov_waits_for_the_maps_and_rows_of_the_scene(open_window, wait_idle, qtbot):
+    """λ₁ shares the machine with the map: once the slider rests, it starts only when the
+    controller's workers are idle (here an LSTM's full maps take a second or more)."""
+    from gradviz.gui import phase_dock
+
+    w = open_window(Scene(cell="rnn", hidden_size=8, steps=60))
+    panel, c = w.lyapunov, w.controller
+    qtbot.waitUntil(lambda: not panel.busy, timeout=10_000)
+    busy_at_submit = []
+    panel.runner.submit = lambda *a, _s=panel.runner.submit: (
+        busy_at_submit.append(c.is_busy), _s(*a))[1]
+    c.update(cell="lstm", hidden_size=64, steps=200)
+    qtbot.waitUntil(lambda: c.shown_scene.cell == "lstm", timeout=10_000)
+    qtbot.waitUntil(lambda: not panel.busy, timeout=60_000)
+    assert busy_at_submit == [False]
+    assert phase_dock.LYAPUNOV_DEFER_S > 0 and "λ₁ = " in panel.label.text()

@@ -301,6 +301,27 @@ def _normalised(matrix, dtype=np.float64) -> tuple[np.ndarray, float]:
     return np.ldexp(a, -exponent), exponent * float(np.log10(2.0))
 
 
+#: steps converted at once by :func:`_normalised_steps`, in bytes of float64
+_WINDOW_BYTES = 16 << 20
+
+
+def _normalised_steps(jacobians: Jacobians, start: int, stop: int,
+                      dtype=np.float64) -> tuple[np.ndarray, np.ndarray]:
+    """Steps start..stop-1 as one (k, n, n) array in ``dtype``, each scaled exactly as
+    :func:`_normalised` scales it, and their log10 scales: two numpy calls, not four per step."""
+    a = np.asarray(jacobians[start:stop], dtype=np.float64)
+    lo, hi = _RANGE[np.dtype(dtype)]
+    top = np.abs(a).max(axis=(1, 2)) if a.size else np.zeros(a.shape[0])
+    ok = (top == 0.0) | ((lo <= top) & (top <= hi / max(1, a.shape[-1])))
+    if ok.all():
+        return a.astype(dtype), np.zeros(a.shape[0])
+    if not np.all(np.isfinite(top[~ok])):
+        raise FloatingPointError("a one-step Jacobian is not finite")
+    exponents = np.where(ok, 0, np.frexp(top)[1])   # powers of two: the scaling is exact
+    return (np.ldexp(a, -exponents[:, None, None]).astype(dtype),
+            exponents * float(np.log10(2.0)))
+
+
 def _largest_sv(stack: np.ndarray) -> np.ndarray:
     """Largest singular value of each block of a (k, a, b) stack, in float64.
 
@@ -597,12 +618,15 @@ def _frobenius_row(jacobians: Jacobians, t: int, h_size: int, should_stop=None,
     lo, hi = lo * lo, hi * hi
     P = np.eye(n, dtype=dtype)
     s = 0.0
+    window, begin = max(1, _WINDOW_BYTES // (n * n * 8)), t
     for i in range(t, 0, -1):
         if should_stop is not None and i % 16 == 0 and should_stop():
             raise Stopped
-        Ji, e = _normalised(jacobians[i - 1], dtype)
-        P = _times_step(P, Ji.astype(dtype, copy=False), hs)
-        s += e
+        if i in (t, begin):    # the next steps back, converted at once
+            begin = max(0, i - window)
+            steps, exps = _normalised_steps(jacobians, begin, i, dtype)
+        P = _times_step(P, steps[i - 1 - begin], hs)
+        s += exps[i - 1 - begin]
         flat = P.reshape(-1)
         sq_all = float(np.dot(flat, flat))
         if has_c:

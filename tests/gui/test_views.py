@@ -544,3 +544,22 @@ def test_exact_zero_gradients_do_not_stretch_any_axis(qtbot):
     states = v[StatesView]
     (_, _), (lo, hi) = states.panels["h"].plot.vb.viewRange()
     assert -0.2 < lo < 0 and 1.5 < hi < 1.7
+
+
+def test_a_map_kept_from_the_previous_scene_says_it_is_updating(qtbot, runs):
+    """While a slider moves the map of the last scene that had one stays on screen (a map per
+    tick would not keep up): its title says so, and the new scene's map replaces it."""
+    import dataclasses
+
+    scene, _, a = runs["lstm"]
+    v = make(qtbot, JacobianMapView)
+    v.set_analysis(scene, a)
+    title = v.plot.titleLabel.text
+    assert "updating" not in title
+    newer = dataclasses.replace(a, jac=None)
+    v.set_analysis(scene, newer)
+    assert v.waiting and v.plot.titleLabel.text == title + " (updating…)"
+    np.testing.assert_array_equal(v.values, a.jac.h_fro)       # the old numbers, said so
+    newer.jac = a.jac
+    v.set_analysis(scene, newer)
+    assert not v.waiting and v.plot.titleLabel.text == title

@@ -103,6 +103,7 @@ class JacobianMapView(PlotView):
         self.display = None     # what the image holds (clipped, sentinel)
         self.stride = 1         # the map's rows and columns are every stride-th step
         self.waiting = False    # the chosen map of this analysis is still being computed
+        self._title = ""        # the title of the map on screen
         st.apply(st.appearance)
         self._restyled()
 
@@ -144,9 +145,9 @@ class JacobianMapView(PlotView):
         keys, _title, bar_label = MAPS[self.choice]
         key = next((k for k in keys if k in self._maps), None)
         self.waiting = key is None
-        if key is None:   # keep the map on screen until this analysis' map arrives
-            if self.display is None:
-                self.plot.setTitle(_("Jacobian map (computing…)"))
+        if key is None:   # keep the map on screen until this analysis' map arrives, and say so
+            self.plot.setTitle(_("Jacobian map (computing…)") if self.display is None else
+                               self._title + " " + _("(updating…)"))
             return
         self.key = key
         self.stride = plotdata.map_stride(self.analysis)
@@ -164,7 +165,8 @@ class JacobianMapView(PlotView):
         name = _(MAPS[self.choice][1]).replace("_t", "<sub>t</sub>").replace("_i", "<sub>i</sub>")
         pairs = (_("all pairs i ≤ t") if self.stride == 1 else
                  _("every {stride}th step (exact there)").format(stride=self.stride))
-        self.plot.setTitle(f"{name}, {pairs} ({norm})")
+        self._title = f"{name}, {pairs} ({norm})"
+        self.plot.setTitle(self._title)
 
     def _map_changed(self, _index) -> None:
         if self.analysis is not None:

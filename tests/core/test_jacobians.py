@@ -12,6 +12,16 @@ from gradviz.core.jacobians import (LOG10_ZERO, JacobianMap, JacobianProducts, j
 from gradviz.core.scene import Scene, analyse, simulate
 
 
+def drain(generator):
+    """(what the generator yielded, what it returned)."""
+    yielded = []
+    while True:
+        try:
+            yielded.append(next(generator))
+        except StopIteration as done:
+            return yielded, done.value
+
+
 def orthogonal(n, seed):
     q, r = np.linalg.qr(np.random.default_rng(seed).normal(size=(n, n)))
     return q * np.sign(np.diag(r))
@@ -118,14 +128,7 @@ def test_a_row_in_parts_is_exact_on_every_part_nearest_lags_first(kind):
     on what they hold, grow towards i = 0, hold NaN only below ``first``; the last is whole."""
     J, hs = trace_jacobians(kind, T=25, sigma=1.3)
     full = row_norms(J, 25, hs)
-    steps = row_norms_steps(J, 25, hs, every=0.0)     # a part after every step
-    parts = []
-    while True:
-        try:
-            parts.append(next(steps))
-        except StopIteration as done:
-            last = done.value
-            break
+    parts, last = drain(row_norms_steps(J, 25, hs, every=0.0))     # a part after every step
     assert [p.first for p in parts] == list(range(25, 0, -1)) and last.complete
     for p in parts:
         assert not p.complete and np.isnan(p.h[:p.first]).all()
@@ -204,12 +207,7 @@ def test_the_quick_frobenius_row_equals_the_stepwise_one_and_autograd(scene):
     a = analyse(simulate(scene), exact=False, stride=None)
     t = a.steps
     quick = a.row(t, exact=False)
-    steps = row_norms_steps(a.jacobians, t, a.h_size, exact=False)
-    try:
-        while True:
-            next(steps)
-    except StopIteration as done:
-        stepwise = done.value
+    _parts, stepwise = drain(row_norms_steps(a.jacobians, t, a.h_size, exact=False))
     np.testing.assert_allclose(quick.h_fro, stepwise.h_fro, rtol=0, atol=1e-11)
     if stepwise.c_fro is not None:
         np.testing.assert_allclose(quick.c_fro, stepwise.c_fro, rtol=0, atol=1e-11)
@@ -244,14 +242,8 @@ def test_a_cell_states_map_in_two_passes_equals_the_products_of_both_parts_at_on
     for name, mine in (("h_fro", two.h_fro), ("h_2", two.h), ("c_fro", two.c_fro), ("c_2", two.c)):
         np.testing.assert_allclose(mine, getattr(whole, name), rtol=0, atol=1e-12)
     # h first: a map of ∂h_t/∂h_i alone comes between the passes, the very numbers of the end
-    steps = jacobian_map_steps(J, hs, exact=False, dtype=np.float32, every=7, h_first=True)
-    seen = []
-    while True:
-        try:
-            seen.append(next(steps))
-        except StopIteration as done:
-            final = done.value
-            break
+    seen, final = drain(jacobian_map_steps(J, hs, exact=False, dtype=np.float32, every=7,
+                                           h_first=True))
     maps = [s for s in seen if isinstance(s, JacobianMap)]
     assert len(maps) == 1 and maps[0].c_fro is None and maps[0].full
     assert seen.index(maps[0]) == T // 7          # after the h pass, before the c pass

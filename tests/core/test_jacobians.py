@@ -202,7 +202,6 @@ def test_step_jacobians_are_computed_when_first_needed_and_equal_the_whole():
     Scene(cell="rnn", hidden_size=4, steps=400, wr_scale=0.3),      # 10^-200 and below
 ])
 def test_the_quick_frobenius_row_equals_the_stepwise_one_and_autograd(scene):
-
     a = analyse(simulate(scene), exact=False, stride=None)
     t = a.steps
     quick = a.row(t, exact=False)

@@ -553,6 +553,11 @@ class LyapunovPanel(QObject):
             self._rested_since = time.monotonic()
             self._rest.start()             # a tick of a drag: wait until it stops
 
+    def rest(self) -> None:
+        """Forget the analysis waiting for its λ₁ (the window is closing)."""
+        self._rest.stop()
+        self._waiting = None
+
     def _compute_waiting(self) -> None:
         if self._waiting is None:
             return
@@ -632,10 +637,13 @@ def install_phase(window):
 
     def stop():
         """The window closed: no new jobs, the running ones cancelled, both threads ended."""
-        try:
-            window.controller.analysis_ready.disconnect(panel._analysis_ready)
-        except TypeError:
-            pass
+        for signal, slot in ((window.controller.analysis_ready, panel._analysis_ready),
+                             (window.controller.scene_changed, panel._not_resting)):
+            try:
+                signal.disconnect(slot)
+            except TypeError:
+                pass
+        panel.rest()    # no λ₁ waits to be started any more
         dock_widget.cancel()
         for runner in (dock_widget.runner, panel.runner):
             runner.discard_pending()

@@ -155,6 +155,7 @@ class LatestRunner(QObject):
         self._timer.setInterval(POLL_MS)
         self._timer.timeout.connect(self.deliver)
         self._busy = False
+        self._shut = False
         self.latest = 0
         # the thread ends when the runner is collected (no Qt signal: destroyed() may fire while
         # the garbage collector tears the wrapper down, and a Python slot then crashes)
@@ -166,8 +167,11 @@ class LatestRunner(QObject):
         return self._busy
 
     def submit(self, fn: Callable, *args) -> int:
-        """Run ``fn(*args)`` after (or, for generators, instead of) the running job."""
+        """Run ``fn(*args)`` after (or, for generators, instead of) the running job; after
+        :meth:`shutdown`, nothing (the generation is still counted)."""
         self.latest += 1
+        if self._shut:
+            return self.latest
         self._worker.submit((self.latest, fn, args))
         self._set_busy(True)
         if not self._timer.isActive():
@@ -187,7 +191,9 @@ class LatestRunner(QObject):
         return self._worker.wait_idle(None if msecs < 0 else msecs / 1000)
 
     def shutdown(self, msecs: int = 5000) -> None:
-        """Stop the thread (the running job is abandoned at its next yield)."""
+        """Stop the thread (the running job is abandoned at its next yield); later submissions
+        are ignored, so no timer of a closed window runs on."""
+        self._shut = True
         self._timer.stop()
         self._worker.stop(msecs / 1000)
 

@@ -262,4 +262,9 @@ def test_an_lstm_row_comes_with_its_run_and_the_h_map_before_the_c_map(qtbot, wa
         np.testing.assert_array_equal(c.analysis.jac.c_fro, expected.c_fro)
         np.testing.assert_allclose(c.row().h, core.row(200).h, rtol=0, atol=1e-12)
     finally:
+        # the lambdas hold c through Qt's connections (a cycle Python cannot collect): cut
+        # them and shut c down, or it lives on, threads and timers, until the interpreter exits
+        for signal in (c.analysis_ready, c.map_ready, c.row_ready):
+            signal.disconnect()
         c.wait()
+        c.shutdown(1000)

@@ -9,7 +9,7 @@ from gradviz.core.scene import Scene
 from gradviz.gui import controller as controller_module
 
 
-def test_the_gradient_flow_grows_part_by_part_to_the_whole_row(qtbot, monkeypatch):
+def test_the_gradient_flow_grows_part_by_part_to_the_whole_row(qtbot, monkeypatch, close_window):
     from gradviz.gui.app import create_window
     monkeypatch.setattr(controller_module, "PARTIAL_ROW_SECONDS", 0.02)
     # LSTM, H = 64, T = 400: the cursor row (400 products of 128 × 128) is not "quick"
@@ -42,4 +42,5 @@ def test_the_gradient_flow_grows_part_by_part_to_the_whole_row(qtbot, monkeypatc
     full = plotdata.gradient_flow(c.analysis, T, c.row(T))
     np.testing.assert_array_equal(view.main.getData()[1][:10],
                                   np.maximum(full["log10_jac_h"][:10], view.floor))
-    window.close()
+    c.row_ready.disconnect(drawn)     # drawn holds the window: no cycle through Qt is left
+    close_window(window)

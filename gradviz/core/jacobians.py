@@ -272,9 +272,9 @@ class JacobianProducts:
                 sq_c = sq_c.copy()
                 sq_c[off] /= norm * norm
         row = self.t + 1
-        if sq_h is not None:
+        if sq_h is not None and self.h_fro is not None:
             self.h_fro[row, a:b] = _combine(scale, np.sqrt(sq_h), dead)
-        if sq_c is not None:
+        if sq_c is not None and self.c_fro is not None:
             self.c_fro[row, a:b] = _combine(scale, np.sqrt(sq_c), dead)
         if self.h_2 is not None:
             self.h_2[row, a:b] = _combine(scale, _largest_sv(blocks[:, h_rows, :hs]), dead)
@@ -283,6 +283,8 @@ class JacobianProducts:
 
     def current_row(self) -> np.ndarray:
         """log10 ‖∂h_t/∂h_i‖_F for i = 0..t of the latest row t (part "all" or "h")."""
+        if self.h_fro is None:
+            raise ValueError("these products hold the c part only")
         return self.h_fro[self.t, :self.t + 1]
 
 
@@ -405,7 +407,7 @@ def jacobian_map_steps(jacobians: Jacobians, h_size: int, exact: bool = False,
     """
     T, n = jacobians.shape[0], jacobians.shape[1]
     parts = ("h", "c") if n > h_size else ("all",)
-    norms = {}
+    norms: dict[str, np.ndarray] = {}
     for part in parts:
         prods = JacobianProducts(n, h_size, T, dtype=dtype, exact=exact, part=part)
         for k, J in enumerate(jacobians, start=1):
@@ -417,8 +419,9 @@ def jacobian_map_steps(jacobians: Jacobians, h_size: int, exact: bool = False,
                                         ("c_fro", prods.c_fro), ("c", prods.c_2)) if v is not None})
         del prods
         if part == "h" and h_first:
-            yield JacobianMap(**norms)
-    return JacobianMap(**norms)
+            yield JacobianMap(h_fro=norms["h_fro"], h=norms.get("h"))
+    return JacobianMap(h_fro=norms["h_fro"], h=norms.get("h"), c_fro=norms.get("c_fro"),
+                       c=norms.get("c"))
 
 
 def block_products(jacobians: Jacobians, stride: int,
@@ -469,6 +472,7 @@ def coarse_map(jacobians: Jacobians, h_size: int, stride: int, exact: bool = Fal
     prods = JacobianProducts(n, h_size, Q.shape[0], dtype=dtype, exact=exact)
     for q, s in zip(Q, scale):
         prods.append(q, log10_scale=s)
+    assert prods.h_fro is not None        # part "all" keeps both
     return JacobianMap(h_fro=prods.h_fro, h=prods.h_2, c_fro=prods.c_fro, c=prods.c_2,
                        stride=stride)
 

@@ -95,21 +95,27 @@ class _Worker:
                     return
                 job, self._pending = self._pending, None
                 self._running = job[0]
-            generation, fn, args = job
-            try:
-                value = fn(*args)
-                if inspect.isgenerator(value):
-                    value = self._drain(generation, value)
-                if value is not _CANCELLED:
-                    self.results.put(("finished", generation, value))
-            except Exception as exc:
-                if not isinstance(exc, GradvizError):
-                    traceback.print_exc()
-                self.results.put(("failed", generation, error_message(exc)))
-            finally:
-                with self._lock:
-                    self._running = None
-                    self._lock.notify_all()
+            self._run(job)
+            # the job is dropped before the thread waits again: a job's bound method holds its
+            # controller, and the thread's frame would keep that (and its window) alive for good
+            del job
+
+    def _run(self, job) -> None:
+        generation, fn, args = job
+        try:
+            value = fn(*args)
+            if inspect.isgenerator(value):
+                value = self._drain(generation, value)
+            if value is not _CANCELLED:
+                self.results.put(("finished", generation, value))
+        except Exception as exc:
+            if not isinstance(exc, GradvizError):
+                traceback.print_exc()
+            self.results.put(("failed", generation, error_message(exc)))
+        finally:
+            with self._lock:
+                self._running = None
+                self._lock.notify_all()
 
     def _drain(self, generation: int, gen):
         """Run a generator job: each yield is a partial result, handed on (newer than what is on

@@ -19,12 +19,15 @@ from ..core.scene import Scene
 
 def _install_excepthook(window) -> None:
     """An unexpected exception in a slot becomes a message in the window, not an abort."""
+    import weakref
+    shown_in = weakref.ref(window)    # the hook does not keep a closed window alive
+
     def hook(kind, value, tb):
         traceback.print_exception(kind, value, tb)
         try:
-            window.show_error(_("internal error ({kind}: {value})").format(kind=kind.__name__,
-                                                                           value=value))
-        except Exception:
+            shown_in().show_error(_("internal error ({kind}: {value})").format(
+                kind=kind.__name__, value=value))
+        except Exception:     # the window is gone (None) or cannot show it
             pass
     sys.excepthook = hook
 
@@ -134,6 +137,8 @@ def run_app(argv=None, scene: Scene | None = None, session=None, preset: str | N
     QTimer.singleShot(300, window.lecture.sessions.offer_restore)   # after a crash
     code = app.exec()
     _dispose(current_window() or window)
+    del window
+    release_deleted_objects()
     _exit_if_work_still_runs(code)
     return code
 
@@ -160,9 +165,28 @@ def _exit_if_work_still_runs(code: int) -> None:
 
 
 def _dispose(window) -> None:
-    """Delete the window's widgets while the QApplication still exists (a widget outliving it
-    can crash the interpreter's exit)."""
+    """Delete the window's widgets while the QApplication still exists, then let go of their
+    Python objects: PyQt's clean-up at interpreter exit deletes every parentless object still
+    owned by Python (such as pyqtgraph's plot menus), and can crash when deleting one frees
+    its own Python object during that walk."""
     from PyQt6 import sip
+
+    from .language import forget_current_window
     window.controller.shutdown(1000)
     if not sip.isdeleted(window):
         sip.delete(window)
+    forget_current_window()
+
+
+def release_deleted_objects() -> None:
+    """Let go of the Python objects of deleted widgets while the QApplication exists: PyQt
+    releases a deleted sender's Python slots (lambdas that hold the window) through posted
+    events, and the event loop has ended, so the posted events are sent here, then the garbage
+    collector runs; a round can post more (measured: two rounds free a closed window)."""
+    import gc
+
+    from PyQt6.QtCore import QCoreApplication
+    gc.unfreeze()                # the window's objects of start-up (freeze_startup_objects)
+    for _round in range(3):
+        QCoreApplication.sendPostedEvents()
+        gc.collect()

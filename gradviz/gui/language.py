@@ -41,6 +41,13 @@ def current_window():
     return _current.get("window")
 
 
+def forget_current_window() -> None:
+    """Let go of the window on screen (after it is deleted, before the interpreter exits): this
+    module's reference would otherwise keep its Python objects, and the parentless menus that
+    pyqtgraph gives every plot, alive until PyQt's exit clean-up, which can crash on them."""
+    _current.pop("window", None)
+
+
 def on_window_replaced(callback) -> None:
     _current["on_replace"] = callback
 

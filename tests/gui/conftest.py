@@ -6,6 +6,24 @@ import pytest
 from gradviz.gui.views.base import View
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _release_at_the_end():
+    """After the last GUI test, what gradviz's own exit does (gui.app._dispose): run the
+    deferred deletes and collect, so no window's objects are left to PyQt's exit clean-up."""
+    yield
+    from gradviz.gui.app import release_deleted_objects
+    release_deleted_objects()
+
+
+@pytest.fixture(autouse=True)
+def _forget_current_window():
+    """A test that switched the language leaves its window as the "current" one: let go of it
+    after the test, as gradviz does once its window is deleted."""
+    yield
+    from gradviz.gui.language import forget_current_window
+    forget_current_window()
+
+
 @pytest.fixture(autouse=True)
 def private_settings(tmp_path, monkeypatch):
     """Every GUI test reads and writes settings and autosaves under tmp_path, never the user's."""

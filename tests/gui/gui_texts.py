@@ -60,6 +60,17 @@ def _plot_texts(widget: pg.GraphicsLayoutWidget):
                 yield "legend", label.text
 
 
+def _in_menu(widget) -> bool:
+    """Inside a menu (such as a plot's context menu: gradviz turns those off, but they belong
+    to the plot's widget)."""
+    parent = widget.parentWidget()
+    while parent is not None:
+        if isinstance(parent, QMenu):
+            return True
+        parent = parent.parentWidget()
+    return False
+
+
 def widget_texts(window):
     """(where, text) for everything readable in ``window`` and its children."""
     yield "title", window.windowTitle()
@@ -68,7 +79,7 @@ def widget_texts(window):
         if action.menu() is not None:
             yield from _menu_texts(action.menu(), action.menu().title())
     for widget in window.findChildren(QWidget):
-        if isinstance(widget, QMenu):
+        if isinstance(widget, QMenu) or _in_menu(widget):   # menus: through the menu bar
             continue
         if widget.toolTip():
             yield f"tooltip of {type(widget).__name__}", widget.toolTip()

@@ -29,6 +29,7 @@ from PyQt6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from ...core import plotdata
 from ...core.i18n import _
+from .items import ColorBar
 from .style import Appearance, Styler, colors, diverging_cmap, sequential_cmap
 
 __all__ = ["Appearance", "Heatmap", "PlotView", "View", "draw_pending", "scaffold"]
@@ -258,7 +259,7 @@ class Heatmap:
         self.image = pg.ImageItem(axisOrder=axis_order)
         plot.addItem(self.image)
         self._diverging = True
-        self.bar = pg.ColorBarItem(values=(-1.0, 1.0), colorMap=diverging_cmap(), interactive=False,
+        self.bar = ColorBar(values=(-1.0, 1.0), colorMap=diverging_cmap(), interactive=False,
                                    width=18, rounding=1e-6, colorMapMenu=False)
         self.bar.setImageItem(self.image, insert_in=plot)   # right of the data, as tall
         styler.bar(self.bar, bar_label)

@@ -10,7 +10,45 @@ import math
 import pyqtgraph as pg
 from PyQt6.QtCore import QSizeF, Qt
 from PyQt6.QtGui import QFont, QFontMetricsF
-from PyQt6.QtWidgets import QGraphicsItem, QSizePolicy
+from PyQt6.QtWidgets import QGraphicsItem, QSizePolicy, QWidget
+
+
+def adopt_menus(plot: pg.PlotItem, owner: QWidget) -> None:
+    """Give the parentless Qt objects pyqtgraph makes for a plot (its context menus and their
+    widget groups) a Qt parent, ``owner``, the widget the plot is drawn in, so they are
+    deleted with it. Left parentless they live as long as their Python objects, and PyQt's
+    clean-up at interpreter exit deletes the ones still alive, which can crash: deleting one
+    can free its own Python object while PyQt walks the objects."""
+    objects = [getattr(plot, "ctrlMenu", None), getattr(plot, "stateGroup", None)]
+    box = plot.getViewBox()
+    menu = getattr(box, "menu", None)
+    if menu is not None:
+        objects += [menu, *getattr(menu, "widgetGroups", ())]
+    for obj in objects:
+        if obj is None or obj.parent() is owner:
+            continue
+        if isinstance(obj, QWidget):
+            obj.setParent(owner, obj.windowFlags())     # still a popup menu
+        else:
+            obj.setParent(owner)
+
+
+class OwnedMenus:
+    """For a pyqtgraph PlotItem class: its menus belong to the widget it is shown in (see
+    :func:`adopt_menus`), from the moment it enters that widget's scene."""
+
+    def itemChange(self, change, value):
+        result = super().itemChange(change, value)
+        if change == QGraphicsItem.GraphicsItemChange.ItemSceneHasChanged:
+            scene = self.scene()
+            views = scene.views() if scene is not None else []
+            if views:
+                adopt_menus(self, views[0])
+        return result
+
+
+class ColorBar(OwnedMenus, pg.ColorBarItem):
+    """pyqtgraph's ColorBarItem, its menus owned by the widget it is shown in."""
 
 
 class Title(pg.LabelItem):
@@ -105,7 +143,7 @@ class FitAxis(pg.AxisItem):
         self.label.document().contentsChanged.connect(self.resizeEvent)
 
 
-class Plot(pg.PlotItem):
+class Plot(OwnedMenus, pg.PlotItem):
     """A PlotItem whose title row fits the font (``title_height``), with long titles and axis
     labels scaled down to fit, and room for a :class:`Legend` or :func:`caption` row."""
 

@@ -17,7 +17,7 @@ from ...core import plotdata
 from ...core.i18n import N_, _
 from ...core.jacobians import LOG10_ZERO
 from .base import PlotView
-from .items import Plot, caption
+from .items import ColorBar, Plot, caption
 from .style import DASH, diverging_cmap
 
 SENTINEL = -1e30
@@ -85,7 +85,7 @@ class JacobianMapView(PlotView):
         self.plot.setAspectLocked(False)
         self.image = pg.ImageItem(axisOrder="row-major")
         self.plot.addItem(self.image)
-        self.bar = pg.ColorBarItem(values=(-1.0, 1.0), colorMap=diverging_cmap(), interactive=False,
+        self.bar = ColorBar(values=(-1.0, 1.0), colorMap=diverging_cmap(), interactive=False,
                                    width=18, rounding=1e-6, colorMapMenu=False)
         st.bar(self.bar, MAPS["h"][2])
         self.graphics.ci.addItem(self.plot, row=0, col=0)

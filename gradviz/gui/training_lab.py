@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pyqtgraph as pg
 from PyQt6.QtCore import Qt, QThread, pyqtSignal
-from PyQt6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QDoubleSpinBox,
+from PyQt6.QtWidgets import (QAbstractItemView, QApplication, QCheckBox, QComboBox, QDoubleSpinBox,
                              QFileDialog, QFormLayout, QGridLayout, QHBoxLayout, QHeaderView,
                              QLabel, QLineEdit, QProgressBar, QPushButton, QScrollArea,
                              QSizePolicy, QSpinBox, QSplitter, QTableWidget, QTableWidgetItem,
@@ -26,6 +26,7 @@ from ..core.errors import GradvizError
 from ..core.i18n import N_, _
 from ..core.training import (FORECAST_TASKS, MODELS, TASKS, History, TrainConfig,
                              default_config, lab_plot_data, metrics_rows)
+from .views.items import ColorBar, adopt_menus
 
 _LIGHT = {"bg": "#ffffff", "fg": "#111111", "blue": "#0060a8", "orange": "#e69f00",
           "green": "#009e73", "red": "#d55e00", "purple": "#b8589a", "grey": "#666666"}
@@ -60,6 +61,8 @@ class TrainingPlots(QWidget):
             w = pg.PlotWidget(background=c["bg"])
             w.setMinimumSize(200, 150)
             p = w.getPlotItem()
+            p.setMenuEnabled(False)   # pyqtgraph's own menu (English; its SVG export fails)
+            adopt_menus(p, w)
             p.setTitle(title, color=c["fg"], size="10pt")
             p.setLabel("left", left, color=c["fg"])
             p.setLabel("bottom", bottom, color=c["fg"])
@@ -106,7 +109,7 @@ class TrainingPlots(QWidget):
                                   _("iteration"), "t", 1, 1)
         self.heat_image = pg.ImageItem(axisOrder="row-major")
         p.addItem(self.heat_image)
-        self.heat_bar = pg.ColorBarItem(values=(-6, 0), colorMap=pg.colormap.get("viridis"),
+        self.heat_bar = ColorBar(values=(-6, 0), colorMap=pg.colormap.get("viridis"),
                                         width=12)
         self.heat_bar.setImageItem(self.heat_image, insert_in=p)
 
@@ -868,10 +871,19 @@ class TrainingLabWindow(QWidget):
         self.lab = TrainingLab(main_window, self)
         layout.addWidget(self.lab)
         self.resize(1280, 700)
+        app = QApplication.instance()
+        if app is not None:
+            # a bound method of this window: the connection neither keeps the window (and its
+            # main window) alive in the application, nor outlives it
+            app.aboutToQuit.connect(self.stop_training)
 
-    def closeEvent(self, event) -> None:
+    def stop_training(self) -> None:
+        """End a run that is going on (closing, quitting)."""
         self.lab.stop()
         self.lab.wait(10_000)
+
+    def closeEvent(self, event) -> None:
+        self.stop_training()
         super().closeEvent(event)
 
 
@@ -905,10 +917,6 @@ def install_training_lab(window):
         return True
 
     window.close_guards.append(stop_training)
-    from PyQt6.QtWidgets import QApplication
-    app = QApplication.instance()
-    if app is not None:
-        app.aboutToQuit.connect(stop_training)
 
     menu = window.menuBar().addMenu(_("&Training"))
     window.menus["training"] = menu

@@ -238,3 +238,37 @@ def test_closing_the_window_ends_a_run(qtbot):
     window.close_guards.clear()
     window.close()
     window.controller.wait()
+
+
+def test_quitting_the_application_ends_a_run(qtbot, close_window):
+    from PyQt6.QtWidgets import QApplication
+    window = create_window(Scene(hidden_size=4, steps=12), autosave=False)
+    lab = window.training_lab().lab
+    lab.set_config(SMALL.replace(iters=1_000_000, record_every=0, eval_every=1000))
+    assert lab.start()
+    qtbot.waitUntil(lambda: lab.progress.value() > 0, timeout=30_000)
+    QApplication.instance().aboutToQuit.emit()
+    qtbot.waitUntil(lambda: not lab.running, timeout=10_000)
+    assert lab.result.cancelled
+    close_window(window)
+
+
+def test_a_closed_window_with_its_lab_is_not_kept_by_the_application(qtbot):
+    """The quit hook of a lab window holds neither it nor its main window (a closed window was
+    kept until the interpreter's exit, where PyQt's clean-up of it could crash)."""
+    import weakref
+
+    from PyQt6 import sip
+
+    from gradviz.gui.app import release_deleted_objects
+    window = create_window(Scene(hidden_size=4, steps=12), autosave=False)
+    window.training_lab()
+    window.controller.start()
+    window.controller.wait()
+    alive = weakref.ref(window)
+    window.close_guards.clear()
+    window.close()
+    sip.delete(window)
+    del window
+    release_deleted_objects()      # PyQt lets go of a deleted sender's slots in posted events
+    assert alive() is None

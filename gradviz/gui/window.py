@@ -321,7 +321,7 @@ class MainWindow(QMainWindow):
         c.compare_ready.connect(self._compare_ready)
         c.compare_changed.connect(self._compare_changed)
         c.error.connect(self.show_error)
-        c.busy.connect(lambda busy: self.busy_label.setText("computing…" if busy else ""))
+        c.busy.connect(lambda busy: self.busy_label.setText(_("computing…") if busy else ""))
         for view in self.views.values():
             view.pair_selected.connect(self._pair_selected)
         self.controls.open_state_dict_requested.connect(self.open_state_dict)

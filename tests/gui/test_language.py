@@ -62,6 +62,16 @@ def test_chinese_window_shows_no_english_word_outside_formulas(windows, qtbot, w
     assert window.windowTitle() == "未命名[*] — gradviz"
 
 
+def test_the_busy_label_is_chinese_while_the_worker_computes(windows):
+    _made, make = windows
+    window = make()
+    window.controller.busy.emit(True)          # what the controller says while it works
+    assert window.busy_label.text() == "计算中…"
+    assert english_in(window) == {}
+    window.controller.busy.emit(False)
+    assert window.busy_label.text() == ""
+
+
 def test_english_window_is_english(windows):
     _made, make = windows
     window = make(lang="en")

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
+from PyQt6 import sip
 from PyQt6.QtCore import Qt, QThread, pyqtSignal
 from PyQt6.QtWidgets import (QAbstractItemView, QApplication, QCheckBox, QComboBox, QDoubleSpinBox,
                              QFileDialog, QFormLayout, QGridLayout, QHBoxLayout, QHeaderView,
@@ -916,7 +917,15 @@ def install_training_lab(window):
                 holder.pop("w", None)
         return True
 
+    def close_lab() -> None:
+        """The main window closed (also Ctrl+C, which skips the guards): its lab goes with it;
+        left open, the lab's window kept the application running."""
+        lab = holder.get("w")
+        if lab is not None and not sip.isdeleted(lab):
+            lab.close()               # its closeEvent ends a run
+
     window.close_guards.append(stop_training)
+    window.closed.connect(close_lab)
 
     menu = window.menuBar().addMenu(_("&Training"))
     window.menus["training"] = menu

@@ -272,3 +272,21 @@ def test_a_closed_window_with_its_lab_is_not_kept_by_the_application(qtbot):
     del window
     release_deleted_objects()      # PyQt lets go of a deleted sender's slots in posted events
     assert alive() is None
+
+
+@pytest.mark.parametrize("how", ["close", "ctrl-c"])
+def test_closing_the_main_window_closes_its_lab(qtbot, close_window, how):
+    from gradviz.gui.quit_signals import quit_without_questions
+    window = create_window(Scene(hidden_size=4, steps=12), autosave=False)
+    window.show()
+    window.open_training_lab()
+    lab_window = window.training_lab()
+    assert lab_window.isVisible()
+    if how == "close":
+        window.close_guards[:] = window.close_guards[-1:]     # no unsaved-changes question
+        assert window.close()
+    else:
+        quit_without_questions(window)       # what SIGINT / SIGTERM do
+    assert not window.isVisible()
+    assert not lab_window.isVisible()
+    close_window(window)

@@ -20,7 +20,7 @@ def adopt_menus(plot: pg.PlotItem, owner: QWidget) -> None:
     clean-up at interpreter exit deletes the ones still alive, which can crash: deleting one
     can free its own Python object while PyQt walks the objects."""
     objects = [getattr(plot, "ctrlMenu", None), getattr(plot, "stateGroup", None)]
-    box = plot.getViewBox()
+    box = getattr(plot, "vb", None)      # None while PlotItem.__init__ runs
     menu = getattr(box, "menu", None)
     if menu is not None:
         objects += [menu, *getattr(menu, "widgetGroups", ())]

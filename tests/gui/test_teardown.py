@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gc
 import sys
+import warnings
 
 from PyQt6 import sip
 from PyQt6.QtCore import QObject
@@ -21,13 +22,16 @@ from gradviz.gui.app import _install_excepthook, create_window, release_deleted_
 def _orphans() -> dict[int, str]:
     """id → class name of every live, parentless QObject owned by Python."""
     found = {}
-    for obj in gc.get_objects():
-        try:
-            if (isinstance(obj, QObject) and not sip.isdeleted(obj) and sip.ispyowned(obj)
-                    and obj.parent() is None):
-                found[id(obj)] = type(obj).__name__
-        except RuntimeError:
-            pass
+    with warnings.catch_warnings():     # isinstance() on torch's deprecated module attributes
+        warnings.simplefilter("ignore", FutureWarning)
+        objects = gc.get_objects()
+        for obj in objects:
+            try:
+                if (isinstance(obj, QObject) and not sip.isdeleted(obj)
+                        and sip.ispyowned(obj) and obj.parent() is None):
+                    found[id(obj)] = type(obj).__name__
+            except RuntimeError:
+                pass
     return found
 
 

@@ -165,10 +165,10 @@ def _exit_if_work_still_runs(code: int) -> None:
 
 
 def _dispose(window) -> None:
-    """Delete the window's widgets while the QApplication still exists, then let go of their
-    Python objects: PyQt's clean-up at interpreter exit deletes every parentless object still
-    owned by Python (such as pyqtgraph's plot menus), and can crash when deleting one frees
-    its own Python object during that walk."""
+    """Delete the window's widgets while the QApplication still exists and drop this module's
+    reference to it (run_app then calls :func:`release_deleted_objects`): PyQt's clean-up at
+    interpreter exit deletes every parentless object still owned by Python, and can crash when
+    deleting one frees its own Python object during that walk."""
     from PyQt6 import sip
 
     from .language import forget_current_window

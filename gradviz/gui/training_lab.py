@@ -110,8 +110,7 @@ class TrainingPlots(QWidget):
                                   _("iteration"), "t", 1, 1)
         self.heat_image = pg.ImageItem(axisOrder="row-major")
         p.addItem(self.heat_image)
-        self.heat_bar = ColorBar(values=(-6, 0), colorMap=pg.colormap.get("viridis"),
-                                        width=12)
+        self.heat_bar = ColorBar(values=(-6, 0), colorMap=pg.colormap.get("viridis"), width=12)
         self.heat_bar.setImageItem(self.heat_image, insert_in=p)
 
         p = self.contrib_plot = plot("whh_contrib", _("Step i's share of ∂L/∂W_hh"),
@@ -911,8 +910,7 @@ def install_training_lab(window):
         """Last close guard: when the window really closes, end a run that is going on."""
         if "w" in holder:
             try:
-                holder["w"].lab.stop()
-                holder["w"].lab.wait(10_000)
+                holder["w"].stop_training()
             except RuntimeError:      # the lab's window is already gone
                 holder.pop("w", None)
         return True

@@ -260,7 +260,7 @@ class Heatmap:
         plot.addItem(self.image)
         self._diverging = True
         self.bar = ColorBar(values=(-1.0, 1.0), colorMap=diverging_cmap(), interactive=False,
-                                   width=18, rounding=1e-6, colorMapMenu=False)
+                            width=18, rounding=1e-6, colorMapMenu=False)
         self.bar.setImageItem(self.image, insert_in=plot)   # right of the data, as tall
         styler.bar(self.bar, bar_label)
 

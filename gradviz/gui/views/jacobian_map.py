@@ -86,7 +86,7 @@ class JacobianMapView(PlotView):
         self.image = pg.ImageItem(axisOrder="row-major")
         self.plot.addItem(self.image)
         self.bar = ColorBar(values=(-1.0, 1.0), colorMap=diverging_cmap(), interactive=False,
-                                   width=18, rounding=1e-6, colorMapMenu=False)
+                            width=18, rounding=1e-6, colorMapMenu=False)
         st.bar(self.bar, MAPS["h"][2])
         self.graphics.ci.addItem(self.plot, row=0, col=0)
         self.bar.setImageItem(self.image, insert_in=self.plot)

@@ -34,9 +34,11 @@ lint: $(STAMP)
 	$(BIN)/ruff check gradviz tests benchmarks
 	$(BIN)/mypy
 
-# the whole suite in one process: a crash is a failure, never run again
+# the whole suite over this machine's two cores (pytest-xdist); a crashed worker is a failure,
+# never restarted, and a GUI worker that leaves Qt objects for PyQt's exit clean-up fails too
+# (tests/gui/conftest.py). scripts/gui-repeat.sh runs the GUI suite in one process, N times.
 test: $(STAMP) test-deps lint catalogs
-	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -n 2 --max-worker-restart=0
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_jacobians.py

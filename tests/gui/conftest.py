@@ -9,10 +9,15 @@ from gradviz.gui.views.base import View
 @pytest.fixture(scope="session", autouse=True)
 def _release_at_the_end():
     """After the last GUI test, what gradviz's own exit does (gui.app._dispose): run the
-    deferred deletes and collect, so no window's objects are left to PyQt's exit clean-up."""
+    deferred deletes and collect; then nothing but the application may be left to PyQt's exit
+    clean-up. That clean-up can crash after every test has passed, where a run split over
+    processes (pytest-xdist) does not see it: this makes what causes it an error."""
     yield
     from gradviz.gui.app import release_deleted_objects
+    from qt_objects import parentless_qt_objects
     release_deleted_objects()
+    left = sorted(name for name in parentless_qt_objects().values() if name != "QApplication")
+    assert not left, f"parentless Qt objects left for PyQt's exit clean-up: {left[:20]}"
 
 
 @pytest.fixture(autouse=True)

@@ -8,31 +8,14 @@ plots' widgets, and nothing (a worker thread, the application, an exception hook
 window's Python objects alive."""
 from __future__ import annotations
 
-import gc
 import sys
-import warnings
 
 from PyQt6 import sip
-from PyQt6.QtCore import QObject
 
 from gradviz.core.scene import Scene
 from gradviz.gui.app import _install_excepthook, create_window, release_deleted_objects
 
-
-def _orphans() -> dict[int, str]:
-    """id → class name of every live, parentless QObject owned by Python."""
-    found = {}
-    with warnings.catch_warnings():     # isinstance() on torch's deprecated module attributes
-        warnings.simplefilter("ignore", FutureWarning)
-        objects = gc.get_objects()
-        for obj in objects:
-            try:
-                if (isinstance(obj, QObject) and not sip.isdeleted(obj)
-                        and sip.ispyowned(obj) and obj.parent() is None):
-                    found[id(obj)] = type(obj).__name__
-            except RuntimeError:
-                pass
-    return found
+from qt_objects import parentless_qt_objects as _orphans
 
 
 def _shown_window(qtbot, wait_idle):

@@ -11,10 +11,19 @@ import os
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 
+_blas_limited = False
+
+
 def single_threaded_blas() -> None:
-    """Limit an already loaded BLAS to one thread (unless OPENBLAS_NUM_THREADS says otherwise)."""
-    if os.environ.get("OPENBLAS_NUM_THREADS", "1") != "1":
+    """Limit an already loaded BLAS to one thread (unless OPENBLAS_NUM_THREADS says otherwise).
+
+    Once per process (about 4 ms): the window's controller calls it, so a program that imported
+    numpy before gradviz (a benchmark, a test, a notebook opening the window) does not run its
+    maps on two BLAS threads beside the window."""
+    global _blas_limited
+    if _blas_limited or os.environ.get("OPENBLAS_NUM_THREADS", "1") != "1":
         return
     from threadpoolctl import threadpool_limits
 
     threadpool_limits(1, user_api="blas")
+    _blas_limited = True

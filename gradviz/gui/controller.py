@@ -138,6 +138,8 @@ class Controller(QObject):
 
     def __init__(self, scene: Scene | None = None, parent: QObject | None = None):
         super().__init__(parent)
+        from .. import single_threaded_blas
+        single_threaded_blas()      # one BLAS thread per worker, however numpy was imported
         self.scene: Scene = scene if scene is not None else Scene()
         self.shown_scene: Scene | None = None
         self.analysis: Analysis | None = None

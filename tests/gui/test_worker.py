@@ -48,3 +48,19 @@ def test_a_controller_that_ran_its_scene_is_collected_and_its_threads_end(qtbot,
     gc.collect()
     assert alive() is None
     qtbot.waitUntil(lambda: _worker_threads() == before, timeout=5000)
+
+
+def test_the_controller_runs_numpy_on_one_blas_thread_however_numpy_was_imported(qtbot, monkeypatch):
+    """A program that imported numpy before gradviz (a benchmark, a notebook) had OpenBLAS's
+    two threads under the window's worker (measured: an LSTM's first update 300 → 170 ms, its
+    redraw 70 → 40 ms when limited): the controller limits it, as run_app does."""
+    import gradviz
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    from gradviz.gui.controller import Controller
+
+    monkeypatch.delenv("OPENBLAS_NUM_THREADS", raising=False)
+    threadpool_limits(2, user_api="blas")       # as if numpy had been imported first
+    monkeypatch.setattr(gradviz, "_blas_limited", False)
+    Controller()
+    assert {i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"} == {1}

@@ -71,8 +71,9 @@ def measure(app, cell: str, hidden: int, steps: int, ticks: int = 30, period: fl
     c.start()
     freeze_startup_objects()          # as gradviz.gui.app.run_app does
     lyapunov = getattr(window, "lyapunov", None)    # the drag starts from a quiet window
+    # every stage done (the finest map its plan allows, full or not) and λ₁ computed
     pump(app, 120, lambda: not c.is_busy and c.analysis is not None and c.analysis.jac is not None
-         and c.analysis.jac.full and not (lyapunov is not None and lyapunov.busy))
+         and not (lyapunov is not None and lyapunov.busy))
     redraws, updates = [], []
     started: dict = {}
 

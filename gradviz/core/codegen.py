@@ -458,6 +458,23 @@ _HEADER_NOTES = '''\
 # notes_weights() cuts torch's matrices into the notes' names and transposes them.
 @@LAYER_NOTE@@'''
 
+#: the end of the scripts whose state is h alone (RNN, GRU)
+_H_STATE = '''\
+
+
+def state_step(w, x_t, s):
+    """s_{t-1} -> s_t (the state whose Jacobians are multiplied: h; also rows of several)."""
+    return cell_step(w, x_t, s)[0]
+
+
+def split_state(s):
+    return s, None
+
+
+def first_state():
+    return torch.full((HH,), H0)
+'''
+
 _RNN = '''\
 GATES = ()
 
@@ -496,20 +513,7 @@ def cell_step(w, x_t, h):
     a_t = x_t @ w["W_xh"] + h @ w["W_hh"] + w["b_h"]   # pre-activation
     h = phi(a_t)                                       # h_t = φ(a_t)
     return h, {"a": a_t}
-
-
-def state_step(w, x_t, s):
-    """s_{t-1} -> s_t (the state whose Jacobians are multiplied: h; also rows of several)."""
-    return cell_step(w, x_t, s)[0]
-
-
-def split_state(s):
-    return s, None
-
-
-def first_state():
-    return torch.full((HH,), H0)
-'''
+''' + _H_STATE
 
 _LSTM = '''\
 GATES = ("i", "f", "g", "o")   # torch's order; the notes call g the candidate C~
@@ -607,20 +611,7 @@ def cell_step(w, x_t, h):
     # torch: z = the share of the OLD state kept (the same cell, z <-> 1 - z)
     h = (1 - z_t) * n_t + z_t * h
     return h, {"r": r_t, "z": z_t, "n": n_t}
-
-
-def state_step(w, x_t, s):
-    """s_{t-1} -> s_t (the state whose Jacobians are multiplied: h; also rows of several)."""
-    return cell_step(w, x_t, s)[0]
-
-
-def split_state(s):
-    return s, None
-
-
-def first_state():
-    return torch.full((HH,), H0)
-'''
+''' + _H_STATE
 
 _COMMON = '''\
 

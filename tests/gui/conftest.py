@@ -15,9 +15,24 @@ def _release_at_the_end():
     yield
     from gradviz.gui.app import release_deleted_objects
     from qt_objects import parentless_qt_objects
+    # this runs inside the last test's teardown, while pytest still holds that test's fixture
+    # values (its window, controller, settings); it lets go of them right after, before exit
+    last = _running.pop("test", None)
+    if last is not None:
+        last.funcargs = {}
     release_deleted_objects()
     left = sorted(name for name in parentless_qt_objects().values() if name != "QApplication")
     assert not left, f"parentless Qt objects left for PyQt's exit clean-up: {left[:20]}"
+
+
+_running: dict = {}
+
+
+@pytest.fixture(autouse=True)
+def _running_test(request):
+    """The test running now (for the session's last check, above)."""
+    _running["test"] = request.node
+    yield
 
 
 @pytest.fixture(autouse=True)

@@ -22,7 +22,7 @@ from PyQt6.QtWidgets import QGraphicsView, QWidget
 from ..core.errors import GradvizError
 from ..core.files import atomic_path
 from ..core.svg import portable_svg
-from .render import render_image, white_background
+from .render import render_image, uncached, white_background
 from ..core.i18n import _
 
 FORMATS = ("png", "svg", "pdf")
@@ -73,7 +73,7 @@ class _VectorFriendly:
 def _render_vector(widget: QWidget, device) -> None:
     from .views.base import draw_pending
     draw_pending(widget)          # a view behind another tab holds numbers it has not drawn
-    with _VectorFriendly(widget):
+    with _VectorFriendly(widget), uncached(widget):
         painter = QPainter(device)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         widget.render(painter)

@@ -47,7 +47,8 @@ def render_image(widget, scale: float = 1.0, white: bool = True):
     image = QImage(max(1, round(size.width() * scale)), max(1, round(size.height() * scale)),
                    QImage.Format.Format_ARGB32)
     image.fill(QColor("white") if white else widget.palette().color(QPalette.ColorRole.Window))
-    with white_background(widget, white), scaled_pens(widget, scale), antialiased(widget):
+    with white_background(widget, white), scaled_pens(widget, scale), antialiased(widget), \
+            uncached(widget):
         painter = QPainter(image)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         painter.setRenderHint(QPainter.RenderHint.TextAntialiasing)
@@ -107,6 +108,25 @@ def _scene_items(widget):
     for view in [widget, *widget.findChildren(QGraphicsView)]:
         if isinstance(view, QGraphicsView) and view.scene() is not None:
             yield from view.scene().items()
+
+
+@contextlib.contextmanager
+def uncached(widget):
+    """Every item painted afresh while the block runs: an axis kept as a pixmap on screen
+    (views.items.FitAxis) is drawn as text and lines into a figure, at its resolution."""
+    from PyQt6.QtWidgets import QGraphicsItem
+
+    changed = []
+    for item in _scene_items(widget):
+        mode = item.cacheMode()
+        if mode != QGraphicsItem.CacheMode.NoCache:
+            changed.append((item, mode))
+            item.setCacheMode(QGraphicsItem.CacheMode.NoCache)
+    try:
+        yield
+    finally:
+        for item, mode in changed:
+            item.setCacheMode(mode)
 
 
 @contextlib.contextmanager

@@ -141,6 +141,11 @@ class FitAxis(pg.AxisItem):
         super().__init__(*args, **kwargs)
         # a new label text is placed (and scaled) again
         self.label.document().contentsChanged.connect(self.resizeEvent)
+        # kept as a pixmap: a drag repaints the plot under and beside the axis at every tick,
+        # and replaying its tick labels cost ~1.3 ms per plot and redraw; its ranges stand
+        # still (plotdata.steady_range), and a change of ticks, pens or size redraws it.
+        # Exports paint it afresh (render.uncached)
+        self.setCacheMode(self.CacheMode.DeviceCoordinateCache)
 
 
 class Plot(OwnedMenus, pg.PlotItem):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 
 from PyQt6.QtCore import QEventLoop, Qt, QTimer
 from PyQt6.QtTest import QTest
@@ -126,6 +127,15 @@ def main() -> None:
         "widths": [window.docks[n].width() for n in docks],
         "font_pt": window.appearance().font_pt,
         "problems": layout_problems(window)}
+    # while it computes ("computing…" in the status line) the window stays on the screen
+    widest = window.width()
+    window.controller.update(wr_scale=1.3)
+    end = time.monotonic() + 5
+    while time.monotonic() < end and (window.controller.is_busy or widest == 0):
+        app.processEvents()
+        widest = max(widest, window.width())
+        time.sleep(0.005)
+    out["presentation"]["busy_width"] = widest
     window.controller.set_compare(True)
     until(lambda: window.controller.compare_results is not None)
     wait(600)

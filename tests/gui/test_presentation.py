@@ -52,6 +52,7 @@ def test_window_and_presentation_mode_on_a_projector(tmp_path, width, height):
     assert r["normal_problems"] == []                   # no collapsed plot, hidden legend, ...
     p = r["presentation"]
     assert p["on"] and p["size"] == [width, height]     # full screen
+    assert p["busy_width"] == width                     # "computing…" does not widen it
     assert not p["menu"] and p["toolbars"] == ["transport"]   # menus, export toolbar hidden
     assert p["docks"] == ["GradientFlowView", "JacobianMapView"]
     assert min(p["widths"]) >= 0.45 * width             # two views, large

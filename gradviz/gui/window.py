@@ -218,14 +218,16 @@ class MainWindow(QMainWindow):
             _("What to say aloud at the cursor step t: the largest singular value of W_hh, this "
             "step's factor in the product ∏ ‖∂h_k/∂h_{k-1}‖, and log10 ‖∂h_t/∂h_0‖ (2-norm; "
             "‖·‖_F while the exact row is computed)."))
-        # its text's width when there is room, less when not: at least as wide as its text,
-        # "computing…" during every drag widened a presented window past the screen (1987 px
-        # on 1920, 1282 on 1280)
+        # these two are their text's width when there is room and less when not (the error in
+        # full in its tooltip): at least as wide as their text, "computing…" during every drag
+        # widened a presented window past the screen (1987 px on 1920, 1282 on 1280), and a
+        # refused value's message more; a window never shrank back
         self.busy_label = QLabel("")
         self.busy_label.setMinimumWidth(1)
         self.error_label = QLabel("")
         self.error_label.setObjectName("error")
         self.error_label.setWordWrap(False)
+        self.error_label.setMinimumWidth(1)
         self.error_label.hide()
         self._error_timer = QTimer(self)
         self._error_timer.setSingleShot(True)

@@ -136,6 +136,10 @@ def main() -> None:
         widest = max(widest, window.width())
         time.sleep(0.005)
     out["presentation"]["busy_width"] = widest
+    window.controller.update(steps=10**9)       # refused: a long message in the status line
+    wait(300)
+    out["presentation"]["error"] = [window.error_label.isVisible(), window.width(),
+                                    window.error_label.toolTip()[:40]]
     window.controller.set_compare(True)
     until(lambda: window.controller.compare_results is not None)
     wait(600)

@@ -53,6 +53,8 @@ def test_window_and_presentation_mode_on_a_projector(tmp_path, width, height):
     p = r["presentation"]
     assert p["on"] and p["size"] == [width, height]     # full screen
     assert p["busy_width"] == width                     # "computing…" does not widen it
+    shown, error_width, message = p["error"]                # nor a refused value's message
+    assert shown and error_width == width and message.startswith("this scene needs about")
     assert not p["menu"] and p["toolbars"] == ["transport"]   # menus, export toolbar hidden
     assert p["docks"] == ["GradientFlowView", "JacobianMapView"]
     assert min(p["widths"]) >= 0.45 * width             # two views, large

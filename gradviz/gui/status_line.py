@@ -6,8 +6,24 @@ or "wrote …" never replaces σ_max(W_hh) and log10 ‖∂h_t/∂h_0‖.
 """
 from __future__ import annotations
 
-from PyQt6.QtCore import QTimer
-from PyQt6.QtWidgets import QLabel, QSizePolicy, QStatusBar
+from PyQt6.QtCore import Qt, QTimer
+from PyQt6.QtGui import QPainter
+from PyQt6.QtWidgets import QFrame, QLabel, QSizePolicy, QStatusBar
+
+
+class ElidedLabel(QLabel):
+    """A one-line plain-text label that ends in "…" when it is narrower than its text (the
+    status line gives it only the room the numbers leave); ``text()`` stays the whole text."""
+
+    def paintEvent(self, event) -> None:
+        QFrame.paintEvent(self, event)         # the style sheet's background and frame
+        rect = self.contentsRect()
+        shown = self.fontMetrics().elidedText(self.text(), Qt.TextElideMode.ElideRight,
+                                              rect.width())
+        painter = QPainter(self)
+        self.style().drawItemText(painter, rect, int(self.alignment()), self.palette(),
+                                  self.isEnabled(), shown, self.foregroundRole())
+        painter.end()
 
 
 class StatusLine(QStatusBar):

@@ -218,13 +218,14 @@ class MainWindow(QMainWindow):
             _("What to say aloud at the cursor step t: the largest singular value of W_hh, this "
             "step's factor in the product ∏ ‖∂h_k/∂h_{k-1}‖, and log10 ‖∂h_t/∂h_0‖ (2-norm; "
             "‖·‖_F while the exact row is computed)."))
-        # these two are their text's width when there is room and less when not (the error in
-        # full in its tooltip): at least as wide as their text, "computing…" during every drag
+        # these two are their text's width when there is room and less when not (the error then
+        # ends in "…", in full in its tooltip): at least as wide as their text, "computing…" during every drag
         # widened a presented window past the screen (1987 px on 1920, 1282 on 1280), and a
         # refused value's message more; a window never shrank back
         self.busy_label = QLabel("")
         self.busy_label.setMinimumWidth(1)
-        self.error_label = QLabel("")
+        from .status_line import ElidedLabel, StatusLine
+        self.error_label = ElidedLabel("")
         self.error_label.setObjectName("error")
         self.error_label.setWordWrap(False)
         self.error_label.setMinimumWidth(1)
@@ -233,7 +234,6 @@ class MainWindow(QMainWindow):
         self._error_timer.setSingleShot(True)
         self._error_timer.setInterval(15_000)
         self._error_timer.timeout.connect(self.clear_error)
-        from .status_line import StatusLine
         status = StatusLine(self)
         self.setStatusBar(status)
         status.addWidget(self.numbers_label, 1)

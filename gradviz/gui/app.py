@@ -107,8 +107,6 @@ def run_app(argv=None, scene: Scene | None = None, session=None, preset: str | N
         from ..core.presets import load_preset
         chosen = load_preset(preset)
 
-    from .. import single_threaded_blas
-    single_threaded_blas()
     app = QApplication.instance() or QApplication(argv[:1] if argv else ["gradviz"])
     app.setOrganizationName("gradviz")
     app.setApplicationName("gradviz")

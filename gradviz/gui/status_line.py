@@ -15,6 +15,11 @@ class ElidedLabel(QLabel):
     """A one-line plain-text label that ends in "…" when it is narrower than its text (the
     status line gives it only the room the numbers leave); ``text()`` stays the whole text."""
 
+    def __init__(self, text: str = "", parent=None):
+        super().__init__(text, parent)
+        self.setWordWrap(False)
+        self.setMinimumWidth(1)     # never as wide as its text by force: that is what "…" is for
+
     def paintEvent(self, event) -> None:
         QFrame.paintEvent(self, event)         # the style sheet's background and frame
         rect = self.contentsRect()

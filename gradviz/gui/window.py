@@ -218,17 +218,15 @@ class MainWindow(QMainWindow):
             _("What to say aloud at the cursor step t: the largest singular value of W_hh, this "
             "step's factor in the product ∏ ‖∂h_k/∂h_{k-1}‖, and log10 ‖∂h_t/∂h_0‖ (2-norm; "
             "‖·‖_F while the exact row is computed)."))
-        # these two are their text's width when there is room and less when not (the error then
-        # ends in "…", in full in its tooltip): at least as wide as their text, "computing…" during every drag
-        # widened a presented window past the screen (1987 px on 1920, 1282 on 1280), and a
-        # refused value's message more; a window never shrank back
+        # these two get their text's width when there is room and less when not: when their
+        # minimum was their text, "computing…" during every drag widened a presented window
+        # past the screen (1987 px on 1920, 1282 on 1280), a refused value's message far more,
+        # and a window never shrank back
         self.busy_label = QLabel("")
         self.busy_label.setMinimumWidth(1)
         from .status_line import ElidedLabel, StatusLine
-        self.error_label = ElidedLabel("")
+        self.error_label = ElidedLabel("")      # cut: ends in "…", whole in its tooltip
         self.error_label.setObjectName("error")
-        self.error_label.setWordWrap(False)
-        self.error_label.setMinimumWidth(1)
         self.error_label.hide()
         self._error_timer = QTimer(self)
         self._error_timer.setSingleShot(True)

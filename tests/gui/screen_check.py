@@ -131,7 +131,7 @@ def main() -> None:
     widest = window.width()
     window.controller.update(wr_scale=1.3)
     end = time.monotonic() + 5
-    while time.monotonic() < end and (window.controller.is_busy or widest == 0):
+    while time.monotonic() < end and window.controller.is_busy:
         app.processEvents()
         widest = max(widest, window.width())
         time.sleep(0.005)

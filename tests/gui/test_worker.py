@@ -53,7 +53,7 @@ def test_a_controller_that_ran_its_scene_is_collected_and_its_threads_end(qtbot,
 def test_the_controller_runs_numpy_on_one_blas_thread_however_numpy_was_imported(qtbot, monkeypatch):
     """A program that imported numpy before gradviz (a benchmark, a notebook) had OpenBLAS's
     two threads under the window's worker (measured: an LSTM's first update 300 → 170 ms, its
-    redraw 70 → 40 ms when limited): the controller limits it, as run_app does."""
+    redraw 70 → 40 ms when limited): the controller limits it, for run_app too."""
     import gradviz
     from threadpoolctl import threadpool_info, threadpool_limits
 

@@ -144,6 +144,7 @@ def measure(app, cell: str, hidden: int, steps: int, ticks: int = 30, period: fl
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="H = 64, T = 200 only")
+    p.add_argument("--cells", default="rnn,lstm,gru", help="which cells (default: all three)")
     p.add_argument("--out", default=str(ROOT / "benchmarks" / "live.json"))
     args = p.parse_args(argv)
     app = QApplication.instance() or QApplication(sys.argv[:1])
@@ -151,7 +152,7 @@ def main(argv=None) -> int:
     rows = []
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
     for hidden, steps in sizes:
-        for cell in ("rnn", "lstm", "gru"):
+        for cell in args.cells.split(","):
             r = measure(app, cell, hidden, steps)
             rows.append(r)
             print(f"{cell:5s} H={hidden:4d} T={steps:4d}  first {r['first_update_ms']:7.1f} ms  "

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -143,6 +144,11 @@ def _combine(scale: np.ndarray, rel: np.ndarray, dead=False) -> np.ndarray:
 
 #: a row is multiplied and measured in pieces of about this many bytes (they stay in cache)
 _CHUNK_BYTES = 1 << 20
+#: a map's row leaves the zeros of an LSTM's diagonal c-columns out from this state size on
+_STACK_DIAGONAL_FROM = 128
+#: a row of more numbers than this is shared by two threads (``threads`` 2): below it, handing
+#: half to the other thread costs about what it saves
+_SPLIT_ABOVE = 1 << 16
 
 
 #: blocks are rescaled (their log10 scale kept apart) once their norm leaves this range;
@@ -165,10 +171,14 @@ class JacobianProducts:
     ``part`` "h" or "c" (a state with a cell) keeps only the rows of each block that part
     needs — (∂s_t/∂h_i)ᵀ for ∂h_t/∂h_i, (∂s_t/∂c_i)ᵀ for ∂c_t/∂c_i: each column of a product
     evolves on its own, so either part costs half the flops of both ("all").
+
+    ``threads`` 2 multiplies each long row in two halves side by side (numpy lets go of the
+    GIL in its loops; the blocks are independent, so the numbers are the same as with one):
+    the window's full map when the slider rests. Call :meth:`close` when done with it.
     """
 
     def __init__(self, n: int, h_size: int, capacity: int, dtype=np.float64, exact: bool = False,
-                 part: str = "all"):
+                 part: str = "all", threads: int = 1):
         self.n, self.h_size, self.capacity = n, h_size, capacity
         self.dtype, self.exact = np.dtype(dtype), exact
         if self.dtype not in _RANGE:
@@ -186,6 +196,15 @@ class JacobianProducts:
         self._bufs = [np.zeros((capacity + 1, r, n), dtype=self.dtype) for _ in range(2)]
         self._current = 0
         self._jt = np.empty((n, n), dtype=self.dtype)
+        # an LSTM's c-columns of J are diagonal (see _times_step): then only its h-columns
+        # go into the GEMM, and these hold the diagonals (None: J is multiplied whole)
+        self._diagonals: tuple[np.ndarray, np.ndarray] | None = None
+        self.threads = max(1, min(2, int(threads)))
+        self._pool = ThreadPoolExecutor(1, "gradviz-products") if self.threads > 1 else None
+        # one scratch per thread for the diagonal part (chunk rows × the c columns)
+        per = max(1, _CHUNK_BYTES // (r * n * self.dtype.itemsize))
+        self._scratch = ([np.empty((min(per, capacity + 1) * r, n - h_size), dtype=self.dtype)
+                          for _ in range(self.threads)] if self.has_c and n == 2 * h_size else [])
         self._scale = np.zeros(capacity + 1)
         self._dead = np.zeros(capacity + 1, dtype=bool)   # the product is exactly zero
         self._eye = np.eye(n, dtype=self.dtype)[self._rows]
@@ -222,20 +241,61 @@ class JacobianProducts:
             raise IndexError("JacobianProducts is full")
         src, dst = self._bufs[self._current], self._bufs[1 - self._current]
         jacobian, extra = _normalised(jacobian, self.dtype)
-        np.copyto(self._jt, jacobian.T, casting="same_kind")
+        diagonals = _diagonal_c_columns(jacobian, self.h_size, smallest=_STACK_DIAGONAL_FROM)
+        if diagonals is None:
+            np.copyto(self._jt, jacobian.T, casting="same_kind")
+            self._diagonals = None
+        else:   # only J's h-columns go into the GEMM, (∂s_{t+1}/∂h_t)ᵀ: half the flops
+            np.copyto(self._jt[:self.h_size], jacobian[:, :self.h_size].T, casting="same_kind")
+            self._diagonals = (diagonals[0].astype(self.dtype), diagonals[1].astype(self.dtype))
         self._advance(src, dst, t + 1, log10_scale + extra)
         self._current = 1 - self._current
         self._new_row()
 
+    def close(self) -> None:
+        """Let the second thread go (``threads`` 2); the products stay readable."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
+
     def _advance(self, src: np.ndarray, dst: np.ndarray, blocks: int, log10_scale: float) -> None:
         """The next row's blocks: dst = src @ Jᵀ, their norms and rescaling, in pieces of about
-        _CHUNK_BYTES, so that the norms read what the GEMM has just written from cache."""
+        _CHUNK_BYTES, so that the norms read what the GEMM has just written from cache; with
+        two threads, the row's first half on the second thread."""
         n, r = self.n, self._rows.stop - self._rows.start
-        per = max(1, _CHUNK_BYTES // (r * n * self.dtype.itemsize))
-        for a in range(0, blocks, per):
-            b = min(blocks, a + per)
-            np.matmul(src[a:b].reshape((b - a) * r, n), self._jt,
-                      out=dst[a:b].reshape((b - a) * r, n))
+        most = max(1, _CHUNK_BYTES // (r * n * self.dtype.itemsize))
+        # an even number of equal pieces, whatever the threads: the same GEMMs either way, so
+        # one thread or two give the same numbers, bit for bit
+        pieces = 2 * -(-blocks // (2 * most)) if blocks > 1 else 1
+        per = -(-blocks // pieces)
+        if self._pool is None or blocks * r * n < _SPLIT_ABOVE or pieces < 2:
+            self._advance_blocks(src, dst, 0, blocks, per, log10_scale, 0)
+            return
+        half = min(blocks, per * (pieces // 2))
+        other = self._pool.submit(self._advance_blocks, src, dst, 0, half, per, log10_scale, 1)
+        try:
+            self._advance_blocks(src, dst, half, blocks, per, log10_scale, 0)
+        finally:
+            other.result()
+
+    def _advance_blocks(self, src: np.ndarray, dst: np.ndarray, first: int, stop: int, per: int,
+                        log10_scale: float, thread: int) -> None:
+        """Blocks first..stop-1 of :meth:`_advance`, ``per`` at a time (``thread`` picks the
+        scratch: 0 the caller's, 1 the second thread's)."""
+        n, hs, r = self.n, self.h_size, self._rows.stop - self._rows.start
+        for a in range(first, stop, per):
+            b = min(stop, a + per)
+            rows, out = src[a:b].reshape((b - a) * r, n), dst[a:b].reshape((b - a) * r, n)
+            if self._diagonals is None:
+                np.matmul(rows, self._jt, out=out)
+            else:
+                # [X Y] Jᵀ with Jᵀ = [[Aᵀ Bᵀ], [D₁ D₂]] (D diagonal): X·[Aᵀ Bᵀ], then Y·D₁, Y·D₂
+                d_top, d_bottom = self._diagonals
+                x, y = rows[:, :hs], rows[:, hs:]
+                np.matmul(x, self._jt[:hs], out=out)
+                scratch = self._scratch[thread][:out.shape[0]]
+                out[:, :hs] += np.multiply(y, d_top, out=scratch)
+                out[:, hs:] += np.multiply(y, d_bottom, out=scratch)
             self._norms(dst[a:b], a, b, log10_scale)
 
     def _norms(self, blocks: np.ndarray, a: int, b: int, log10_scale: float) -> None:
@@ -388,9 +448,9 @@ class JacobianMap:
 
 
 def jacobian_map(jacobians: Jacobians, h_size: int, exact: bool = True,
-                 dtype=np.float64) -> JacobianMap:
-    """All pairs from the one-step Jacobians (T, n, n)."""
-    gen = jacobian_map_steps(jacobians, h_size, exact=exact, dtype=dtype)
+                 dtype=np.float64, threads: int = 1) -> JacobianMap:
+    """All pairs from the one-step Jacobians (T, n, n) (``threads``: see JacobianProducts)."""
+    gen = jacobian_map_steps(jacobians, h_size, exact=exact, dtype=dtype, threads=threads)
     while True:
         try:
             next(gen)
@@ -399,24 +459,29 @@ def jacobian_map(jacobians: Jacobians, h_size: int, exact: bool = True,
 
 
 def jacobian_map_steps(jacobians: Jacobians, h_size: int, exact: bool = False,
-                       dtype=np.float32, every: int = 16, h_first: bool = False):
+                       dtype=np.float32, every: int = 16, h_first: bool = False,
+                       threads: int = 1):
     """:func:`jacobian_map` as a generator: yields the rows done every ``every`` steps (so a
     worker can abandon it when the scene changes) and returns the map.
 
     A state with a cell is done in two passes, ∂h_t/∂h_i then ∂c_t/∂c_i, each half the cost
     of both at once (the same numbers whichever way they are asked for); ``h_first`` also
     yields the h map between the two (a :class:`JacobianMap` without c: what the window
-    shows first).
+    shows first). ``threads`` 2: each row on two threads (see :class:`JacobianProducts`).
     """
     T, n = jacobians.shape[0], jacobians.shape[1]
     parts = ("h", "c") if n > h_size else ("all",)
     norms: dict[str, np.ndarray] = {}
     for part in parts:
-        prods = JacobianProducts(n, h_size, T, dtype=dtype, exact=exact, part=part)
-        for k, J in enumerate(jacobians, start=1):
-            prods.append(J)
-            if k % every == 0:
-                yield k
+        prods = JacobianProducts(n, h_size, T, dtype=dtype, exact=exact, part=part,
+                                 threads=threads)
+        try:
+            for k, J in enumerate(jacobians, start=1):
+                prods.append(J)
+                if k % every == 0:
+                    yield k
+        finally:
+            prods.close()
         # the norms only: the pass's product buffers go before the next pass allocates its own
         norms.update({k: v for k, v in (("h_fro", prods.h_fro), ("h", prods.h_2),
                                         ("c_fro", prods.c_fro), ("c", prods.c_2)) if v is not None})
@@ -427,54 +492,71 @@ def jacobian_map_steps(jacobians: Jacobians, h_size: int, exact: bool = False,
                        c=norms.get("c"))
 
 
-def block_products(jacobians: Jacobians, stride: int,
-                   should_stop=None) -> tuple[np.ndarray, np.ndarray]:
+def block_products(jacobians: Jacobians, stride: int, should_stop=None,
+                   threads: int = 1) -> tuple[np.ndarray, np.ndarray]:
     """Products of ``stride`` consecutive one-step Jacobians, renormalised: (Q, log10 scale).
 
     Q[k-1]·10^scale[k-1] = J_{k·s} ··· J_{(k-1)·s+1} for k = 1..T//s (the last steps that do
     not fill a block are left out). Each product is exact up to rounding, so a map built from
-    them is exact at the pairs (a·s, b·s).
+    them is exact at the pairs (a·s, b·s). ``threads`` 2: the first half of the blocks on a
+    second thread (each block is on its own: the same numbers).
     """
     T, n = jacobians.shape[0], jacobians.shape[1]
     m = T // stride
     Q = np.empty((m, n, n))
     scale = np.zeros(m)
-    for k in range(m):
-        if should_stop is not None and should_stop():
-            raise Stopped
-        P, s = _normalised(jacobians[k * stride])
-        P = P.copy()
-        for j in range(k * stride + 1, (k + 1) * stride):
-            Jj, e = _normalised(jacobians[j])
-            P = _step_times(Jj, P)
-            s += e
+
+    def blocks(first: int, stop: int) -> None:
+        for k in range(first, stop):
+            if should_stop is not None and should_stop():
+                raise Stopped
+            P, s = _normalised(jacobians[k * stride])
+            P = P.copy()
+            for j in range(k * stride + 1, (k + 1) * stride):
+                Jj, e = _normalised(jacobians[j])
+                P = _step_times(Jj, P)
+                s += e
+                norm = float(np.sqrt(np.sum(P * P)))
+                if norm > 0 and not 1e-30 < norm < 1e30:
+                    P /= norm
+                    s += float(np.log10(norm))
             norm = float(np.sqrt(np.sum(P * P)))
-            if norm > 0 and not 1e-30 < norm < 1e30:
+            if norm > 0:
                 P /= norm
                 s += float(np.log10(norm))
-        norm = float(np.sqrt(np.sum(P * P)))
-        if norm > 0:
-            P /= norm
-            s += float(np.log10(norm))
-        Q[k], scale[k] = P, s
+            Q[k], scale[k] = P, s
+
+    if threads < 2 or m < 2:
+        blocks(0, m)
+        return Q, scale
+    with ThreadPoolExecutor(1, "gradviz-blocks") as pool:
+        other = pool.submit(blocks, 0, m // 2)
+        try:
+            blocks(m // 2, m)
+        finally:
+            other.result()
     return Q, scale
 
 
 def coarse_map(jacobians: Jacobians, h_size: int, stride: int, exact: bool = False,
-               dtype=np.float64, should_stop=None) -> JacobianMap:
+               dtype=np.float64, should_stop=None, threads: int = 1) -> JacobianMap:
     """The map at every ``stride``-th step only, exact there: [a, b] = log10 ‖∂h_{a·s}/∂h_{b·s}‖.
 
     Costs T/s² of the full map's products: what the window shows first while a slider moves,
     and what a large model gets when the full map does not fit the machine. ``should_stop()``
-    is asked before each block (raises :class:`Stopped`).
+    is asked before each block (raises :class:`Stopped`). ``threads`` 2 shares the work with
+    a second thread (the same numbers; see :class:`JacobianProducts`).
     """
     if stride <= 1:
-        return jacobian_map(jacobians, h_size, exact=exact, dtype=dtype)
-    Q, scale = block_products(jacobians, stride, should_stop)
+        return jacobian_map(jacobians, h_size, exact=exact, dtype=dtype, threads=threads)
+    Q, scale = block_products(jacobians, stride, should_stop, threads=threads)
     n = jacobians.shape[1]
-    prods = JacobianProducts(n, h_size, Q.shape[0], dtype=dtype, exact=exact)
-    for q, s in zip(Q, scale):
-        prods.append(q, log10_scale=s)
+    prods = JacobianProducts(n, h_size, Q.shape[0], dtype=dtype, exact=exact, threads=threads)
+    try:
+        for q, s in zip(Q, scale):
+            prods.append(q, log10_scale=s)
+    finally:
+        prods.close()
     assert prods.h_fro is not None        # part "all" keeps both
     return JacobianMap(h_fro=prods.h_fro, h=prods.h_2, c_fro=prods.c_fro, c=prods.c_2,
                        stride=stride)
@@ -657,11 +739,14 @@ def _frobenius_row(jacobians: Jacobians, t: int, h_size: int, should_stop=None,
     return out
 
 
-def _diagonal_c_columns(J: np.ndarray, hs: int) -> tuple[np.ndarray, np.ndarray] | None:
+def _diagonal_c_columns(J: np.ndarray, hs: int,
+                        smallest: int = 256) -> tuple[np.ndarray, np.ndarray] | None:
     """The diagonals of J's two c-column blocks when both are diagonal (an LSTM without
-    projection, n = 2·hs ≥ 256), else None."""
+    projection, n = 2·hs ≥ ``smallest``), else None. One product P·J of n×n blocks gains
+    from it from n = 256 on, a stack of them (a map's row) from n = 128 (measured: 12 % at
+    H = 64, 16 % at H = 128; at H ≤ 32 the extra passes cost more than the flops saved)."""
     n = J.shape[0]
-    if n != 2 * hs or n < 256:
+    if n != 2 * hs or n < smallest:
         return None
     top, bottom = J[:hs, hs:], J[hs:, hs:]
     d_top, d_bottom = np.diagonal(top), np.diagonal(bottom)

@@ -415,12 +415,13 @@ class Analysis:
 
 
 def analyse(trace: Trace, layer: int = 0, direction: int = 0, exact: bool = True,
-            dtype=np.float64, stride: int | None = 1) -> Analysis:
+            dtype=np.float64, stride: int | None = 1, threads: int = 1) -> Analysis:
     """Jacobian products and theory for one layer and direction.
 
     ``exact`` adds 2-norms of every pair (what the export writes); without it only Frobenius
     norms are computed (``dtype`` float32 in the window). ``stride`` s > 1 computes the map at
     every s-th step only (exact there); None computes no map yet (the window's first stage).
+    ``threads`` 2 computes the map on two threads (the same numbers, sooner).
     """
     spec = trace.net.spec
     kind = spec.cell_kind
@@ -437,7 +438,7 @@ def analyse(trace: Trace, layer: int = 0, direction: int = 0, exact: bool = True
         name = kind.path_gate
         stats = {f"{name}_mean": gate.mean(axis=1), f"{name}_max": gate.max(axis=1)}
     jac = None if stride is None else coarse_map(J, spec.state_size, stride, exact=exact,
-                                                 dtype=dtype)
+                                                 dtype=dtype, threads=threads)
     return Analysis(trace=trace, layer=layer, direction=direction, jacobians=J, jac=jac,
                     sigma_max=sigma_max(w_hh), theory_logs=logs, step_factor=step_factor,
                     gate_stats=stats)

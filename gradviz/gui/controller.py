@@ -42,6 +42,8 @@ SYNC_ROW_COST = 2_000_000
 COARSE_SECONDS = 0.05
 #: the full map (or the finest coarse one) the window computes when the slider rests
 FINE_SECONDS = 4.0
+#: ... on this many threads (the machine's two cores; the numbers are the same as on one)
+FINE_THREADS = 2
 #: a cursor row is exact (2-norms) in the first stage when it costs at most this many flops,
 #: in the first stage at all (Frobenius norms, float32: ~20 ms for an LSTM at H = 64, T = 200)
 #: up to QUICK_ROW; a dearer one follows the run
@@ -380,14 +382,17 @@ class Controller(QObject):
                                                 dtype=np.float32, should_stop=stop))
         if fine is None:
             return
+        # the finest map on both cores: it starts once the slider rests (the coarse one and
+        # the redraws it brings take ~100 ms), when the GUI thread has nothing to draw
         if fine.stride > 1:
             yield "map", with_theory(coarse_map(analysis.jacobians, hs, fine.stride,
-                                                dtype=np.float32, should_stop=stop))
+                                                dtype=np.float32, should_stop=stop,
+                                                threads=FINE_THREADS))
             return
         # a yield every ~30 ms of work: a newer scene or closing the window abandons the map
         every = max(1, min(16, int(1e9 // max(1.0, row_cost(n, T)))))
         steps = jacobian_map_steps(analysis.jacobians, hs, exact=False, dtype=np.float32,
-                                   every=every, h_first=True)
+                                   every=every, h_first=True, threads=FINE_THREADS)
         while True:
             try:
                 value = next(steps)

@@ -179,6 +179,49 @@ def test_a_wide_lstm_coarse_map_by_structured_products_equals_the_dense_products
                                    atol=1e-14 * np.abs(dense).max())
 
 
+@pytest.mark.parametrize("scene,stride", [
+    (Scene(cell="lstm", hidden_size=64, steps=70, wr_scale=1.3), 1),   # the zeros left out
+    (Scene(cell="lstm", hidden_size=8, steps=90, proj_size=3), 1),
+    (Scene(cell="rnn", hidden_size=32, steps=120, wr_scale=1.6), 1),
+    (Scene(cell="gru", hidden_size=24, steps=150, wr_scale=2.0), 1),
+    (Scene(cell="lstm", hidden_size=64, steps=90, wr_scale=1.3), 4),   # a coarse map
+    (Scene(cell="rnn", hidden_size=16, steps=200, wr_scale=0.4), 3),
+])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_two_threads_give_the_numbers_of_one_bit_for_bit(scene, stride, dtype):
+    """The window's finest map and the export run on both cores: every row is cut into the
+    same pieces whatever the threads, so the maps are identical, not merely close."""
+    from gradviz.core.jacobians import coarse_map
+    a = analyse(simulate(scene), exact=False, stride=None)
+    one, two = (coarse_map(a.jacobians, a.h_size, stride, exact=dtype == np.float64,
+                           dtype=dtype, threads=k) for k in (1, 2))
+    for name in ("h_fro", "h", "c_fro", "c"):
+        mine, theirs = getattr(one, name), getattr(two, name)
+        assert (mine is None) == (theirs is None)
+        if mine is not None:
+            np.testing.assert_array_equal(mine, theirs)
+    assert np.isfinite(one.h_fro[np.tril_indices(one.h_fro.shape[0])]).all()
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_a_wide_lstm_map_without_the_diagonals_zeros_equals_the_dense_products(monkeypatch,
+                                                                                 dtype):
+    """From a state 128 wide, a map's rows multiply only the h-columns of each step (the
+    c-columns' diagonals added apart); the map equals the one from the dense products."""
+    from gradviz.core import jacobians as jm
+    scene = Scene(cell="lstm", hidden_size=64, steps=60, wr_scale=1.4)
+    a = analyse(simulate(scene), exact=False, stride=None)
+    J = np.asarray(a.jacobians)
+    assert jm._diagonal_c_columns(J[0], 64, smallest=jm._STACK_DIAGONAL_FROM) is not None
+    structured = jacobian_map(J, 64, exact=True, dtype=dtype)
+    monkeypatch.setattr(jm, "_STACK_DIAGONAL_FROM", 10**9)      # every step multiplied whole
+    dense = jacobian_map(J, 64, exact=True, dtype=dtype)
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    for name in ("h_fro", "h", "c_fro", "c"):
+        np.testing.assert_allclose(getattr(structured, name), getattr(dense, name),
+                                   rtol=0, atol=tol)
+
+
 def test_step_jacobians_are_computed_when_first_needed_and_equal_the_whole():
     """The window's first stage never pays for the one-step Jacobians it does not draw; the
     first step asked for computes them all (the same numbers whatever is asked first)."""

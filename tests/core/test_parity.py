@@ -175,6 +175,36 @@ def test_a_wide_lstm_row_by_its_structured_product_equals_autograd():
         assert row.c_fro[i] == pytest.approx(np.log10(np.linalg.norm(full[H:, H:])), abs=1e-9)
 
 
+def test_a_wide_lstm_map_without_the_diagonals_zeros_equals_autograd():
+    """H = 64 (the state [h; c] is 128 wide): each row of the map multiplies only the
+    h-columns of a step (its c-columns are diagonal, added apart), on one thread or two; every
+    pair's norms equal autograd through torch.nn.LSTM, in float64."""
+    H, T = 64, 5
+    spec = CellSpec(kind="lstm", input_size=1, hidden_size=H)
+    net = init_net(spec, seed=6)
+    x = np.random.default_rng(7).normal(size=(T, 1))
+    trace = run(net, x, h0=0.2, c0=0.4)
+    J = step_jacobians(trace)
+    maps = [jacobian_map(J, H, exact=True, threads=k) for k in (1, 2)]
+    module = net.to_torch()
+    xt = torch.from_numpy(x)
+    lt = trace.layer()
+    for i in range(T):
+        def from_state(s, i=i):
+            h, c = s[:H], s[H:]
+            for k in range(i, T):
+                _, (h1, c1) = module(xt[k:k + 1, None, :], (h[None, None], c[None, None]))
+                h, c = h1[0, 0], c1[0, 0]
+            return torch.cat([h, c])
+        full = torch.autograd.functional.jacobian(
+            from_state, torch.from_numpy(np.concatenate([lt.h[i], lt.c[i]]))).numpy()
+        for m in maps:
+            assert m.h[T, i] == pytest.approx(np.log10(np.linalg.norm(full[:H, :H], 2)), abs=1e-9)
+            assert m.h_fro[T, i] == pytest.approx(np.log10(np.linalg.norm(full[:H, :H])), abs=1e-9)
+            assert m.c[T, i] == pytest.approx(np.log10(np.linalg.norm(full[H:, H:], 2)), abs=1e-9)
+            assert m.c_fro[T, i] == pytest.approx(np.log10(np.linalg.norm(full[H:, H:])), abs=1e-9)
+
+
 @settings(max_examples=25, deadline=None)
 @given(kind=st.sampled_from(["rnn", "lstm", "gru"]), hidden=st.integers(1, 6),
        steps=st.integers(1, 12), seed=st.integers(0, 10_000), scale=st.floats(0.2, 3.0))

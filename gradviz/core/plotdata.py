@@ -159,7 +159,9 @@ def gradient_flow(analysis, step: int, row=None) -> dict[str, np.ndarray]:
         out[kind.path_array] = theory_row
     else:
         out["log10_bound_h"] = theory_row
-        out["log10_sigma_power"] = theory.sigma_power(_w_hh(analysis), t)
+        # σ_max(W_hh) as the analysis computed it (off the GUI thread), not an SVD per redraw
+        out["log10_sigma_power"] = theory.sigma_power(_w_hh(analysis), t,
+                                                      sigma=analysis.sigma_max)
     return out
 
 

@@ -81,9 +81,12 @@ def rnn_bound(dphi: np.ndarray, w_hh: np.ndarray, stride: int = 1) -> np.ndarray
     return _pair_map(rnn_step_factor(dphi, w_hh)[:, None], stride)
 
 
-def sigma_power(w_hh: np.ndarray, steps: int) -> np.ndarray:
-    """(t - i) · log10 σ_max(W_hh) against the lag t - i = 0..steps: the line with φ' = 1."""
-    return np.arange(steps + 1) * float(_log10(np.array(sigma_max(w_hh))))
+def sigma_power(w_hh: np.ndarray, steps: int, sigma: float | None = None) -> np.ndarray:
+    """(t - i) · log10 σ_max(W_hh) against the lag t - i = 0..steps: the line with φ' = 1
+    (``sigma``: σ_max(W_hh) when already known, e.g. an analysis' own; an SVD otherwise)."""
+    if sigma is None:
+        sigma = sigma_max(w_hh)
+    return np.arange(steps + 1) * float(_log10(np.array(sigma)))
 
 
 def running_sum(step_logs: np.ndarray) -> np.ndarray:

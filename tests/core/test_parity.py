@@ -148,31 +148,36 @@ def test_jacobian_products_equal_autograd_through_the_whole_sequence():
         assert m.c[8, i] == pytest.approx(np.log10(np.linalg.norm(full[3:, 3:], 2)), abs=1e-9)
 
 
+def lstm_autograd_norms(net, x, trace, i):
+    """log10 of the 2- and Frobenius norms of ∂h_T/∂h_i and ∂c_T/∂c_i, by torch.autograd
+    through the steps i+1..T of net's torch.nn.LSTM: (h_2, h_fro, c_2, c_fro)."""
+    H, T = net.spec.hidden_size, x.shape[0]
+    module, xt, lt = net.to_torch(), torch.from_numpy(x), trace.layer()
+
+    def from_state(s):
+        h, c = s[:H], s[H:]
+        for k in range(i, T):
+            _, (h1, c1) = module(xt[k:k + 1, None, :], (h[None, None], c[None, None]))
+            h, c = h1[0, 0], c1[0, 0]
+        return torch.cat([h, c])
+    full = torch.autograd.functional.jacobian(
+        from_state, torch.from_numpy(np.concatenate([lt.h[i], lt.c[i]]))).numpy()
+    h, c = full[:H, :H], full[H:, H:]
+    return tuple(float(np.log10(np.linalg.norm(m, o))) for m in (h, c) for o in (2, None))
+
+
 def test_a_wide_lstm_row_by_its_structured_product_equals_autograd():
     """H = 128 (the state [h; c] is 256 wide): the cursor row multiplies only the h-columns of
     each step (the c-columns are diagonal); its norms equal autograd through torch.nn.LSTM."""
     H, T = 128, 6
-    spec = CellSpec(kind="lstm", input_size=1, hidden_size=H)
-    net = init_net(spec, seed=4)
+    net = init_net(CellSpec(kind="lstm", input_size=1, hidden_size=H), seed=4)
     x = np.random.default_rng(5).normal(size=(T, 1))
     trace = run(net, x, h0=0.3, c0=-0.2)
     row = row_norms(step_jacobians(trace), T, H)
-    module = net.to_torch()
-    xt = torch.from_numpy(x)
-    lt = trace.layer()
     for i in (0, 2):
-        def from_state(s, i=i):
-            h, c = s[:H], s[H:]
-            for k in range(i, T):
-                _, (h1, c1) = module(xt[k:k + 1, None, :], (h[None, None], c[None, None]))
-                h, c = h1[0, 0], c1[0, 0]
-            return torch.cat([h, c])
-        full = torch.autograd.functional.jacobian(
-            from_state, torch.from_numpy(np.concatenate([lt.h[i], lt.c[i]]))).numpy()
-        assert row.h[i] == pytest.approx(np.log10(np.linalg.norm(full[:H, :H], 2)), abs=1e-9)
-        assert row.h_fro[i] == pytest.approx(np.log10(np.linalg.norm(full[:H, :H])), abs=1e-9)
-        assert row.c[i] == pytest.approx(np.log10(np.linalg.norm(full[H:, H:], 2)), abs=1e-9)
-        assert row.c_fro[i] == pytest.approx(np.log10(np.linalg.norm(full[H:, H:])), abs=1e-9)
+        want = lstm_autograd_norms(net, x, trace, i)
+        got = (row.h[i], row.h_fro[i], row.c[i], row.c_fro[i])
+        np.testing.assert_allclose(got, want, rtol=0, atol=1e-9)
 
 
 def test_a_wide_lstm_map_without_the_diagonals_zeros_equals_autograd():
@@ -180,29 +185,16 @@ def test_a_wide_lstm_map_without_the_diagonals_zeros_equals_autograd():
     h-columns of a step (its c-columns are diagonal, added apart), on one thread or two; every
     pair's norms equal autograd through torch.nn.LSTM, in float64."""
     H, T = 64, 5
-    spec = CellSpec(kind="lstm", input_size=1, hidden_size=H)
-    net = init_net(spec, seed=6)
+    net = init_net(CellSpec(kind="lstm", input_size=1, hidden_size=H), seed=6)
     x = np.random.default_rng(7).normal(size=(T, 1))
     trace = run(net, x, h0=0.2, c0=0.4)
     J = step_jacobians(trace)
     maps = [jacobian_map(J, H, exact=True, threads=k) for k in (1, 2)]
-    module = net.to_torch()
-    xt = torch.from_numpy(x)
-    lt = trace.layer()
     for i in range(T):
-        def from_state(s, i=i):
-            h, c = s[:H], s[H:]
-            for k in range(i, T):
-                _, (h1, c1) = module(xt[k:k + 1, None, :], (h[None, None], c[None, None]))
-                h, c = h1[0, 0], c1[0, 0]
-            return torch.cat([h, c])
-        full = torch.autograd.functional.jacobian(
-            from_state, torch.from_numpy(np.concatenate([lt.h[i], lt.c[i]]))).numpy()
+        want = lstm_autograd_norms(net, x, trace, i)
         for m in maps:
-            assert m.h[T, i] == pytest.approx(np.log10(np.linalg.norm(full[:H, :H], 2)), abs=1e-9)
-            assert m.h_fro[T, i] == pytest.approx(np.log10(np.linalg.norm(full[:H, :H])), abs=1e-9)
-            assert m.c[T, i] == pytest.approx(np.log10(np.linalg.norm(full[H:, H:], 2)), abs=1e-9)
-            assert m.c_fro[T, i] == pytest.approx(np.log10(np.linalg.norm(full[H:, H:])), abs=1e-9)
+            got = (m.h[T, i], m.h_fro[T, i], m.c[T, i], m.c_fro[T, i])
+            np.testing.assert_allclose(got, want, rtol=0, atol=1e-9)
 
 
 @settings(max_examples=25, deadline=None)

@@ -131,3 +131,45 @@ def test_a_window_closed_while_lambda1_waits_starts_nothing_after(open_window, q
     assert panel.runner.latest == submitted and not panel.runner.busy
     panel.runner.submit(lambda: None)        # a shut runner takes no job
     assert not panel.runner.busy
+
+
+def test_a_move_that_changes_the_ranges_paints_each_plot_once(open_window, wait_idle, qtbot,
+                                                              monkeypatch):
+    """pyqtgraph applies a new range when it paints, which moves the plot's items and so
+    paints it again; the views apply it when they draw: one paint per plot on screen for each
+    time it is handed new numbers (the gradient flow once per stage, its map's too)."""
+    w = open_window(Scene(cell="rnn", hidden_size=6, steps=80, wr_scale=0.9), size=(1400, 900))
+    c = w.controller
+    wait_idle(c)
+    qtbot.wait(60)
+    paints: dict[str, int] = {}
+    original = pg.GraphicsView.paintEvent
+
+    def counting(self, event):
+        name = type(self.parent()).__name__
+        paints[name] = paints.get(name, 0) + 1
+        return original(self, event)
+
+    monkeypatch.setattr(pg.GraphicsView, "paintEvent", counting)
+    flow = w.views[GradientFlowView.title]
+    factors = w.views[StepFactorsView.title]
+    handed = {"n": 0}
+    hand_on = flow.set_analysis
+
+    def counted(*args, **kwargs):
+        handed["n"] += 1
+        return hand_on(*args, **kwargs)
+
+    monkeypatch.setattr(flow, "set_analysis", counted)
+    for value in (2.5, 0.4, 1.7):             # each far from the last: every y-range moves
+        before = (y_range(flow.plot), y_range(factors.lower))
+        paints.clear()
+        handed["n"] = 0
+        c.update(wr_scale=value)
+        qtbot.waitUntil(lambda v=value: c.shown_scene.wr_scale == v, timeout=5000)
+        wait_idle(c)
+        qtbot.wait(60)                        # the last posted updates and paints
+        assert (y_range(flow.plot), y_range(factors.lower)) != before
+        assert paints.get(StepFactorsView.__name__) == 1, paints
+        assert paints.get(StatesView.__name__) == 1, paints
+        assert paints.get(GradientFlowView.__name__) == handed["n"] >= 1, (paints, handed)

@@ -140,7 +140,7 @@ class PlotView(View):
             self.kind_changed(kind)
         self.note_run(analysis)
         self.analysis_changed()
-        self.draw()
+        self._draw_settled()
 
     def set_steady_y(self, plot, lo: float, hi: float, fresh: bool = False) -> None:
         """Show [lo, hi] on ``plot``'s y axis, or keep the range it shows while that still holds
@@ -159,7 +159,7 @@ class PlotView(View):
         if out_of_sight(self, self.on_screen):
             self._pending = self._pending or "step"
             return
-        self.draw()
+        self._draw_settled()
 
     def _cursor(self, step: int, row) -> None:
         self.step = max(0, min(int(step), self.analysis.steps))
@@ -181,7 +181,15 @@ class PlotView(View):
             self._draw_analysis()
         elif self._pending == "step":
             self._pending = None
-            self.draw()
+            self._draw_settled()
+
+    def _draw_settled(self) -> None:
+        """:meth:`draw`, then each plot's new range applied at once: pyqtgraph applies it
+        when painting, which moves its items and so paints the plot a second time (an RNN's
+        step factors: two paints per tick, 7 ms instead of 3.5)."""
+        self.draw()
+        for plot in self.styler.plots:
+            plot.getViewBox().updateMatrix()
 
     def kind_changed(self, kind) -> None:
         """Hook: the cell kind (a :class:`~gradviz.core.kinds.CellKind`) differs from the last."""
@@ -204,7 +212,7 @@ class PlotView(View):
             self._draw_analysis()
             return
         self._pending = None
-        self.draw()
+        self._draw_settled()
 
     # appearance ----------------------------------------------------------------------------
     @property

@@ -81,6 +81,11 @@ class Styler:
         self._legends = []
         self._bars = []
 
+    @property
+    def plots(self) -> list[pg.PlotItem]:
+        """The plots registered, in order."""
+        return [plot for plot, _title in self._plots]
+
     # registration ---------------------------------------------------------------------------
     def plot(self, plot: pg.PlotItem, title: str, x_label: str, y_label: str,
              legend: bool = True, grid: bool = True) -> pg.PlotItem:

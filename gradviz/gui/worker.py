@@ -230,6 +230,10 @@ class LatestRunner(QObject):
         if not self._worker.active() and results.empty() and not self._backlog:
             self._timer.stop()
             self._set_busy(False)
+        elif take:
+            # the next poll POLL_MS after this one's drawing ended, not at once: the input and
+            # timers that waited meanwhile go first (else two redraws ran back to back)
+            self._timer.start()
 
     def _set_busy(self, busy: bool) -> None:
         if busy != self._busy:

@@ -64,3 +64,40 @@ def test_the_controller_runs_numpy_on_one_blas_thread_however_numpy_was_imported
     monkeypatch.setattr(gradviz, "_blas_limited", False)
     Controller()
     assert {i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"} == {1}
+
+
+def test_after_a_long_redraw_what_waited_goes_before_the_next_result(qtbot):
+    """Results are handed on one per poll, and the next poll comes POLL_MS after the last
+    one's handler ended: input and timers that waited meanwhile run first (before, a result
+    drawn in 30 ms was followed at once by the next, and the GUI answered nothing between)."""
+    import time
+
+    from PyQt6.QtCore import QTimer
+    runner = LatestRunner(newest_only=True)
+    order: list[str] = []
+
+    beat = QTimer()                       # another timer of the window (e.g. playback)
+    beat.setSingleShot(True)
+    beat.setInterval(1)
+    beat.timeout.connect(lambda: order.append("waited"))
+
+    def slow_draw(_generation, value):
+        order.append(f"result {value}")
+        if value == 1:
+            time.sleep(0.03)                  # the redraw
+            beat.start()                      # due 1 ms later: before the next poll, or not
+
+    runner.partial.connect(slow_draw)
+    release = threading.Event()
+
+    def job():
+        yield 1
+        yield 2
+        release.wait(5)
+
+    runner.submit(job)
+    qtbot.waitUntil(lambda: "result 2" in order, timeout=5000)
+    release.set()
+    qtbot.waitUntil(lambda: not runner.busy, timeout=5000)
+    assert order == ["result 1", "waited", "result 2"]
+    runner.shutdown()

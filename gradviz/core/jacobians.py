@@ -34,6 +34,10 @@ def step_jacobians(trace: Trace, layer: int = 0, direction: int = 0, start: int 
 #: one-step Jacobians are kept whole up to this many bytes, else computed in chunks on demand
 EAGER_BYTES = 256 * 2**20
 CHUNK_BYTES = 32 * 2**20
+#: ... and always computed in aligned pieces of about this many bytes (steps k·p .. k·p + p - 1):
+#: a piece stays in cache while it is measured and converted, and step k's numbers are the same
+#: whichever range of steps is asked for (batched arithmetic rounds by the batch)
+PIECE_BYTES = 2 * 2**20
 
 
 class StepJacobians:
@@ -41,10 +45,12 @@ class StepJacobians:
 
     Held whole when they fit in :data:`EAGER_BYTES`, computed the first time any is asked for
     (the window's first stage draws states, gates and theory without them: an LSTM's cost
-    20 ms at H = 64, T = 200), always all at once, so that a number never depends on which
-    step was asked for first (batched arithmetic may round differently). Otherwise computed
-    from the trace a chunk at a time when asked for (a trained LSTM with H = 512 and T = 1000
-    would need 8 GB for all of them), the last chunk kept.
+    20 ms at H = 64, T = 200). Otherwise computed from the trace a chunk at a time when asked
+    for (a trained LSTM with H = 512 and T = 1000 would need 8 GB for all of them), the last
+    chunk kept. Either way in aligned pieces of :data:`PIECE_BYTES`, so that a number never
+    depends on which steps were asked for (batched arithmetic rounds by the batch), and the
+    window's first row can measure and convert each piece while it is in cache
+    (:meth:`normalised_back`) before the whole is ever held.
     Safe to share between the worker and the GUI thread.
     """
 
@@ -58,7 +64,9 @@ class StepJacobians:
         T = trace.layer(layer, direction).steps
         self.shape = (T, n, n)
         self.dtype = np.dtype(np.float64)
-        self.chunk = max(1, CHUNK_BYTES // max(1, n * n * 8))
+        self.piece = max(1, PIECE_BYTES // max(1, n * n * 8))
+        # a chunk is whole pieces
+        self.chunk = max(1, CHUNK_BYTES // max(1, n * n * 8) // self.piece) * self.piece
         self._fits = T * n * n * 8 <= eager_bytes
         self._whole: np.ndarray | None = None
         self._lock = threading.Lock()
@@ -76,15 +84,44 @@ class StepJacobians:
             return None
         with self._lock:
             if self._whole is None:
-                self._whole = step_jacobians(self.trace, self.layer, self.direction)
+                self._whole = self._steps(0, self.shape[0])
             return self._whole
 
     @property
     def _all(self) -> np.ndarray | None:
         return self.load()
 
+    def _piece(self, k: int) -> np.ndarray:
+        """Steps k·piece .. (k+1)·piece - 1 (fewer at the end), computed from the trace."""
+        start = k * self.piece
+        return step_jacobians(self.trace, self.layer, self.direction, start,
+                              min(start + self.piece, self.shape[0]))
+
     def _steps(self, start: int, stop: int) -> np.ndarray:
-        return step_jacobians(self.trace, self.layer, self.direction, start, stop)
+        """Steps start..stop-1 from the aligned pieces that cover them."""
+        n = self.shape[1]
+        out = np.empty((max(0, stop - start), n, n))
+        if stop <= start:
+            return out
+        p = self.piece
+        for k in range(start // p, (stop - 1) // p + 1):
+            a = k * p
+            lo, hi = max(a, start), min(a + p, stop)
+            out[lo - start:hi - start] = self._piece(k)[lo - a:hi - a]
+        return out
+
+    def normalised_back(self, stop: int, dtype=np.float32):
+        """(first step, steps, log10 scales) for the steps before ``stop``, latest piece
+        first: each piece scaled as :func:`_normalised` scales it and converted to ``dtype``.
+        Computed piece by piece from the trace while the whole is not held (no float64 copy
+        of all of them: an LSTM's first row at H = 64, T = 200 in 12 ms instead of 23 ms),
+        from the whole once it is: the same numbers either way."""
+        p = self.piece
+        for k in range((stop - 1) // p, -1, -1):
+            a, b = k * p, min((k + 1) * p, stop)
+            whole = self._whole
+            block = whole[a:b] if whole is not None else self._piece(k)[:b - a]
+            yield (a, *_normalise_block(block, dtype))
 
     def __len__(self) -> int:
         return self.shape[0]
@@ -371,7 +408,23 @@ def _normalised_steps(jacobians: Jacobians, start: int, stop: int,
                       dtype=np.float64) -> tuple[np.ndarray, np.ndarray]:
     """Steps start..stop-1 as one (k, n, n) array in ``dtype``, each scaled exactly as
     :func:`_normalised` scales it, and their log10 scales: two numpy calls, not four per step."""
-    a = np.asarray(jacobians[start:stop], dtype=np.float64)
+    return _normalise_block(np.asarray(jacobians[start:stop], dtype=np.float64), dtype)
+
+
+def _normalised_back(jacobians: Jacobians, stop: int, dtype):
+    """:meth:`StepJacobians.normalised_back` for any Jacobians (an array: in windows)."""
+    if isinstance(jacobians, StepJacobians) and jacobians.eager:
+        yield from jacobians.normalised_back(stop, dtype)
+        return
+    n = jacobians.shape[1]
+    window = max(1, _WINDOW_BYTES // (n * n * 8))
+    for b in range(stop, 0, -window):
+        a = max(0, b - window)
+        yield (a, *_normalised_steps(jacobians, a, b, dtype))
+
+
+def _normalise_block(a: np.ndarray, dtype) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_normalised_steps` of the float64 steps ``a`` (k, n, n)."""
     lo, hi = _RANGE[np.dtype(dtype)]
     # max |a| per step from two reductions: no (k, n, n) temporary (fresh memory costs page
     # faults here: 20-50 ms for an LSTM's 26 MB at H = 64, T = 200, more than the reductions)
@@ -707,13 +760,13 @@ def _frobenius_row(jacobians: Jacobians, t: int, h_size: int, should_stop=None,
     lo, hi = lo * lo, hi * hi
     P = np.eye(n, dtype=dtype)
     s = 0.0
-    window, begin = max(1, _WINDOW_BYTES // (n * n * 8)), t
+    pieces = _normalised_back(jacobians, t, dtype)   # the steps back, a piece at a time
+    begin = t
     for i in range(t, 0, -1):
         if should_stop is not None and i % 16 == 0 and should_stop():
             raise Stopped
-        if i in (t, begin):    # the next steps back, converted at once
-            begin = max(0, i - window)
-            steps, exps = _normalised_steps(jacobians, begin, i, dtype)
+        if i == begin:
+            begin, steps, exps = next(pieces)
         P = _times_step(P, steps[i - 1 - begin], hs)
         s += exps[i - 1 - begin]
         flat = P.reshape(-1)

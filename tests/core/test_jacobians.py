@@ -222,6 +222,37 @@ def test_a_wide_lstm_map_without_the_diagonals_zeros_equals_the_dense_products(m
                                    rtol=0, atol=tol)
 
 
+@pytest.mark.parametrize("scene", [Scene(cell="lstm", hidden_size=64, steps=90, wr_scale=1.3),
+                                   Scene(cell="gru", hidden_size=40, steps=400, wr_scale=1.9),
+                                   Scene(cell="lstm", hidden_size=20, steps=800, proj_size=7)])
+def test_a_step_is_the_same_whichever_steps_are_asked_for(scene):
+    """Aligned pieces: a slice, a chunk of a model too large to hold and the whole give the
+    same numbers for every step, and the first row's pieces, scaled and converted before the
+    whole exists, are those of the whole (batched arithmetic would round by the batch)."""
+    from gradviz.core import jacobians as jm
+    trace = simulate(scene)
+    held = jm.StepJacobians(trace)
+    chunked = jm.StepJacobians(trace, eager_bytes=0)          # computed a chunk at a time
+    T = held.shape[0]
+    assert held.piece < T and not chunked.eager
+    before = list(held.normalised_back(T))                     # nothing held yet
+    assert held._whole is None
+    whole = np.asarray(held)
+    for a, b in ((0, T), (3, 41), (held.piece - 1, held.piece + 2), (T - 5, T)):
+        np.testing.assert_array_equal(held[a:b], whole[a:b])
+        np.testing.assert_array_equal(chunked[a:b], whole[a:b])
+    for k in (0, held.piece, T - 1):
+        np.testing.assert_array_equal(chunked[k], whole[k])
+    after = list(held.normalised_back(T))                      # from the whole now
+    assert [a for a, *_ in before] == [a for a, *_ in after]
+    for (a, steps, exps), (_, steps2, exps2) in zip(before, after):
+        np.testing.assert_array_equal(steps, steps2)
+        np.testing.assert_array_equal(exps, exps2)
+        ref, ref_exps = jm._normalised_steps(whole, a, a + len(steps), np.float32)
+        np.testing.assert_array_equal(steps, ref)
+        np.testing.assert_array_equal(exps, ref_exps)
+
+
 def test_step_jacobians_are_computed_when_first_needed_and_equal_the_whole():
     """The window's first stage never pays for the one-step Jacobians it does not draw; the
     first step asked for computes them all (the same numbers whatever is asked first)."""

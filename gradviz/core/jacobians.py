@@ -71,6 +71,7 @@ class StepJacobians:
         self._whole: np.ndarray | None = None
         self._lock = threading.Lock()
         self._cached: tuple[int, np.ndarray] | None = None
+        self._cached_piece: tuple[int, np.ndarray] | None = None
 
     @property
     def eager(self) -> bool:
@@ -135,13 +136,19 @@ class StepJacobians:
         return cached
 
     def __getitem__(self, k):
-        if self._fits:
+        whole = self._whole
+        if self._fits and (whole is not None or isinstance(k, slice)):
             return self._all[k]
         if isinstance(k, slice):
             return self._steps(*k.indices(self.shape[0])[:2])
         k = int(k) + (self.shape[0] if int(k) < 0 else 0)
         if not 0 <= k < self.shape[0]:
             raise IndexError(k)
+        if self._fits:   # one step before the whole is held (a view's): its piece only
+            cached = self._cached_piece
+            if cached is None or cached[0] != k // self.piece:
+                cached = self._cached_piece = (k // self.piece, self._piece(k // self.piece))
+            return cached[1][k % self.piece]
         start, block = self._chunk_of(k)
         return block[k - start]
 

@@ -338,11 +338,11 @@ class Controller(QObject):
         analysis.theory_from_start()    # cached here, off the GUI thread, for the views
         result = _Result(r.scene, analysis, r.base, r.raw_inputs, t, row)
         yield "analysis", result
-        # the one-step Jacobians here, while the window draws: the later stages need them, and
-        # a view on screen that reads one (the Jacobian at step t) then never computes them
-        # on the GUI thread
-        analysis.jacobians.load()
+        # the one-step Jacobians once the window has drawn (computing them beside the drawing
+        # slowed it: a piece at a time holds the GIL now and then); a view that reads one
+        # meanwhile (the Jacobian at step t) gets its piece only
         self._wait_drawn(result.drawn)
+        analysis.jacobians.load()
         stop = self._analysis_runner.should_stop   # a newer scene: leave between blocks
 
         def exact_row():   # a large row arrives in parts, nearest lags first (each part exact)

@@ -195,6 +195,16 @@ _STACK_DIAGONAL_FROM = 128
 _SPLIT_ABOVE = 1 << 16
 
 
+def _side_by_side(pool: ThreadPoolExecutor, there, here) -> None:
+    """Run ``there()`` on the pool's thread and ``here()`` on this one, and wait for both (an
+    exception of either is raised here)."""
+    other = pool.submit(there)
+    try:
+        here()
+    finally:
+        other.result()
+
+
 #: blocks are rescaled (their log10 scale kept apart) once their norm leaves this range;
 #: relative rounding does not depend on magnitude, so rescaling lazily costs no accuracy, and
 #: the range keeps squares far from under- and overflow.
@@ -247,8 +257,9 @@ class JacobianProducts:
         self._pool = ThreadPoolExecutor(1, "gradviz-products") if self.threads > 1 else None
         # one scratch per thread for the diagonal part (chunk rows × the c columns)
         per = max(1, _CHUNK_BYTES // (r * n * self.dtype.itemsize))
+        diagonal = self.has_c and n == 2 * h_size and n >= _STACK_DIAGONAL_FROM
         self._scratch = ([np.empty((min(per, capacity + 1) * r, n - h_size), dtype=self.dtype)
-                          for _ in range(self.threads)] if self.has_c and n == 2 * h_size else [])
+                          for _ in range(self.threads)] if diagonal else [])
         self._scale = np.zeros(capacity + 1)
         self._dead = np.zeros(capacity + 1, dtype=bool)   # the product is exactly zero
         self._eye = np.eye(n, dtype=self.dtype)[self._rows]
@@ -316,11 +327,9 @@ class JacobianProducts:
             self._advance_blocks(src, dst, 0, blocks, per, log10_scale, 0)
             return
         half = min(blocks, per * (pieces // 2))
-        other = self._pool.submit(self._advance_blocks, src, dst, 0, half, per, log10_scale, 1)
-        try:
-            self._advance_blocks(src, dst, half, blocks, per, log10_scale, 0)
-        finally:
-            other.result()
+        _side_by_side(self._pool,
+                      lambda: self._advance_blocks(src, dst, 0, half, per, log10_scale, 1),
+                      lambda: self._advance_blocks(src, dst, half, blocks, per, log10_scale, 0))
 
     def _advance_blocks(self, src: np.ndarray, dst: np.ndarray, first: int, stop: int, per: int,
                         log10_scale: float, thread: int) -> None:
@@ -420,7 +429,7 @@ def _normalised_steps(jacobians: Jacobians, start: int, stop: int,
 
 def _normalised_back(jacobians: Jacobians, stop: int, dtype):
     """:meth:`StepJacobians.normalised_back` for any Jacobians (an array: in windows)."""
-    if isinstance(jacobians, StepJacobians) and jacobians.eager:
+    if isinstance(jacobians, StepJacobians):
         yield from jacobians.normalised_back(stop, dtype)
         return
     n = jacobians.shape[1]
@@ -590,11 +599,7 @@ def block_products(jacobians: Jacobians, stride: int, should_stop=None,
         blocks(0, m)
         return Q, scale
     with ThreadPoolExecutor(1, "gradviz-blocks") as pool:
-        other = pool.submit(blocks, 0, m // 2)
-        try:
-            blocks(m // 2, m)
-        finally:
-            other.result()
+        _side_by_side(pool, lambda: blocks(0, m // 2), lambda: blocks(m // 2, m))
     return Q, scale
 
 

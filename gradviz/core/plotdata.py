@@ -160,8 +160,7 @@ def gradient_flow(analysis, step: int, row=None) -> dict[str, np.ndarray]:
     else:
         out["log10_bound_h"] = theory_row
         # σ_max(W_hh) as the analysis computed it (off the GUI thread), not an SVD per redraw
-        out["log10_sigma_power"] = theory.sigma_power(_w_hh(analysis), t,
-                                                      sigma=analysis.sigma_max)
+        out["log10_sigma_power"] = theory.lag_power(analysis.sigma_max, t)
     return out
 
 

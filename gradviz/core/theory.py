@@ -13,8 +13,8 @@ from .cells import sigma_max
 from .jacobians import LOG10_ZERO, _log10
 from .kinds import GAMMA
 
-__all__ = ["GAMMA", "from_start", "gate_logs", "gate_path", "pair_row", "rnn_bound",
-           "rnn_step_factor", "running_sum", "sigma_power"]
+__all__ = ["GAMMA", "from_start", "gate_logs", "gate_path", "lag_power", "pair_row",
+           "rnn_bound", "rnn_step_factor", "running_sum", "sigma_power"]
 
 
 def _cumulative(step_logs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -81,11 +81,13 @@ def rnn_bound(dphi: np.ndarray, w_hh: np.ndarray, stride: int = 1) -> np.ndarray
     return _pair_map(rnn_step_factor(dphi, w_hh)[:, None], stride)
 
 
-def sigma_power(w_hh: np.ndarray, steps: int, sigma: float | None = None) -> np.ndarray:
-    """(t - i) · log10 σ_max(W_hh) against the lag t - i = 0..steps: the line with φ' = 1
-    (``sigma``: σ_max(W_hh) when already known, e.g. an analysis' own; an SVD otherwise)."""
-    if sigma is None:
-        sigma = sigma_max(w_hh)
+def sigma_power(w_hh: np.ndarray, steps: int) -> np.ndarray:
+    """(t - i) · log10 σ_max(W_hh) against the lag t - i = 0..steps: the line with φ' = 1."""
+    return lag_power(sigma_max(w_hh), steps)
+
+
+def lag_power(sigma: float, steps: int) -> np.ndarray:
+    """(t - i) · log10 σ against the lag t - i = 0..steps (:func:`sigma_power` of a known σ)."""
     return np.arange(steps + 1) * float(_log10(np.array(sigma)))
 
 

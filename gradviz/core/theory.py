@@ -13,8 +13,9 @@ from .cells import sigma_max
 from .jacobians import LOG10_ZERO, _log10
 from .kinds import GAMMA
 
-__all__ = ["GAMMA", "from_start", "gate_logs", "gate_path", "lag_power", "pair_row",
-           "rnn_bound", "rnn_step_factor", "running_sum", "sigma_power"]
+__all__ = ["GAMMA", "from_start", "gate_logs", "gate_path", "lag_power", "pair_row", "rnn_bound",
+           "rnn_step_factor", "row_of", "running_sum", "sigma_power", "start_column",
+           "unit_running_sums"]
 
 
 def _cumulative(step_logs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -51,13 +52,29 @@ def _pair_map(step_logs: np.ndarray, stride: int = 1) -> np.ndarray:
 
 def pair_row(step_logs: np.ndarray, t: int) -> np.ndarray:
     """Row t of :func:`_pair_map` (i = 0..t) without the whole map."""
-    cum, zeros = _cumulative(step_logs[:t])
-    return _rows(cum, zeros, t, np.arange(t + 1))
+    return row_of(_cumulative(step_logs[:t]), t)
 
 
 def from_start(step_logs: np.ndarray) -> np.ndarray:
     """Column i = 0 of :func:`_pair_map` (t = 0..T): max_j Σ_{k≤t}, without the whole map."""
-    cum, zeros = _cumulative(step_logs)
+    return start_column(_cumulative(step_logs))
+
+
+def unit_running_sums(step_logs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The running sums and zero counts :func:`row_of` and :func:`start_column` read (kept by
+    an analysis: every row of the theory from one pass over the steps)."""
+    return _cumulative(step_logs)
+
+
+def row_of(sums: tuple[np.ndarray, np.ndarray], t: int) -> np.ndarray:
+    """:func:`pair_row` from :func:`unit_running_sums` of the steps (any steps from t on)."""
+    cum, zeros = sums
+    return _rows(cum, zeros, t, np.arange(t + 1))
+
+
+def start_column(sums: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """:func:`from_start` from :func:`unit_running_sums` of the steps."""
+    cum, zeros = sums
     return np.where(zeros > 0, LOG10_ZERO, cum).max(axis=1)
 
 

@@ -153,6 +153,7 @@ class Controller(QObject):
         self._bases: dict[tuple, RecurrentNet] = {}
         self._csv: dict[tuple, np.ndarray] = {}
         self._shown_generation = 0
+        self._painting: threading.Event | None = None   # (worker) the last first stage's drawn
         self._blocked = False       # the GUI thread waits in wait(): nothing is drawn meanwhile
         # newest_only: a result of an older request is never drawn once a newer one reported,
         # and one result is drawn (and painted) per poll
@@ -324,8 +325,17 @@ class Controller(QObject):
         4. ("row", RowNorms): the cursor row's 2-norms, when they were not cheap.
 
         A row too large for the first stage (a trained model's) comes before the maps instead,
-        in parts: there nothing else shows how gradients flow.
+        in parts: there nothing else shows how gradients flow. A drag's next scene starts
+        once the window has painted the last first stage (or DRAW_WAIT_SECONDS).
         """
+        # the scene before first painted: its drawing and this run would share the GIL, and
+        # both took 1.3-1.6x longer side by side (the views' redraw 42-47 ms instead of 28)
+        painting = self._painting
+        if painting is not None:
+            self._wait_drawn(painting)
+            if self._analysis_runner.should_stop():
+                yield None    # a newer scene waits: it runs instead (and this hands on nothing)
+                return
         r = resolve(scene, base=bases.get(self._base_key(scene)),
                     raw_inputs=csv.get(self._csv_key(scene)) if scene.inputs_path else None)
         trace = simulate(r.scene, base=r.base, inputs=r.inputs)
@@ -337,6 +347,7 @@ class Controller(QObject):
                if cost <= QUICK_ROW else None)
         analysis.theory_from_start()    # cached here, off the GUI thread, for the views
         result = _Result(r.scene, analysis, r.base, r.raw_inputs, t, row)
+        self._painting = result.drawn
         yield "analysis", result
         # the one-step Jacobians once the window has drawn (computing them beside the drawing
         # slowed it: a piece at a time holds the GIL now and then); a view that reads one
@@ -346,7 +357,9 @@ class Controller(QObject):
         stop = self._analysis_runner.should_stop   # a newer scene: leave between blocks
 
         def exact_row():   # a large row arrives in parts, nearest lags first (each part exact)
-            steps = analysis.row_steps(t, should_stop=stop, every=PARTIAL_ROW_SECONDS)
+            # a trained model's (not in the first stage): ∂h_t/∂h_i whole, then ∂c_t/∂c_i
+            steps = analysis.row_steps(t, should_stop=stop, every=PARTIAL_ROW_SECONDS,
+                                       h_first=row is None)
             yield (yield from _row_parts(steps, lambda row: ("row", row)))
 
         try:
@@ -528,7 +541,8 @@ def _row_parts(steps, wrap):
 
 def _row_job(analysis: Analysis, step: int):
     """The row of a step the cursor moved to: in parts when it is large (a generator)."""
-    steps = analysis.row_steps(step, every=PARTIAL_ROW_SECONDS)
+    wide = row_cost(analysis.jacobians.shape[1], step) > QUICK_ROW
+    steps = analysis.row_steps(step, every=PARTIAL_ROW_SECONDS, h_first=wide)
     return (yield from _row_parts(steps, lambda row: (analysis, step, row)))
 
 

@@ -130,3 +130,24 @@ def test_sigma_power_and_running_sum():
     np.testing.assert_allclose(theory.sigma_power(w, 4), np.arange(5) * math.log10(2.0))
     logs = np.array([-1.0, 0.5, LOG10_ZERO, 2.0])
     np.testing.assert_array_equal(theory.running_sum(logs), [0.0, -1.0, -0.5, LOG10_ZERO, LOG10_ZERO])
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+def test_an_analysis_rows_and_start_column_from_its_running_sums_equal_the_map(cell):
+    """The views' theory row comes from running sums the worker computed once: the same numbers
+    as the whole map's row and as pair_row, also with exact zeros among the factors."""
+    scene = Scene(cell=cell, hidden_size=6, steps=30, wr_scale=1.3, seed=2)
+    a = analyse(simulate(scene), exact=False)
+    full = theory._pair_map(a.theory_logs)
+    column = a.theory_from_start()
+    np.testing.assert_array_equal(column, full[:, 0])
+    for t in (0, 1, 7, 30):
+        np.testing.assert_array_equal(a.theory_row(t), full[t, :t + 1])
+        np.testing.assert_array_equal(a.theory_row(t), theory.pair_row(a.theory_logs, t))
+    logs = np.array([[0.1, -0.2], [LOG10_ZERO, -0.1], [0.3, 0.2], [-0.4, LOG10_ZERO]])
+    sums = theory.unit_running_sums(logs)
+    np.testing.assert_array_equal(theory.start_column(sums), theory.from_start(logs))
+    for t in range(5):
+        np.testing.assert_array_equal(theory.row_of(sums, t), theory._pair_map(logs)[t, :t + 1])
+    # the row at t = 2: lag 2 crosses the zero of unit 0 at step 2, so only unit 1 counts
+    assert theory.row_of(sums, 2)[0] == pytest.approx(-0.2 - 0.1)

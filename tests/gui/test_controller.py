@@ -271,3 +271,107 @@ def test_an_lstm_row_comes_with_its_run_and_the_h_map_before_the_c_map(qtbot, wa
             signal.disconnect()
         c.wait()
         c.shutdown(1000)
+
+
+def test_a_new_scene_runs_once_the_last_first_stage_is_painted(qtbot, controller, wait_idle,
+                                                               monkeypatch):
+    """The next tick of a drag waits for the drawing of this one: run beside it, both shared
+    the GIL and took longer. The tick's scene is still the one shown next, with its numbers."""
+    import time
+
+    started(controller, wait_idle)
+    order = []
+    real = controller_module.simulate
+
+    def spy(scene, *args, **kwargs):
+        order.append(("run", scene.wr_scale))
+        return real(scene, *args, **kwargs)
+
+    monkeypatch.setattr(controller_module, "simulate", spy)
+    held = weakref.ref(controller)
+
+    def drawn_slowly(scene, analysis):
+        if scene.wr_scale == 1.1:
+            held().update(wr_scale=1.2)   # the next tick, while this scene is being drawn
+            time.sleep(0.2)               # the drawing
+            order.append(("drawn", 1.1))
+
+    controller.analysis_ready.connect(drawn_slowly)
+    try:
+        controller.update(wr_scale=1.1)
+        qtbot.waitUntil(lambda: controller.shown_scene.wr_scale == 1.2 and not controller.is_busy,
+                        timeout=10_000)
+    finally:
+        controller.analysis_ready.disconnect(drawn_slowly)
+    assert order == [("run", 1.1), ("drawn", 1.1), ("run", 1.2)]
+    assert_same_analysis(controller.analysis, core_analysis(controller.shown_scene))
+
+
+def test_ticks_faster_than_the_drawing_still_show_new_scenes(qtbot, controller, wait_idle):
+    """A drag whose ticks come faster than the window draws: scenes are skipped, never all of
+    them (a scene that gave way to a newer one must not hide the one being drawn)."""
+    import time
+
+    from PyQt6.QtCore import QTimer
+
+    started(controller, wait_idle)
+    shown = []
+
+    def drawn_slowly(scene, analysis):
+        shown.append(scene.wr_scale)
+        time.sleep(0.06)          # a slow window: 60 ms per redraw, ticks every 20 ms
+
+    values = iter(np.linspace(1.0, 1.5, 40))
+    held = weakref.ref(controller)
+
+    def tick():
+        value = next(values, None)
+        if value is None:
+            timer.stop()
+        else:
+            held().update(wr_scale=float(value))
+
+    timer = QTimer()
+    timer.setInterval(20)
+    timer.timeout.connect(tick)
+    controller.analysis_ready.connect(drawn_slowly)
+    try:
+        timer.start()
+        qtbot.waitUntil(lambda: not timer.isActive(), timeout=20_000)
+        during = len(shown)
+        wait_idle(controller)
+    finally:
+        timer.stop()
+        controller.analysis_ready.disconnect(drawn_slowly)
+    assert during >= 5, shown
+    assert shown == sorted(shown) and shown[-1] == pytest.approx(1.5)
+
+
+def test_a_scene_that_gives_way_while_waiting_does_not_hide_the_one_being_drawn(qtbot, controller,
+                                                                               wait_idle):
+    """Ticks A, B, C before the window takes A's first stage: B, waiting for A's paint, gives
+    way to C and hands on nothing, so A is still drawn (the window's poll keeps only the newest
+    job's results: a result of B would have dropped A's), then C."""
+    import time
+
+    started(controller, wait_idle)
+    worker = controller._analysis_runner._worker
+    shown = []
+    controller.analysis_ready.connect(lambda scene, analysis: shown.append(scene.wr_scale))
+
+    def until(condition):   # without the event loop: the window takes nothing meanwhile
+        end = time.monotonic() + 10
+        while not condition():
+            assert time.monotonic() < end
+            time.sleep(0.002)
+
+    controller.update(wr_scale=1.1)
+    until(lambda: not worker.results.empty())        # A's first stage is waiting to be drawn
+    controller.update(wr_scale=1.2)
+    b = controller._analysis_runner.latest
+    until(lambda: worker._running == b)              # B waits for A's paint
+    controller.update(wr_scale=1.3)
+    c = controller._analysis_runner.latest
+    until(lambda: worker._running == c)              # B gave way to C
+    wait_idle(controller)
+    assert shown == [1.1, 1.3]

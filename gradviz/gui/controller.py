@@ -357,9 +357,7 @@ class Controller(QObject):
         stop = self._analysis_runner.should_stop   # a newer scene: leave between blocks
 
         def exact_row():   # a large row arrives in parts, nearest lags first (each part exact)
-            # a trained model's (not in the first stage): ∂h_t/∂h_i whole, then ∂c_t/∂c_i
-            steps = analysis.row_steps(t, should_stop=stop, every=PARTIAL_ROW_SECONDS,
-                                       h_first=row is None)
+            steps = analysis.row_steps(t, should_stop=stop, every=PARTIAL_ROW_SECONDS)
             yield (yield from _row_parts(steps, lambda row: ("row", row)))
 
         try:
@@ -541,8 +539,7 @@ def _row_parts(steps, wrap):
 
 def _row_job(analysis: Analysis, step: int):
     """The row of a step the cursor moved to: in parts when it is large (a generator)."""
-    wide = row_cost(analysis.jacobians.shape[1], step) > QUICK_ROW
-    steps = analysis.row_steps(step, every=PARTIAL_ROW_SECONDS, h_first=wide)
+    steps = analysis.row_steps(step, every=PARTIAL_ROW_SECONDS)
     return (yield from _row_parts(steps, lambda row: (analysis, step, row)))
 
 

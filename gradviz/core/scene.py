@@ -376,9 +376,13 @@ class Analysis:
 
     def row(self, t: int, exact: bool = True, should_stop=None, dtype=np.float64) -> RowNorms:
         """Norms of ∂h_t/∂h_i for i = 0..t: 2-norms and Frobenius (only Frobenius if not exact,
-        then in ``dtype``); ``should_stop()`` is asked now and then (raises jacobians.Stopped)."""
+        then in ``dtype``, by the kind's step factors where it has them: no Jacobian formed);
+        ``should_stop()`` is asked now and then (raises jacobians.Stopped)."""
+        factors = None
+        if not exact and self.kind.row_factors is not None:
+            factors = self.kind.row_factors(self.trace, self.layer, self.direction, dtype)
         return row_norms(self.jacobians, t, self.h_size, exact=exact, should_stop=should_stop,
-                         dtype=dtype)
+                         dtype=dtype, factors=factors)
 
     def row_steps(self, t: int, exact: bool = True, should_stop=None, every: float = 0.25):
         """:meth:`row` as a generator of partial rows (nearest lags first) about every

@@ -348,3 +348,43 @@ def test_the_windows_float32_quick_row_is_float64s_to_float32_rounding(cell):
     np.testing.assert_allclose(quick.h_fro, ref.h_fro, rtol=0, atol=1e-5)
     if ref.c_fro is not None:
         np.testing.assert_allclose(quick.c_fro, ref.c_fro, rtol=0, atol=1e-5)
+
+
+@pytest.mark.parametrize("scene", [
+    Scene(cell="lstm", hidden_size=6, steps=40, num_layers=2, bidirectional=True, layer=1,
+          direction=1, wr_scale=1.3),
+    Scene(cell="lstm", hidden_size=6, steps=40, forget_clamp=0.9),
+    Scene(cell="rnn", nonlinearity="relu", hidden_size=7, steps=40, num_layers=2, layer=1,
+          bidirectional=True, direction=1, wr_scale=1.2),
+], ids=["lstm-layer1-reverse", "lstm-clamped", "rnn-relu-layer1-reverse"])
+def test_the_quick_row_by_step_factors_equals_the_row_by_jacobians(scene):
+    """Any layer and direction (and a clamped forget gate): the factored steps give the
+    Jacobians' row in float64, and float32 stays within 1e-4 decades of it."""
+    a = analyse(simulate(scene), scene.layer, scene.direction, exact=False)
+    assert a.kind.row_factors(a.trace, a.layer, a.direction, np.float64) is not None
+    want = row_norms(a.jacobians, a.steps, a.h_size, exact=False)          # by J, no factors
+    got = a.row(a.steps, exact=False, dtype=np.float64)
+    quick = a.row(a.steps, exact=False, dtype=np.float32)
+    names = ("h_fro", "c_fro") if scene.cell == "lstm" else ("h_fro",)
+    for name in names:
+        np.testing.assert_allclose(getattr(got, name), getattr(want, name), rtol=0, atol=1e-12)
+        assert np.max(np.abs(getattr(quick, name) - getattr(want, name))) < 1e-4
+
+
+def test_step_factors_are_left_out_where_they_do_not_apply():
+    """A projection (h = W_hr m) and a GRU use the Jacobians; so does a run whose weights could
+    take a float32 product out of range in one step: the row is the same either way."""
+    from gradviz.core.kinds import KINDS
+
+    proj = analyse(simulate(Scene(cell="lstm", hidden_size=6, proj_size=3, steps=20)), exact=False)
+    assert proj.kind.row_factors(proj.trace, 0, 0, np.float32) is None
+    assert KINDS["gru"].row_factors is None
+    net = init_net(CellSpec(kind="rnn", nonlinearity="relu", input_size=1, hidden_size=4), seed=1)
+    net = scale_recurrent(net, 1e7)          # φ' = 1 where active: growth up to 10^7 a step
+    trace = run(net, np.full((12, 1), 0.5), h0=0.1)
+    assert KINDS["rnn"].row_factors(trace, 0, 0, np.float32) is None
+    a = analyse(trace, exact=False)
+    row = a.row(12, exact=False, dtype=np.float32)
+    assert np.all(np.isfinite(row.h_fro))
+    np.testing.assert_allclose(row.h_fro, row_norms(a.jacobians, 12, 4, exact=False).h_fro,
+                               rtol=0, atol=1e-4)

@@ -7,7 +7,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gradviz.core.cells import CellSpec, init_net
+from gradviz.core.cells import CellSpec, init_net, scale_recurrent
 from gradviz.core.dynamics import run
 from gradviz.core.jacobians import jacobian_map, row_norms, step_jacobians
 
@@ -202,7 +202,6 @@ def test_a_wide_lstm_map_without_the_diagonals_zeros_equals_autograd():
        steps=st.integers(1, 12), seed=st.integers(0, 10_000), scale=st.floats(0.2, 3.0))
 def test_map_equals_direct_products(kind, hidden, steps, seed, scale):
     """Every pair of the renormalised map equals the plain float64 product's norm."""
-    from gradviz.core.cells import scale_recurrent
     net = scale_recurrent(init_net(CellSpec(kind=kind, hidden_size=hidden, input_size=2), seed=seed), scale)
     x = np.random.default_rng(seed).normal(size=(steps, 2))
     trace = run(net, x)
@@ -222,3 +221,32 @@ def test_map_equals_direct_products(kind, hidden, steps, seed, scale):
     row = row_norms(J, steps, Hh)
     np.testing.assert_allclose(row.h, m.h[steps, :steps + 1], atol=1e-8)
     np.testing.assert_allclose(row.h_fro, m.h_fro[steps, :steps + 1], atol=1e-8)
+
+
+@pytest.mark.parametrize("kind,nl", [("rnn", "tanh"), ("rnn", "relu"), ("rnn", "sigmoid"),
+                                     ("lstm", "tanh")])
+def test_the_quick_row_by_step_factors_equals_autograd(kind, nl):
+    """The window's first row multiplies each step from the run's gates and W_hh (no J
+    formed); in float64 its Frobenius norms equal autograd of h_T (and c_T) w.r.t. the state
+    at i, through torch.nn's steps."""
+    from gradviz.core.scene import analyse
+
+    spec = CellSpec(kind=kind, nonlinearity=nl, input_size=2, hidden_size=5)
+    net = scale_recurrent(init_net(spec, seed=3), 1.4)
+    T = 9
+    x = np.random.default_rng(4).normal(size=(T, 2))
+    trace = run(net, x, h0=0.3, c0=-0.2)
+    a = analyse(trace, exact=False)
+    assert spec.cell_kind.row_factors(trace, 0, 0, np.float64) is not None
+    row = a.row(T, exact=False, dtype=np.float64)
+    lt = trace.layer()
+    for i in range(T):
+        if kind == "lstm":
+            want = lstm_autograd_norms(net, x, trace, i)
+            np.testing.assert_allclose((row.h_fro[i], row.c_fro[i]), (want[1], want[3]),
+                                       rtol=0, atol=1e-9)
+            continue
+        product = np.eye(5)          # ∂h_T/∂h_i as the product of autograd's steps
+        for k in range(T, i, -1):
+            product = product @ autograd_step_jacobian(net, x[k - 1], lt.h[k - 1])
+        assert row.h_fro[i] == pytest.approx(np.log10(np.linalg.norm(product)), abs=1e-9)

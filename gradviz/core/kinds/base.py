@@ -59,6 +59,10 @@ class CellKind:
     run_direction: Callable = field(repr=False, compare=False)
     step_jacobians: Callable = field(repr=False, compare=False)
     extra_torch_kwargs: Callable = field(repr=False, compare=False, default=lambda spec: {})
+    #: ``row_factors(trace, layer, direction, dtype) -> StepFactors | None``: P ↦ P·J[k] from
+    #: the run's gates and W_hh without forming J (the window's quick row); None where it
+    #: does not apply, and kinds without it use J
+    row_factors: Callable | None = field(repr=False, compare=False, default=None)
 
     @property
     def gate_count(self) -> int:
@@ -84,3 +88,35 @@ def sigmoid(x):
     """The logistic function; exp of a negative argument only, so large |x| never overflows."""
     e = np.exp(-np.abs(x))
     return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+
+
+#: a step whose product could grow by more than this (a bound from the factors' magnitudes)
+#: is left to the Jacobians, which are scaled by powers of two first: float32 stays in range
+FACTOR_GROWTH = 1e6
+
+
+class StepFactors:
+    """P ↦ P·J[k] for the one-step Jacobians of one layer and direction, from factors of J
+    (``_times``); two result buffers in turn, so a result never overwrites the P it came
+    from (the caller may keep or rescale it: a rescaled P is a new array)."""
+
+    def __init__(self, n: int, dtype):
+        self.n, self.dtype = n, np.dtype(dtype)
+        self._out: list[np.ndarray] = []
+
+    def times(self, P: np.ndarray, k: int) -> np.ndarray:
+        """P·J[k], J[k] = ∂s_{k+1}/∂s_k; P (m, n) of this dtype."""
+        if len(self._out) < 2 or self._out[0].shape != P.shape:
+            self._out = [np.empty_like(P), np.empty_like(P)]
+        out = self._out[1] if P is self._out[0] else self._out[0]
+        self._times(P, k, out)
+        return out
+
+    def _times(self, P: np.ndarray, k: int, out: np.ndarray) -> None:
+        raise NotImplementedError
+
+
+def within_growth(bound: float) -> bool:
+    """Whether a step's growth bound lets float32 products go unscaled (see FACTOR_GROWTH)."""
+    return bool(np.isfinite(bound)) and bound <= FACTOR_GROWTH
+

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..i18n import N_
-from .base import CellKind, LayerTrace, sigmoid
+from .base import CellKind, LayerTrace, StepFactors, sigmoid, within_growth
 
 
 def run_direction(net, layer, direction, x, h0, c0, forget_clamp):
@@ -97,9 +97,63 @@ def step_jacobians(trace, layer, direction, start=0, stop=None):
     return J
 
 
+class _LstmFactors(StepFactors):
+    """P·J for J = ∂[h_t; c_t]/∂[h_{t-1}; c_{t-1}] without J (no projection). With
+    V = P_h ⊙ u + P_c (u = o·tanh′(c_t)), the h-columns are [V⊙a_i, V⊙a_f, V⊙a_g, P_h⊙a_o]·W_hh
+    (a_i = g·σ′(i), a_f = c_{t-1}·σ′(f), a_g = i·tanh′(g), a_o = tanh(c_t)·σ′(o)) and the
+    c-columns V⊙f: one GEMM with W_hh (4H × H) and a few scalings."""
+
+    def __init__(self, coef, a_o, u, f, w_hh, dtype):
+        H = w_hh.shape[1]
+        super().__init__(2 * H, dtype)
+        self.H = H
+        self.coef = np.ascontiguousarray(coef, dtype=dtype)[:, None]    # (T, 1, 3, H)
+        self.a_o, self.u, self.f = (np.ascontiguousarray(v, dtype=dtype) for v in (a_o, u, f))
+        self.w = np.ascontiguousarray(w_hh, dtype=dtype)
+        self._x: np.ndarray | None = None
+        self._v: np.ndarray | None = None
+
+    def _times(self, P, k, out):
+        m, H = P.shape[0], self.H
+        if self._x is None or self._x.shape[0] != m:
+            self._x = np.empty((m, 4 * H), dtype=self.dtype)
+            self._v = np.empty((m, H), dtype=self.dtype)
+        x, v = self._x, self._v
+        assert v is not None
+        p_h, p_c = P[:, :H], P[:, H:]
+        np.multiply(p_h, self.u[k], out=v)
+        v += p_c
+        np.multiply(v[:, None, :], self.coef[k], out=x[:, :3 * H].reshape(m, 3, H))
+        np.multiply(p_h, self.a_o[k], out=x[:, 3 * H:])
+        np.matmul(x, self.w, out=out[:, :H])
+        np.multiply(v, self.f[k], out=out[:, H:])
+
+
+def row_factors(trace, layer, direction, dtype):
+    """:class:`StepFactors` of the LSTM's one-step Jacobians (None with a projection, or if
+    a step could leave float32)."""
+    p = trace.net.layer_params(layer, direction)
+    if p.get("w_hr") is not None:
+        return None
+    lt = trace.layer(layer, direction)
+    i, f, g, o = (lt.gates[k] for k in "ifgo")
+    tc = np.tanh(lt.c[1:])
+    u = o * (1 - tc * tc)
+    # a clamped f does not depend on h (as in step_jacobians)
+    a_f = lt.c[:-1] * (f * (1 - f)) if trace.forget_clamp is None else np.zeros_like(f)
+    coef = np.stack([g * (i * (1 - i)), a_f, i * (1 - g * g)], axis=1)   # (T, 3, H): i, f, g
+    a_o = tc * (o * (1 - o))
+    top = max([float(np.abs(v).max()) for v in (coef, a_o, f) if v.size] + [0.0])
+    u_top = float(np.abs(u).max()) if u.size else 0.0
+    if not within_growth(2.0 * (1.0 + u_top) * top * float(np.linalg.norm(p["w_hh"]))):
+        return None
+    return _LstmFactors(coef, a_o, u, f, p["w_hh"], dtype)
+
+
 KIND = CellKind(
     name="lstm", label="LSTM", article="an", torch_class="LSTM", gates=("i", "f", "g", "o"),
     per_unit=("i", "f", "g", "o"), has_cell=True, supports_proj=True, path_gate="f",
     path_array="log10_forget_path", path_label=N_("forget-gate path"), bias_field="forget_bias",
     bias_gate=1, factor_label=N_("mean f_t"), run_direction=run_direction,
-    step_jacobians=step_jacobians, extra_torch_kwargs=lambda spec: {"proj_size": spec.proj_size})
+    step_jacobians=step_jacobians, extra_torch_kwargs=lambda spec: {"proj_size": spec.proj_size},
+    row_factors=row_factors)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..i18n import N_
-from .base import CellKind, LayerTrace, sigmoid
+from .base import CellKind, LayerTrace, StepFactors, sigmoid, within_growth
 
 PHI = {
     "tanh": (np.tanh, lambda a, h: 1.0 - h * h),
@@ -53,6 +53,32 @@ def step_jacobians(trace, layer, direction, start=0, stop=None):
     return lt.dphi[start:stop, :, None] * w_hh[None]
 
 
+class _RnnFactors(StepFactors):
+    """P·diag(φ'(a_k)) W_hh = (P ⊙ φ'(a_k)) W_hh: one scaling and one GEMM, no J."""
+
+    def __init__(self, dphi, w_hh, dtype):
+        super().__init__(w_hh.shape[0], dtype)
+        self.dphi = np.ascontiguousarray(dphi, dtype=dtype)
+        self.w = np.ascontiguousarray(w_hh, dtype=dtype)
+        self._scaled: np.ndarray | None = None
+
+    def _times(self, P, k, out):
+        if self._scaled is None or self._scaled.shape != P.shape:
+            self._scaled = np.empty_like(P)
+        np.multiply(P, self.dphi[k], out=self._scaled)
+        np.matmul(self._scaled, self.w, out=out)
+
+
+def row_factors(trace, layer, direction, dtype):
+    """:class:`StepFactors` of diag(φ'(a_t)) W_hh (None if a step could leave float32)."""
+    lt = trace.layer(layer, direction)
+    w_hh = trace.net.layer_params(layer, direction)["w_hh"]
+    top = float(np.abs(lt.dphi).max()) if lt.dphi.size else 0.0
+    if not within_growth(top * float(np.linalg.norm(w_hh))):
+        return None
+    return _RnnFactors(lt.dphi, w_hh, dtype)
+
+
 def _torch_kwargs(spec):
     return {"nonlinearity": "relu" if spec.nonlinearity == "relu" else "tanh"}
 
@@ -61,4 +87,5 @@ KIND = CellKind(
     name="rnn", label="RNN", article="an", torch_class="RNN", gates=(), per_unit=("a", "dphi"),
     has_cell=False, supports_proj=False, path_gate=None, path_array=None, path_label=None,
     bias_field=None, bias_gate=None, factor_label=N_("max|φ′(a_t)|·σ_max"),
-    run_direction=run_direction, step_jacobians=step_jacobians, extra_torch_kwargs=_torch_kwargs)
+    run_direction=run_direction, step_jacobians=step_jacobians, extra_torch_kwargs=_torch_kwargs,
+    row_factors=row_factors)

@@ -2,7 +2,8 @@
 
 Everything gradviz does per kind (its gates, torch class, forward step, one-step Jacobian, theory
 path, slider, labels, array names) is read from here. A new kind, say an IndRNN, is one module
-beside these defining its ``KIND`` (a ``run_direction`` and a ``step_jacobians``), one entry in
+beside these defining its ``KIND`` (a ``run_direction`` and a ``step_jacobians``; optionally
+``row_factors`` for a quick row without Jacobians), one entry in
 :data:`KINDS` and its names in :data:`CELL_NAMES`; the views, the export, sessions and presets
 follow.
 """

@@ -111,6 +111,7 @@ class _LstmFactors(StepFactors):
         self.a_o, self.u, self.f = (np.ascontiguousarray(v, dtype=dtype) for v in (a_o, u, f))
         self.w = np.ascontiguousarray(w_hh, dtype=dtype)
         self._x: np.ndarray | None = None
+        self._x3: np.ndarray | None = None
         self._v: np.ndarray | None = None
 
     def _times(self, P, k, out):
@@ -118,12 +119,15 @@ class _LstmFactors(StepFactors):
         if self._x is None or self._x.shape[0] != m:
             self._x = np.empty((m, 4 * H), dtype=self.dtype)
             self._v = np.empty((m, H), dtype=self.dtype)
+            # the i, f, g blocks of x as (m, 3, H): a view, written through
+            self._x3 = self._x[:, :3 * H].reshape(m, 3, H)
+            assert np.shares_memory(self._x3, self._x)
         x, v = self._x, self._v
         assert v is not None
         p_h, p_c = P[:, :H], P[:, H:]
         np.multiply(p_h, self.u[k], out=v)
         v += p_c
-        np.multiply(v[:, None, :], self.coef[k], out=x[:, :3 * H].reshape(m, 3, H))
+        np.multiply(v[:, None, :], self.coef[k], out=self._x3)
         np.multiply(p_h, self.a_o[k], out=x[:, 3 * H:])
         np.matmul(x, self.w, out=out[:, :H])
         np.multiply(v, self.f[k], out=out[:, H:])

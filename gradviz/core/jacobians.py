@@ -783,6 +783,7 @@ def _frobenius_row(jacobians: Jacobians, t: int, h_size: int, should_stop=None,
             raise Stopped
         if pieces is None:
             P = factors.times(P, i - 1)
+            s += factors.log10_scale[i - 1]
         else:
             if i == begin:
                 begin, steps, exps = next(pieces)

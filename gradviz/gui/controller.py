@@ -336,16 +336,22 @@ class Controller(QObject):
             if self._analysis_runner.should_stop():
                 yield None    # a newer scene waits: it runs instead (and this hands on nothing)
                 return
-        r = resolve(scene, base=bases.get(self._base_key(scene)),
-                    raw_inputs=csv.get(self._csv_key(scene)) if scene.inputs_path else None)
-        trace = simulate(r.scene, base=r.base, inputs=r.inputs)
-        analysis = analyse(trace, r.scene.layer, r.scene.direction, exact=False, stride=None)
-        t = analysis.steps if follow_end else min(step, analysis.steps)
-        cost = row_cost(analysis.jacobians.shape[1], t)
-        # Frobenius norms in float32 like the map, unless the exact 2-norms are cheap too
-        row = (analysis.row(t, exact=cost <= QUICK_EXACT_ROW, dtype=np.float32)
-               if cost <= QUICK_ROW else None)
-        analysis.theory_from_start()    # cached here, off the GUI thread, for the views
+        try:
+            r = resolve(scene, base=bases.get(self._base_key(scene)),
+                        raw_inputs=csv.get(self._csv_key(scene)) if scene.inputs_path else None)
+            trace = simulate(r.scene, base=r.base, inputs=r.inputs)
+            analysis = analyse(trace, r.scene.layer, r.scene.direction, exact=False, stride=None)
+            t = analysis.steps if follow_end else min(step, analysis.steps)
+            cost = row_cost(analysis.jacobians.shape[1], t)
+            # Frobenius norms in float32 like the map, unless the exact 2-norms are cheap too
+            row = (analysis.row(t, exact=cost <= QUICK_EXACT_ROW, dtype=np.float32)
+                   if cost <= QUICK_ROW else None)
+            analysis.theory_from_start()    # cached here, off the GUI thread, for the views
+        except BaseException:
+            # a refused scene paints nothing: the next does not wait for a first stage whose
+            # result its failure may have dropped from the window's poll
+            self._painting = None
+            raise
         result = _Result(r.scene, analysis, r.base, r.raw_inputs, t, row)
         self._painting = result.drawn
         yield "analysis", result
@@ -353,6 +359,9 @@ class Controller(QObject):
         # slowed it: a piece at a time holds the GIL now and then); a view that reads one
         # meanwhile (the Jacobian at step t) gets its piece only
         self._wait_drawn(result.drawn)
+        if self._analysis_runner.should_stop():
+            yield None    # a newer scene waits: nothing more of this one is worth computing
+            return
         analysis.jacobians.load()
         stop = self._analysis_runner.should_stop   # a newer scene: leave between blocks
 

@@ -372,19 +372,38 @@ def test_the_quick_row_by_step_factors_equals_the_row_by_jacobians(scene):
 
 
 def test_step_factors_are_left_out_where_they_do_not_apply():
-    """A projection (h = W_hr m) and a GRU use the Jacobians; so does a run whose weights could
-    take a float32 product out of range in one step: the row is the same either way."""
+    """A projection (h = W_hh·... then W_hr) and a GRU use the Jacobians."""
     from gradviz.core.kinds import KINDS
 
     proj = analyse(simulate(Scene(cell="lstm", hidden_size=6, proj_size=3, steps=20)), exact=False)
     assert proj.kind.row_factors(proj.trace, 0, 0, np.float32) is None
     assert KINDS["gru"].row_factors is None
-    net = init_net(CellSpec(kind="rnn", nonlinearity="relu", input_size=1, hidden_size=4), seed=1)
-    net = scale_recurrent(net, 1e7)          # φ' = 1 where active: growth up to 10^7 a step
-    trace = run(net, np.full((12, 1), 0.5), h0=0.1)
-    assert KINDS["rnn"].row_factors(trace, 0, 0, np.float32) is None
+
+
+
+
+@pytest.mark.parametrize("make", ["saturated", "tiny-w", "huge-w"])
+def test_the_quick_row_by_step_factors_keeps_any_range_in_float32(make):
+    """Steps that shrink or grow a float32 product by 10^25 or more in one go: each step's factors
+    and W_hh are scaled by powers of two first (as the Jacobians are), so the row equals the
+    float64 row (no false "exact zero", nothing out of range)."""
+    if make == "saturated":   # every unit's σ′ ≈ e^-100 at step 6: that step shrinks by 10^-43
+        net = init_net(CellSpec(kind="rnn", nonlinearity="sigmoid", input_size=1, hidden_size=4),
+                       seed=2)
+        net.layer_params(0, 0)["w_ih"][:] = 1.0
+        x = np.ones((12, 1))
+        x[5] = -100.0
+        trace, cell = run(net, x), "rnn"
+    else:
+        scene = (Scene(cell="rnn", hidden_size=5, steps=12, wr_scale=1e-25) if make == "tiny-w"
+                 else Scene(cell="lstm", hidden_size=5, steps=12, wr_scale=1e12))
+        trace, cell = simulate(scene), scene.cell
     a = analyse(trace, exact=False)
-    row = a.row(12, exact=False, dtype=np.float32)
-    assert np.all(np.isfinite(row.h_fro))
-    np.testing.assert_allclose(row.h_fro, row_norms(a.jacobians, 12, 4, exact=False).h_fro,
-                               rtol=0, atol=1e-4)
+    assert a.kind.row_factors(a.trace, 0, 0, np.float32) is not None
+    want = row_norms(a.jacobians, a.steps, a.h_size, exact=False)            # float64, by J
+    quick = a.row(a.steps, exact=False, dtype=np.float32)
+    for name in ("h_fro", "c_fro") if cell == "lstm" else ("h_fro",):
+        got, ref = getattr(quick, name), getattr(want, name)
+        assert np.all(np.isfinite(got))
+        np.testing.assert_allclose(got, ref, rtol=0, atol=1e-4)
+    assert np.min(want.h_fro[:-1]) < -25 or np.max(want.h_fro) > 25     # the range was wide

@@ -347,6 +347,16 @@ def test_ticks_faster_than_the_drawing_still_show_new_scenes(qtbot, controller, 
     assert shown == sorted(shown) and shown[-1] == pytest.approx(1.5)
 
 
+def until(condition, seconds=10.0):
+    """Wait for ``condition`` without the event loop (the window takes no result meanwhile)."""
+    import time
+
+    end = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < end
+        time.sleep(0.002)
+
+
 def test_a_scene_that_gives_way_while_waiting_does_not_hide_the_one_being_drawn(qtbot, controller,
                                                                                wait_idle):
     """Ticks A, B, C before the window takes A's first stage: B, waiting for A's paint, gives
@@ -359,12 +369,6 @@ def test_a_scene_that_gives_way_while_waiting_does_not_hide_the_one_being_drawn(
     shown = []
     controller.analysis_ready.connect(lambda scene, analysis: shown.append(scene.wr_scale))
 
-    def until(condition):   # without the event loop: the window takes nothing meanwhile
-        end = time.monotonic() + 10
-        while not condition():
-            assert time.monotonic() < end
-            time.sleep(0.002)
-
     controller.update(wr_scale=1.1)
     until(lambda: not worker.results.empty())        # A's first stage is waiting to be drawn
     controller.update(wr_scale=1.2)
@@ -375,3 +379,24 @@ def test_a_scene_that_gives_way_while_waiting_does_not_hide_the_one_being_drawn(
     until(lambda: worker._running == c)              # B gave way to C
     wait_idle(controller)
     assert shown == [1.1, 1.3]
+
+
+
+def test_a_refused_scene_leaves_no_paint_to_wait_for(qtbot, controller, wait_idle, tmp_path):
+    """A (shown next) and a bad checkpoint B before the window takes A: B waits for A's paint,
+    fails, and the window's poll keeps B's error only. A is never painted, so the scenes after
+    B must not wait for it (each tick of a drag would wait DRAW_WAIT_SECONDS)."""
+    started(controller, wait_idle)
+    worker = controller._analysis_runner._worker
+    bad = tmp_path / "model.pt"
+    bad.write_bytes(b"this is not a checkpoint")
+    controller.update(wr_scale=1.1)
+    until(lambda: not worker.results.empty())        # A's first stage is waiting to be drawn
+    controller.load_state_dict(str(bad))
+    until(lambda: not worker.active())               # B waited, then failed
+    with qtbot.waitSignal(controller.error, timeout=15_000) as blocker:
+        pass
+    assert "model.pt" in blocker.args[0]
+    wait_idle(controller)
+    painting = controller._painting
+    assert painting is None or painting.is_set()

@@ -90,25 +90,26 @@ def sigmoid(x):
     return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
 
 
-#: a step whose product could grow by more than this (a bound from the factors' magnitudes)
-#: is left to the Jacobians, which are scaled by powers of two first: float32 stays in range
-FACTOR_GROWTH = 1e6
-
-
 class StepFactors:
-    """P ↦ P·J[k] for the one-step Jacobians of one layer and direction, from factors of J
-    (``_times``); two result buffers in turn, so a result never overwrites the P it came
-    from (the caller may keep or rescale it: a rescaled P is a new array)."""
+    """P ↦ P·J[k] / 2^e[k] for the one-step Jacobians of one layer and direction, from factors
+    of J (``_times``), with ``log10_scale[k]`` = e[k]·log10 2 kept apart: the factors of every
+    step and W_hh are scaled by powers of two to a largest magnitude in [0.5, 1) in float64
+    before the cast (exact), so a float32 product neither over- nor underflows in one step
+    (a step's growth is then bounded by ‖W_hh‖'s shape, not its size). Two result buffers in
+    turn: a result never overwrites the P it came from (a rescaled P is a new array)."""
 
-    def __init__(self, n: int, dtype):
+    def __init__(self, n: int, dtype, log10_scale: np.ndarray):
         self.n, self.dtype = n, np.dtype(dtype)
+        self.log10_scale = log10_scale
         self._out: list[np.ndarray] = []
 
     def times(self, P: np.ndarray, k: int) -> np.ndarray:
-        """P·J[k], J[k] = ∂s_{k+1}/∂s_k; P (m, n) of this dtype."""
+        """P·J[k] / 2^e[k], J[k] = ∂s_{k+1}/∂s_k; P (m, n) of this dtype."""
+        if P.dtype != self.dtype:
+            raise TypeError(f"P is {P.dtype}, the factors {self.dtype}")
         if len(self._out) < 2 or self._out[0].shape != P.shape:
             self._out = [np.empty_like(P), np.empty_like(P)]
-        out = self._out[1] if P is self._out[0] else self._out[0]
+        out = self._out[1] if np.shares_memory(P, self._out[0]) else self._out[0]
         self._times(P, k, out)
         return out
 
@@ -116,7 +117,31 @@ class StepFactors:
         raise NotImplementedError
 
 
-def within_growth(bound: float) -> bool:
-    """Whether a step's growth bound lets float32 products go unscaled (see FACTOR_GROWTH)."""
-    return bool(np.isfinite(bound)) and bound <= FACTOR_GROWTH
+def unit_scales(top: np.ndarray | float) -> np.ndarray:
+    """Per entry of ``top`` (a largest magnitude, > 0 or exactly 0), the power of two e with
+    top / 2^e in [0.5, 1); 0 for an exact zero (a dead step stays exactly zero)."""
+    top = np.asarray(top, dtype=np.float64)
+    return np.where(top > 0, np.frexp(np.where(top > 0, top, 1.0))[1], 0)
 
+
+def scaled_steps(arrays: list[np.ndarray], top: np.ndarray):
+    """``arrays`` (each (T, ...), per step) scaled per step together by the power of two that
+    brings ``top`` (T,), the step's largest entry of J, into [0.5, 1) (see :class:`StepFactors`):
+    (scaled arrays, log10 scale per step). None if a factor is not finite (the Jacobians then
+    report it)."""
+    if not all(np.all(np.isfinite(a)) for a in arrays) or not np.all(np.isfinite(top)):
+        return None
+    e = unit_scales(top)
+    T = e.shape[0]
+    out = [np.ldexp(a, -e.reshape((T,) + (1,) * (a.ndim - 1))) for a in arrays]
+    return out, e * float(np.log10(2.0))
+
+
+def step_tops(arrays: list[np.ndarray]) -> np.ndarray:
+    """The largest magnitude of each step over ``arrays`` (each (T, ...))."""
+    T = arrays[0].shape[0]
+    top = np.zeros(T)
+    for a in arrays:
+        if a.size:
+            top = np.maximum(top, np.abs(a).reshape(T, -1).max(axis=1))
+    return top

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..i18n import N_
-from .base import CellKind, LayerTrace, StepFactors, sigmoid, within_growth
+from .base import CellKind, LayerTrace, StepFactors, scaled_steps, sigmoid, step_tops
 
 
 def run_direction(net, layer, direction, x, h0, c0, forget_clamp):
@@ -101,29 +101,32 @@ class _LstmFactors(StepFactors):
     """P·J for J = ∂[h_t; c_t]/∂[h_{t-1}; c_{t-1}] without J (no projection). With
     V = P_h ⊙ u + P_c (u = o·tanh′(c_t)), the h-columns are [V⊙a_i, V⊙a_f, V⊙a_g, P_h⊙a_o]·W_hh
     (a_i = g·σ′(i), a_f = c_{t-1}·σ′(f), a_g = i·tanh′(g), a_o = tanh(c_t)·σ′(o)) and the
-    c-columns V⊙f: one GEMM with W_hh (4H × H) and a few scalings."""
+    c-columns V⊙f: one GEMM with W_hh (4H × H) and a few scalings. J is linear in
+    (a_i, a_f, a_g, a_o, f) together, so a step's scale applies to those, not to u."""
 
-    def __init__(self, coef, a_o, u, f, w_hh, dtype):
+    def __init__(self, coef, a_o, u, f, w_hh, log10_scale, dtype):
         H = w_hh.shape[1]
-        super().__init__(2 * H, dtype)
+        super().__init__(2 * H, dtype, log10_scale)
         self.H = H
         self.coef = np.ascontiguousarray(coef, dtype=dtype)[:, None]    # (T, 1, 3, H)
         self.a_o, self.u, self.f = (np.ascontiguousarray(v, dtype=dtype) for v in (a_o, u, f))
         self.w = np.ascontiguousarray(w_hh, dtype=dtype)
-        self._x: np.ndarray | None = None
-        self._x3: np.ndarray | None = None
-        self._v: np.ndarray | None = None
+        self._buffers(0)
+
+    def _buffers(self, m: int) -> None:
+        H = self.H
+        self._x = np.empty((m, 4 * H), dtype=self.dtype)
+        self._v = np.empty((m, H), dtype=self.dtype)
+        # the i, f, g blocks of x as (m, 3, H): a view, written through
+        self._x3 = self._x[:, :3 * H].reshape(m, 3, H)
+        if m and not np.shares_memory(self._x3, self._x):
+            raise RuntimeError("the (m, 3, H) blocks of x are not a view")
 
     def _times(self, P, k, out):
         m, H = P.shape[0], self.H
-        if self._x is None or self._x.shape[0] != m:
-            self._x = np.empty((m, 4 * H), dtype=self.dtype)
-            self._v = np.empty((m, H), dtype=self.dtype)
-            # the i, f, g blocks of x as (m, 3, H): a view, written through
-            self._x3 = self._x[:, :3 * H].reshape(m, 3, H)
-            assert np.shares_memory(self._x3, self._x)
+        if self._x.shape[0] != m:
+            self._buffers(m)
         x, v = self._x, self._v
-        assert v is not None
         p_h, p_c = P[:, :H], P[:, H:]
         np.multiply(p_h, self.u[k], out=v)
         v += p_c
@@ -134,8 +137,8 @@ class _LstmFactors(StepFactors):
 
 
 def row_factors(trace, layer, direction, dtype):
-    """:class:`StepFactors` of the LSTM's one-step Jacobians (None with a projection, or if
-    a step could leave float32)."""
+    """:class:`StepFactors` of the LSTM's one-step Jacobians (None with a projection, or if a
+    factor is not finite)."""
     p = trace.net.layer_params(layer, direction)
     if p.get("w_hr") is not None:
         return None
@@ -147,11 +150,17 @@ def row_factors(trace, layer, direction, dtype):
     a_f = lt.c[:-1] * (f * (1 - f)) if trace.forget_clamp is None else np.zeros_like(f)
     coef = np.stack([g * (i * (1 - i)), a_f, i * (1 - g * g)], axis=1)   # (T, 3, H): i, f, g
     a_o = tc * (o * (1 - o))
-    top = max([float(np.abs(v).max()) for v in (coef, a_o, f) if v.size] + [0.0])
-    u_top = float(np.abs(u).max()) if u.size else 0.0
-    if not within_growth(2.0 * (1.0 + u_top) * top * float(np.linalg.norm(p["w_hh"]))):
+    w_hh = p["w_hh"]
+    w_top = float(np.abs(w_hh).max()) if w_hh.size else 0.0
+    if not (w_top == 0.0 or 1e-30 < w_top < 1e30) or not np.all(np.isfinite(u)):
+        return None              # W_hh itself out of float32's range: the Jacobians scale it
+    # the step's largest entry of J: through W_hh (h-columns) or f (c-columns; u ≤ 1)
+    top = np.maximum(step_tops([coef, a_o]) * w_top, step_tops([f]))
+    scaled = scaled_steps([coef, a_o, f], top)
+    if scaled is None:
         return None
-    return _LstmFactors(coef, a_o, u, f, p["w_hh"], dtype)
+    (coef, a_o, f), log10_scale = scaled
+    return _LstmFactors(coef, a_o, u, f, w_hh, log10_scale, dtype)
 
 
 KIND = CellKind(

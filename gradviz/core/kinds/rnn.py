@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..i18n import N_
-from .base import CellKind, LayerTrace, StepFactors, sigmoid, within_growth
+from .base import CellKind, LayerTrace, StepFactors, scaled_steps, sigmoid, step_tops, unit_scales
 
 PHI = {
     "tanh": (np.tanh, lambda a, h: 1.0 - h * h),
@@ -56,27 +56,33 @@ def step_jacobians(trace, layer, direction, start=0, stop=None):
 class _RnnFactors(StepFactors):
     """P·diag(φ'(a_k)) W_hh = (P ⊙ φ'(a_k)) W_hh: one scaling and one GEMM, no J."""
 
-    def __init__(self, dphi, w_hh, dtype):
-        super().__init__(w_hh.shape[0], dtype)
+    def __init__(self, dphi, w_hh, log10_scale, dtype):
+        super().__init__(w_hh.shape[0], dtype, log10_scale)
         self.dphi = np.ascontiguousarray(dphi, dtype=dtype)
         self.w = np.ascontiguousarray(w_hh, dtype=dtype)
-        self._scaled: np.ndarray | None = None
+        self._scaled = np.empty((0, 0), dtype=dtype)
 
     def _times(self, P, k, out):
-        if self._scaled is None or self._scaled.shape != P.shape:
+        if self._scaled.shape != P.shape:
             self._scaled = np.empty_like(P)
         np.multiply(P, self.dphi[k], out=self._scaled)
         np.matmul(self._scaled, self.w, out=out)
 
 
 def row_factors(trace, layer, direction, dtype):
-    """:class:`StepFactors` of diag(φ'(a_t)) W_hh (None if a step could leave float32)."""
+    """:class:`StepFactors` of diag(φ'(a_t)) W_hh (None if a factor is not finite)."""
     lt = trace.layer(layer, direction)
     w_hh = trace.net.layer_params(layer, direction)["w_hh"]
-    top = float(np.abs(lt.dphi).max()) if lt.dphi.size else 0.0
-    if not within_growth(top * float(np.linalg.norm(w_hh))):
+    if not np.all(np.isfinite(w_hh)):
         return None
-    return _RnnFactors(lt.dphi, w_hh, dtype)
+    # J = diag(φ') W_hh: φ' scaled per step and W_hh once, each to a largest entry in [0.5, 1)
+    e_w = int(unit_scales(np.abs(w_hh).max() if w_hh.size else 0.0))
+    scaled = scaled_steps([lt.dphi], step_tops([lt.dphi]))
+    if scaled is None:
+        return None
+    (dphi,), log10_scale = scaled
+    return _RnnFactors(dphi, np.ldexp(w_hh, -e_w), log10_scale + e_w * float(np.log10(2.0)),
+                       dtype)
 
 
 def _torch_kwargs(spec):

@@ -362,8 +362,6 @@ def test_a_scene_that_gives_way_while_waiting_does_not_hide_the_one_being_drawn(
     """Ticks A, B, C before the window takes A's first stage: B, waiting for A's paint, gives
     way to C and hands on nothing, so A is still drawn (the window's poll keeps only the newest
     job's results: a result of B would have dropped A's), then C."""
-    import time
-
     started(controller, wait_idle)
     worker = controller._analysis_runner._worker
     shown = []

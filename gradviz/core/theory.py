@@ -18,8 +18,10 @@ __all__ = ["GAMMA", "from_start", "gate_logs", "gate_path", "lag_power", "pair_r
            "unit_running_sums"]
 
 
-def _cumulative(step_logs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Running sums of per-unit log10 factors (exact zeros apart) and running counts of zeros."""
+def unit_running_sums(step_logs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Running sums of per-unit log10 factors (exact zeros apart) and running counts of zeros:
+    what :func:`row_of` and :func:`start_column` read (an analysis keeps them, so every row of
+    its theory comes from one pass over the steps)."""
     zero = step_logs <= LOG10_ZERO
     m = step_logs.shape[1]
     cum = np.vstack([np.zeros(m), np.cumsum(np.where(zero, 0.0, step_logs), 0)])
@@ -42,7 +44,7 @@ def _pair_map(step_logs: np.ndarray, stride: int = 1) -> np.ndarray:
     :class:`~gradviz.core.jacobians.JacobianMap`).
     """
     T = step_logs.shape[0]
-    cum, zeros = _cumulative(step_logs)
+    cum, zeros = unit_running_sums(step_logs)
     grid = np.arange(T // stride + 1) * stride
     out = np.full((grid.size, grid.size), np.nan)
     for a, t in enumerate(grid):
@@ -52,18 +54,12 @@ def _pair_map(step_logs: np.ndarray, stride: int = 1) -> np.ndarray:
 
 def pair_row(step_logs: np.ndarray, t: int) -> np.ndarray:
     """Row t of :func:`_pair_map` (i = 0..t) without the whole map."""
-    return row_of(_cumulative(step_logs[:t]), t)
+    return row_of(unit_running_sums(step_logs[:t]), t)
 
 
 def from_start(step_logs: np.ndarray) -> np.ndarray:
     """Column i = 0 of :func:`_pair_map` (t = 0..T): max_j Σ_{k≤t}, without the whole map."""
-    return start_column(_cumulative(step_logs))
-
-
-def unit_running_sums(step_logs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The running sums and zero counts :func:`row_of` and :func:`start_column` read (kept by
-    an analysis: every row of the theory from one pass over the steps)."""
-    return _cumulative(step_logs)
+    return start_column(unit_running_sums(step_logs))
 
 
 def row_of(sums: tuple[np.ndarray, np.ndarray], t: int) -> np.ndarray:

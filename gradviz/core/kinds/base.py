@@ -98,8 +98,8 @@ class StepFactors:
     (a step's growth is then bounded by ‖W_hh‖'s shape, not its size). Two result buffers in
     turn: a result never overwrites the P it came from (a rescaled P is a new array)."""
 
-    def __init__(self, n: int, dtype, log10_scale: np.ndarray):
-        self.n, self.dtype = n, np.dtype(dtype)
+    def __init__(self, dtype, log10_scale: np.ndarray):
+        self.dtype = np.dtype(dtype)
         self.log10_scale = log10_scale
         self._out: list[np.ndarray] = []
 

@@ -105,9 +105,8 @@ class _LstmFactors(StepFactors):
     (a_i, a_f, a_g, a_o, f) together, so a step's scale applies to those, not to u."""
 
     def __init__(self, coef, a_o, u, f, w_hh, log10_scale, dtype):
-        H = w_hh.shape[1]
-        super().__init__(2 * H, dtype, log10_scale)
-        self.H = H
+        super().__init__(dtype, log10_scale)
+        self.H = w_hh.shape[1]
         self.coef = np.ascontiguousarray(coef, dtype=dtype)[:, None]    # (T, 1, 3, H)
         self.a_o, self.u, self.f = (np.ascontiguousarray(v, dtype=dtype) for v in (a_o, u, f))
         self.w = np.ascontiguousarray(w_hh, dtype=dtype)

@@ -57,7 +57,7 @@ class _RnnFactors(StepFactors):
     """P·diag(φ'(a_k)) W_hh = (P ⊙ φ'(a_k)) W_hh: one scaling and one GEMM, no J."""
 
     def __init__(self, dphi, w_hh, log10_scale, dtype):
-        super().__init__(w_hh.shape[0], dtype, log10_scale)
+        super().__init__(dtype, log10_scale)
         self.dphi = np.ascontiguousarray(dphi, dtype=dtype)
         self.w = np.ascontiguousarray(w_hh, dtype=dtype)
         self._scaled = np.empty((0, 0), dtype=dtype)

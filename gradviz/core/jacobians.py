@@ -609,8 +609,9 @@ def coarse_map(jacobians: Jacobians, h_size: int, stride: int, exact: bool = Fal
 
     Costs T/s² of the full map's products: what the window shows first while a slider moves,
     and what a large model gets when the full map does not fit the machine. ``should_stop()``
-    is asked before each block (raises :class:`Stopped`). ``threads`` 2 shares the work with
-    a second thread (the same numbers; see :class:`JacobianProducts`).
+    is asked before each block and each row of their products (raises :class:`Stopped`).
+    ``threads`` 2 shares the work with a second thread (the same numbers; see
+    :class:`JacobianProducts`).
     """
     if stride <= 1:
         return jacobian_map(jacobians, h_size, exact=exact, dtype=dtype, threads=threads)
@@ -619,6 +620,10 @@ def coarse_map(jacobians: Jacobians, h_size: int, stride: int, exact: bool = Fal
     prods = JacobianProducts(n, h_size, Q.shape[0], dtype=dtype, exact=exact, threads=threads)
     try:
         for q, s in zip(Q, scale):
+            # asked between the products too: at H = 64, T = 200 they took 20-25 ms, and a
+            # drag's next scene waited for them (an RNN's longest gap was 64 ms instead of 33)
+            if should_stop is not None and should_stop():
+                raise Stopped
             prods.append(q, log10_scale=s)
     finally:
         prods.close()

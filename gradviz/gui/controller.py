@@ -409,8 +409,9 @@ class Controller(QObject):
                                                 dtype=np.float32, should_stop=stop,
                                                 threads=FINE_THREADS))
             return
-        # a yield every ~30 ms of work: a newer scene or closing the window abandons the map
-        every = max(1, min(16, int(1e9 // max(1.0, row_cost(n, T)))))
+        # a yield every ~5 ms of work: a newer scene or closing the window abandons the map
+        # (every ~30 ms made a drag's next scene wait up to that long)
+        every = max(1, min(16, int(2.5e8 // max(1.0, row_cost(n, T)))))
         steps = jacobian_map_steps(analysis.jacobians, hs, exact=False, dtype=np.float32,
                                    every=every, h_first=True, threads=FINE_THREADS)
         while True:

@@ -407,3 +407,26 @@ def test_the_quick_row_by_step_factors_keeps_any_range_in_float32(make):
         assert np.all(np.isfinite(got))
         np.testing.assert_allclose(got, ref, rtol=0, atol=1e-4)
     assert np.min(want.h_fro[:-1]) < -25 or np.max(want.h_fro) > 25     # the range was wide
+
+
+def test_a_coarse_map_stops_between_its_products_not_only_between_blocks():
+    """A drag's next scene waits for the coarse map of the last one to notice it: the map
+    asks ``should_stop`` before each block and before each row of the blocks' products (at
+    H = 64, T = 200 the products alone took 20-25 ms), and stops with Stopped there."""
+    from gradviz.core.jacobians import Stopped, coarse_map
+    a = analyse(simulate(Scene(cell="rnn", hidden_size=16, steps=60, wr_scale=1.2)),
+                exact=False, stride=None)
+    stride = 3
+    blocks = a.steps // stride
+    asked = []
+    coarse_map(a.jacobians, a.h_size, stride, should_stop=lambda: asked.append(1) and False)
+    assert len(asked) == 2 * blocks          # once per block, once per row of the products
+    calls = []
+
+    def stop_after_the_blocks():
+        calls.append(1)
+        return len(calls) > blocks + 1       # the blocks done, one row of their products too
+
+    with pytest.raises(Stopped):
+        coarse_map(a.jacobians, a.h_size, stride, should_stop=stop_after_the_blocks)
+    assert len(calls) == blocks + 2

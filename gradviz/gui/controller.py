@@ -362,7 +362,6 @@ class Controller(QObject):
         if self._analysis_runner.should_stop():
             yield None    # a newer scene waits: nothing more of this one is worth computing
             return
-        analysis.jacobians.load()
         stop = self._analysis_runner.should_stop   # a newer scene: leave between blocks
 
         def exact_row():   # a large row arrives in parts, nearest lags first (each part exact)
@@ -370,6 +369,7 @@ class Controller(QObject):
             yield (yield from _row_parts(steps, lambda row: ("row", row)))
 
         try:
+            analysis.jacobians.load(should_stop=stop)
             row_done = row is not None and row.h is not None
             if row is None:
                 yield from exact_row()

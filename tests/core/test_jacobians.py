@@ -430,3 +430,19 @@ def test_a_coarse_map_stops_between_its_products_not_only_between_blocks():
     with pytest.raises(Stopped):
         coarse_map(a.jacobians, a.h_size, stride, should_stop=stop_after_the_blocks)
     assert len(calls) == blocks + 2
+
+
+def test_loading_the_step_jacobians_stops_between_pieces_and_keeps_nothing_half_done():
+    """The worker loads a scene's one-step Jacobians after its first stage is painted; a newer
+    scene stops it before the next piece (an LSTM's at H = 64, T = 200 took 7-30 ms), and a
+    later load computes them all, the same numbers."""
+    from gradviz.core.jacobians import StepJacobians, Stopped, step_jacobians
+    trace = simulate(Scene(cell="lstm", hidden_size=64, steps=50, wr_scale=1.3))
+    J = StepJacobians(trace)
+    pieces = -(-50 // J.piece)
+    assert pieces >= 3
+    asked = []
+    with pytest.raises(Stopped):
+        J.load(should_stop=lambda: asked.append(1) or len(asked) > 2)
+    assert len(asked) == 3 and J._whole is None
+    np.testing.assert_array_equal(J.load(should_stop=lambda: False), step_jacobians(trace))

@@ -206,7 +206,7 @@ class ValueSlider(QWidget):
 
     def set_value(self, value: float) -> None:
         with QSignalBlocker(self.slider), QSignalBlocker(self.spin):
-            self.spin.setValue(value)
+            show_value(self.spin, value)
             self.slider.setValue(self.to_tick(value))
 
     def setToolTip(self, text: str) -> None:
@@ -224,6 +224,17 @@ class ValueSlider(QWidget):
         with QSignalBlocker(self.slider):
             self.slider.setValue(self.to_tick(value))
         self.value_changed.emit(value)
+
+
+def show_value(spin: QSpinBox | QDoubleSpinBox, value) -> None:
+    """``spin.setValue(value)`` unless it shows that value already: Qt repaints a spin box for
+    an unchanged value too, and every tick of a drag repainted the panel's nine boxes
+    (3-5 ms of the GUI thread while the worker computed the tick's first stage)."""
+    shown = spin.value()
+    if isinstance(spin, QDoubleSpinBox):
+        value = round(float(value), spin.decimals())
+    if shown != value:
+        spin.setValue(value)
 
 
 def _int_spin(lo: int, hi: int) -> QSpinBox:
@@ -435,13 +446,11 @@ class ControlPanel(QWidget):
         try:
             self._show_limits(scene)
             self.cell.setCurrentIndex(self.cell.findData(scene.cell_name))
-            self.hidden_size.setValue(scene.hidden_size)
-            self.input_size.setValue(scene.input_size)
-            self.steps.setValue(scene.steps)
-            self.seed.setValue(scene.seed)
+            for name in ("hidden_size", "input_size", "steps", "seed"):
+                show_value(getattr(self, name), getattr(scene, name))
             self.init.setCurrentIndex(self.init.findData(scene.init))
             self.layer.setRange(0, max(0, scene.num_layers - 1))
-            self.layer.setValue(scene.layer)
+            show_value(self.layer, scene.layer)
             self.direction.setCurrentIndex(scene.direction)
             self.clamp_on.setChecked(scene.forget_clamp is not None)
             self.input.setCurrentIndex(self.input.findData(scene.input))

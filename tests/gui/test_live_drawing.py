@@ -173,3 +173,41 @@ def test_a_move_that_changes_the_ranges_paints_each_plot_once(open_window, wait_
         assert paints.get(StepFactorsView.__name__) == 1, paints
         assert paints.get(StatesView.__name__) == 1, paints
         assert paints.get(GradientFlowView.__name__) == handed["n"] >= 1, (paints, handed)
+
+
+def test_a_tick_of_w_r_repaints_only_its_own_control(open_window, qtbot):
+    """Qt repaints a spin box that is set to the value it shows: each tick of a drag repainted
+    every box of the panel (3-5 ms of the GUI thread beside the tick's first stage). Only the
+    dragged control repaints now, and a changed value is still shown (model → widget)."""
+    from PyQt6.QtCore import QEvent, QObject
+    from PyQt6.QtWidgets import QAbstractSpinBox
+
+    w = open_window(Scene(cell="lstm", hidden_size=6, steps=40, wr_scale=0.9))
+    controls = w.controls
+    qtbot.wait(60)
+    painted: list = []
+
+    class Paints(QObject):
+        def eventFilter(self, obj, event):
+            if event.type() == QEvent.Type.Paint:
+                painted.append(obj)
+            return False
+
+    watch = Paints(w)
+    boxes = controls.findChildren(QAbstractSpinBox)
+    assert len(boxes) >= 9
+    for box in boxes:
+        box.installEventFilter(watch)
+    controls.wr_scale.slider.setValue(controls.wr_scale.to_tick(1.2))
+    qtbot.waitUntil(lambda: w.controller.scene.wr_scale == 1.2, timeout=5000)
+    qtbot.wait(60)
+    assert painted and set(painted) == {controls.wr_scale.spin}, painted
+    painted.clear()
+    w.controller.update(forget_bias=0.5)                      # model → widgets: shown
+    qtbot.waitUntil(lambda: controls.forget_bias.value() == 0.5, timeout=5000)
+    qtbot.wait(60)
+    assert painted and set(painted) == {controls.forget_bias.spin}, painted
+    w.controller.update(steps=41)
+    qtbot.waitUntil(lambda: controls.steps.value() == 41, timeout=5000)
+    for box in boxes:
+        box.removeEventFilter(watch)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+import re
 from pathlib import Path
 
 import numpy as np
@@ -98,11 +99,16 @@ def test_nonfinite_run_keeps_what_came_before(tmp_path, capsys, no_png):
     out = tmp_path / "boom"
     assert gradviz_train("--preset", "exploding-clipping", "--no-clip", out=out) == 0
     err = capsys.readouterr().err
-    assert "stopped at iteration 34" in err
+    # the iteration depends on the CPU's float kernels (34 with AVX2, 30 with AVX-512)
+    found = re.search(r"stopped at iteration (\d+): the loss or gradient is not finite; the "
+                      r"(\d+) iterations before it are kept", err)
+    assert found, err
+    k = int(found.group(1))
+    assert 10 <= k <= 100 and int(found.group(2)) == k - 1
     m = json.loads((out / "metrics.json").read_text())
-    assert m["stopped_nonfinite"] is True and m["iterations"] == 33
+    assert m["stopped_nonfinite"] is True and m["iterations"] == k - 1
     with np.load(out / "history.npz") as h:
-        assert h["loss"].shape == (33,) and np.all(np.isfinite(h["loss"]))
+        assert h["loss"].shape == (k - 1,) and np.all(np.isfinite(h["loss"]))
     for v in torch.load(out / "model.pt", weights_only=True).values():
         assert torch.isfinite(v).all()
 

@@ -3,6 +3,7 @@ claim holds when trained here. The slow claims (thousands of LSTM iterations) ar
 benchmarks/test_training_claims_slow.py."""
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 
@@ -46,7 +47,13 @@ def test_claims_can_fail():
     ok, rows, _ = check_claim(p, results={"main": noclip, "no clipping": noclip})
     assert not ok
     assert [r[3] for r in rows] == [True, False, False]
-    assert noclip.stopped_nonfinite == 34 and noclip.iterations == 33
+    # where it blows up depends on the CPU's float kernels (iteration 34 with AVX2 in earlier
+    # sessions, 30 with AVX-512): the same on one machine, and always early, everything
+    # before it kept
+    k = noclip.stopped_nonfinite
+    assert 10 <= k <= 100 and noclip.iterations == k - 1
+    assert len(noclip.history.loss) == k - 1 and np.all(np.isfinite(noclip.history.loss))
+    assert train(p.compare["no clipping"]).stopped_nonfinite == k
 
 
 def test_bad_presets():

@@ -21,8 +21,8 @@ from .dynamics import Trace, run
 from .errors import GradvizError
 from .inputs import SIGNALS, make_signal, read_csv
 from .i18n import N_, _
-from .jacobians import (JacobianMap, RowNorms, StepJacobians, coarse_map, row_norms,
-                        row_norms_steps)
+from .jacobians import (JacobianMap, RowNorms, StepJacobians, coarse_map,
+                        frobenius_row_steps, row_norms, row_norms_steps)
 from .kinds import CELL_NAMES, cell_name
 from .plan import check_scene
 
@@ -384,11 +384,25 @@ class Analysis:
         return row_norms(self.jacobians, t, self.h_size, exact=exact, should_stop=should_stop,
                          dtype=dtype, factors=factors)
 
-    def row_steps(self, t: int, exact: bool = True, should_stop=None, every: float = 0.25):
+    def row_steps(self, t: int, exact: bool = True, should_stop=None, every: float = 0.25,
+                  dtype=np.float64, threads: int = 1):
         """:meth:`row` as a generator of partial rows (nearest lags first) about every
-        ``every`` seconds; returns the complete row (see jacobians.row_norms_steps)."""
-        return row_norms_steps(self.jacobians, t, self.h_size, exact=exact,
-                               should_stop=should_stop, every=every)
+        ``every`` seconds; returns the complete row (see jacobians.row_norms_steps). Not
+        ``exact``: Frobenius norms in ``dtype`` by the kind's step factors where it has them,
+        a cell state's h and c rows side by side with ``threads`` 2 (a trained model's first
+        row: see jacobians.frobenius_row_steps)."""
+        if exact:
+            return row_norms_steps(self.jacobians, t, self.h_size, exact=True,
+                                   should_stop=should_stop, every=every)
+        factors = None
+        if self.kind.row_factors is not None:
+            def make():
+                return self.kind.row_factors(self.trace, self.layer, self.direction, dtype)
+            factors = make()
+            if factors is not None and threads > 1 and self.kind.has_cell:
+                factors = (factors, make())      # one each: the factors keep buffers
+        return frobenius_row_steps(self.jacobians, t, self.h_size, should_stop, dtype,
+                                   factors, every=every, threads=threads)
 
     def arrays(self) -> dict[str, np.ndarray]:
         """The arrays of ``trace.npz`` (see README): states, output, gates, log10 maps."""

@@ -446,3 +446,35 @@ def test_loading_the_step_jacobians_stops_between_pieces_and_keeps_nothing_half_
         J.load(should_stop=lambda: asked.append(1) or len(asked) > 2)
     assert len(asked) == 3 and J._whole is None
     np.testing.assert_array_equal(J.load(should_stop=lambda: False), step_jacobians(trace))
+
+
+@pytest.mark.parametrize("scene", [
+    Scene(cell="lstm", hidden_size=12, steps=150, wr_scale=1.4),
+    Scene(cell="lstm", hidden_size=6, steps=300, wr_scale=0.3),          # far below 10^-30
+    Scene(cell="lstm", hidden_size=5, steps=60, proj_size=3),            # no factors: by J
+    Scene(cell="gru", hidden_size=6, steps=80, wr_scale=2.0),
+    Scene(cell="rnn", hidden_size=7, steps=90, wr_scale=1.6),
+])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_a_frobenius_row_in_parts_on_two_threads_is_the_row_of_one(scene, dtype):
+    """A trained model's first row: the h and c rows of the product on two threads, each with
+    its own scale, in parts (nearest lags first). Every part holds the final row's values at
+    its lags, and the row equals the one-thread row (its float64 Frobenius norms by J within
+    float rounding)."""
+    a = analyse(simulate(scene), exact=False)
+    want = row_norms(a.jacobians, a.steps, a.h_size, exact=False)          # float64, by J
+    parts, row = drain(a.row_steps(a.steps, exact=False, every=0.0, dtype=dtype, threads=2))
+    one = a.row(a.steps, exact=False, dtype=dtype)
+    tol = 1e-4 if dtype == np.float32 else 1e-11
+    names = ("h_fro", "c_fro") if scene.cell == "lstm" else ("h_fro",)
+    assert row.complete and not row.exact and len(parts) >= a.steps // 2
+    assert [p.first for p in parts] == sorted((p.first for p in parts), reverse=True)
+    for name in names:
+        got = getattr(row, name)
+        assert np.all(np.isfinite(got))
+        np.testing.assert_allclose(got, getattr(want, name), rtol=0, atol=tol)
+        np.testing.assert_allclose(got, getattr(one, name), rtol=0, atol=tol)
+        for part in parts:
+            values = getattr(part, name)
+            assert np.isnan(values[:part.first]).all()
+            np.testing.assert_array_equal(values[part.first:], got[part.first:])

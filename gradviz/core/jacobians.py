@@ -566,18 +566,54 @@ def jacobian_map_steps(jacobians: Jacobians, h_size: int, exact: bool = False,
 
 
 def block_products(jacobians: Jacobians, stride: int, should_stop=None,
-                   threads: int = 1) -> tuple[np.ndarray, np.ndarray]:
+                   threads: int = 1, factors=None) -> tuple[np.ndarray, np.ndarray]:
     """Products of ``stride`` consecutive one-step Jacobians, renormalised: (Q, log10 scale).
 
     Q[k-1]·10^scale[k-1] = J_{k·s} ··· J_{(k-1)·s+1} for k = 1..T//s (the last steps that do
     not fill a block are left out). Each product is exact up to rounding, so a map built from
     them is exact at the pairs (a·s, b·s). ``threads`` 2: the first half of the blocks on a
-    second thread (each block is on its own: the same numbers).
+    second thread (each block is on its own: the same numbers). ``factors``, one
+    :class:`~gradviz.core.kinds.base.StepFactors` per thread (they keep buffers): each block
+    multiplied from the identity back through its steps by the factors, in their dtype, no
+    Jacobian formed (a trained LSTM's: half the flops of J's products, and no J to build).
     """
     T, n = jacobians.shape[0], jacobians.shape[1]
     m = T // stride
-    Q = np.empty((m, n, n))
+    Q = np.empty((m, n, n), dtype=np.float64 if factors is None else factors[0].dtype)
     scale = np.zeros(m)
+
+    def factored(first: int, stop: int, f) -> None:
+        lo, hi = _RANGE[f.dtype]
+        lo, hi = lo * lo, hi * hi
+        for k in range(first, stop):
+            if should_stop is not None and should_stop():
+                raise Stopped
+            P, s = np.eye(n, dtype=f.dtype), 0.0
+            for j in range((k + 1) * stride - 1, k * stride - 1, -1):   # P ← P·J_j, back
+                P = f.times(P, j)
+                s += f.log10_scale[j]
+                flat = P.reshape(-1)
+                sq = float(np.dot(flat, flat))
+                if sq > 0 and not lo < sq < hi:
+                    norm = np.sqrt(sq)
+                    P = (P / norm).astype(f.dtype, copy=False)
+                    s += float(np.log10(norm))
+            norm = float(np.sqrt(np.sum(P * P, dtype=np.float64)))
+            if norm > 0:
+                Q[k] = P / norm
+                s += float(np.log10(norm))
+            else:
+                Q[k] = P
+            scale[k] = s
+
+    if factors is not None:
+        if threads < 2 or m < 2 or len(factors) < 2:
+            factored(0, m, factors[0])
+            return Q, scale
+        with ThreadPoolExecutor(1, "gradviz-blocks") as pool:
+            _side_by_side(pool, lambda: factored(0, m // 2, factors[1]),
+                          lambda: factored(m // 2, m, factors[0]))
+        return Q, scale
 
     def blocks(first: int, stop: int) -> None:
         for k in range(first, stop):
@@ -608,18 +644,20 @@ def block_products(jacobians: Jacobians, stride: int, should_stop=None,
 
 
 def coarse_map(jacobians: Jacobians, h_size: int, stride: int, exact: bool = False,
-               dtype=np.float64, should_stop=None, threads: int = 1) -> JacobianMap:
+               dtype=np.float64, should_stop=None, threads: int = 1,
+               factors=None) -> JacobianMap:
     """The map at every ``stride``-th step only, exact there: [a, b] = log10 ‖∂h_{a·s}/∂h_{b·s}‖.
 
     Costs T/s² of the full map's products: what the window shows first while a slider moves,
     and what a large model gets when the full map does not fit the machine. ``should_stop()``
     is asked before each block and each row of their products (raises :class:`Stopped`).
     ``threads`` 2 shares the work with a second thread (the same numbers; see
-    :class:`JacobianProducts`).
+    :class:`JacobianProducts`); ``factors``: the blocks by step factors (see
+    :func:`block_products`).
     """
     if stride <= 1:
         return jacobian_map(jacobians, h_size, exact=exact, dtype=dtype, threads=threads)
-    Q, scale = block_products(jacobians, stride, should_stop, threads=threads)
+    Q, scale = block_products(jacobians, stride, should_stop, threads=threads, factors=factors)
     n = jacobians.shape[1]
     prods = JacobianProducts(n, h_size, Q.shape[0], dtype=dtype, exact=exact, threads=threads)
     try:
@@ -851,7 +889,7 @@ def frobenius_row_steps(jacobians: Jacobians, t: int, h_size: int, should_stop=N
     lo, hi = _RANGE[np.dtype(dtype)]
     lo, hi = lo * lo, hi * hi
     everything = (slice(None), slice(None))
-    split = has_c and threads > 1 and isinstance(factors, (tuple, list))
+    split = (has_c and threads > 1 and isinstance(factors, (tuple, list)) and len(factors) > 1)
     if split:
         parts = [_RowPart(slice(0, hs), {"h": (slice(None), slice(0, hs))}, n, hs, t, dtype,
                           factors[0]),

@@ -69,15 +69,16 @@ class MapPlan:
 
 
 def map_cost(n: int, h_size: int, steps: int, stride: int, exact: bool = False,
-             itemsize: int = 4) -> tuple[int, float]:
-    """(bytes, flops) of the map at ``stride`` for state size n over T = ``steps``."""
+             itemsize: int = 4, factored: bool = False) -> tuple[int, float]:
+    """(bytes, flops) of the map at ``stride`` for state size n over T = ``steps``;
+    ``factored``: its blocks by step factors (an LSTM's: H of the 2H columns a step)."""
     m = steps // max(1, stride)
     maps = (2 if n > h_size else 1) * (2 if exact else 1)
     nbytes = 2 * (m + 1) * n * n * itemsize + maps * (m + 1) ** 2 * 8
     flops = m * (m + 1) * float(n) ** 3
     if stride > 1:
         nbytes += m * n * n * 8
-        flops += 2.0 * steps * float(n) ** 3
+        flops += (2.0 * n * h_size if factored else 2.0 * n * n) * steps * float(n)
     if exact:
         flops += m * (m + 1) / 2 * svd_flops(h_size) * (2 if n > h_size else 1)
     return int(nbytes), flops
@@ -90,14 +91,14 @@ def svd_flops(size: int) -> float:
 
 
 def plan_map(n: int, h_size: int, steps: int, seconds: float, memory: float | None = None,
-             exact: bool = False, itemsize: int = 4) -> MapPlan | None:
+             exact: bool = False, itemsize: int = 4, factored: bool = False) -> MapPlan | None:
     """The finest stride whose map fits ``seconds`` and ``memory`` (default
     :func:`memory_budget`); None if even the coarsest useful one (about 16 rows) does not."""
     memory = memory_budget() if memory is None else memory
     coarsest = max(1, steps // 16)
     stride = 1
     while True:
-        nbytes, flops = map_cost(n, h_size, steps, stride, exact, itemsize)
+        nbytes, flops = map_cost(n, h_size, steps, stride, exact, itemsize, factored)
         if nbytes <= memory and flops <= seconds * FLOPS_PER_SECOND:
             return MapPlan(stride, nbytes, flops)
         if stride >= coarsest:

@@ -394,15 +394,18 @@ class Analysis:
         if exact:
             return row_norms_steps(self.jacobians, t, self.h_size, exact=True,
                                    should_stop=should_stop, every=every)
-        factors = None
-        if self.kind.row_factors is not None:
-            def make():
-                return self.kind.row_factors(self.trace, self.layer, self.direction, dtype)
-            factors = make()
-            if factors is not None and threads > 1 and self.kind.has_cell:
-                factors = (factors, make())      # one each: the factors keep buffers
+        factors = self.step_factors(dtype, threads if self.kind.has_cell else 1)
         return frobenius_row_steps(self.jacobians, t, self.h_size, should_stop, dtype,
                                    factors, every=every, threads=threads)
+
+    def step_factors(self, dtype, copies: int = 1):
+        """``copies`` of the kind's step factors in ``dtype`` (one per thread: they keep
+        buffers), or None where the kind has none (see kinds.base.StepFactors)."""
+        if self.kind.row_factors is None:
+            return None
+        made = [self.kind.row_factors(self.trace, self.layer, self.direction, dtype)
+                for _ in range(max(1, copies))]
+        return None if made[0] is None else tuple(made)
 
     def arrays(self) -> dict[str, np.ndarray]:
         """The arrays of ``trace.npz`` (see README): states, output, gates, log10 maps."""

@@ -44,6 +44,10 @@ COARSE_SECONDS = 0.05
 FINE_SECONDS = 4.0
 #: ... on this many threads (the machine's two cores; the numbers are the same as on one)
 FINE_THREADS = 2
+#: a model too large for that (a trained one) still gets the finest map that costs at most
+#: this (planned, seconds; its blocks by step factors where its kind has them), after its
+#: cursor row: an LSTM with H = 512, T = 1000 its coarsest (16 rows, 46 s planned)
+LARGE_MAP_SECONDS = 50.0
 #: a cursor row is exact (2-norms) in the first stage when it costs at most this many flops,
 #: in the first stage at all (Frobenius norms, float32: ~20 ms for an LSTM at H = 64, T = 200)
 #: up to QUICK_ROW; a dearer one follows the run
@@ -407,6 +411,13 @@ class Controller(QObject):
             yield "map", with_theory(coarse_map(analysis.jacobians, hs, coarse.stride,
                                                 dtype=np.float32, should_stop=stop))
         if fine is None:
+            # a trained model's: the coarsest map, its blocks by step factors on both cores
+            factors = analysis.step_factors(np.float32, FINE_THREADS)
+            last = plan_map(n, hs, T, LARGE_MAP_SECONDS, factored=factors is not None)
+            if last is not None:
+                yield "map", with_theory(coarse_map(analysis.jacobians, hs, last.stride,
+                                                    dtype=np.float32, should_stop=stop,
+                                                    threads=FINE_THREADS, factors=factors))
             return
         # the finest map on both cores: it starts once the slider rests (the coarse one and
         # the redraws it brings take ~100 ms), when the GUI thread has nothing to draw

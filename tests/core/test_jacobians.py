@@ -478,3 +478,27 @@ def test_a_frobenius_row_in_parts_on_two_threads_is_the_row_of_one(scene, dtype)
             values = getattr(part, name)
             assert np.isnan(values[:part.first]).all()
             np.testing.assert_array_equal(values[part.first:], got[part.first:])
+
+
+@pytest.mark.parametrize("scene,stride", [
+    (Scene(cell="lstm", hidden_size=12, steps=120, wr_scale=1.3), 10),
+    (Scene(cell="lstm", hidden_size=8, steps=200, wr_scale=0.3, forget_clamp=0.5), 25),  # tiny
+    (Scene(cell="rnn", hidden_size=9, steps=90, wr_scale=1.7), 6),
+])
+@pytest.mark.parametrize("threads", [1, 2])
+def test_a_coarse_map_by_step_factors_equals_the_one_by_jacobians(scene, stride, threads):
+    """A trained model's coarse map multiplies its blocks by the step factors (no Jacobian
+    formed), on both cores: float64 factors give the blocks' map by J to rounding, float32
+    within 1e-4 decades, one thread or two."""
+    from gradviz.core.jacobians import coarse_map
+    a = analyse(simulate(scene), exact=False, stride=None)
+    want = coarse_map(a.jacobians, a.h_size, stride, dtype=np.float64)
+    for dtype, tol in ((np.float64, 1e-10), (np.float32, 1e-4)):
+        got = coarse_map(a.jacobians, a.h_size, stride, dtype=dtype, threads=threads,
+                         factors=a.step_factors(dtype, threads))
+        assert got.stride == stride
+        for name in ("h_fro", "c_fro") if scene.cell == "lstm" else ("h_fro",):
+            mine, theirs = getattr(got, name), getattr(want, name)
+            low = np.tril_indices(mine.shape[0])
+            assert np.all(np.isfinite(mine[low]))
+            np.testing.assert_allclose(mine[low], theirs[low], rtol=0, atol=tol)

@@ -398,3 +398,27 @@ def test_a_refused_scene_leaves_no_paint_to_wait_for(qtbot, controller, wait_idl
     wait_idle(controller)
     painting = controller._painting
     assert painting is None or painting.is_set()
+
+
+def test_a_model_too_large_for_the_map_plans_gets_its_coarse_map_by_step_factors(
+        qtbot, controller, wait_idle, monkeypatch):
+    """A trained model's map fits neither the drag's nor the resting plan: it still gets the
+    finest map the large-model plan allows, after its cursor row, its blocks by the step
+    factors on both cores, and its numbers are the blocks' map by J (float32 rounding)."""
+    from gradviz.core.jacobians import coarse_map
+    monkeypatch.setattr(controller_module, "COARSE_SECONDS", 1e-9)
+    monkeypatch.setattr(controller_module, "FINE_SECONDS", 1e-9)
+    monkeypatch.setattr(controller_module, "LARGE_MAP_SECONDS", 1e-3)
+    scene = Scene(cell="lstm", hidden_size=16, steps=200, wr_scale=1.2)
+    maps = []
+    controller.map_ready.connect(lambda a: maps.append(a.jac))
+    controller.set_scene(scene)
+    wait_idle(controller, timeout=30_000)
+    assert len(maps) == 1 and 1 < maps[0].stride < 200
+    a = controller.analysis
+    want = coarse_map(a.jacobians, a.h_size, maps[0].stride, dtype=np.float64)
+    low = np.tril_indices(want.h_fro.shape[0])
+    for name in ("h_fro", "c_fro"):
+        np.testing.assert_allclose(getattr(maps[0], name)[low], getattr(want, name)[low],
+                                   rtol=0, atol=1e-4)
+    assert controller.row().exact          # its 2-norms came after the map

@@ -25,7 +25,7 @@ from ..core.i18n import _
 from ..core.jacobians import (LOG10_ZERO, JacobianMap, RowNorms, Stopped, coarse_map,
                               jacobian_map_steps)
 from ..core.kinds import CELL_NAMES, KINDS
-from ..core.plan import plan_map, row_cost
+from ..core.plan import plan_map, row_cost, svd_flops
 from ..core.scene import Analysis, Scene, analyse, resolve, simulate
 from .worker import LatestRunner
 
@@ -48,10 +48,12 @@ FINE_THREADS = 2
 #: this (planned, seconds; its blocks by step factors where its kind has them), after its
 #: cursor row: an LSTM with H = 512, T = 1000 its coarsest (16 rows, 46 s planned)
 LARGE_MAP_SECONDS = 50.0
-#: a cursor row is exact (2-norms) in the first stage when it costs at most this many flops,
-#: in the first stage at all (Frobenius norms, float32: ~20 ms for an LSTM at H = 64, T = 200)
-#: up to QUICK_ROW; a dearer one follows the run
-QUICK_EXACT_ROW = 5e7
+#: a cursor row is exact (2-norms) in the first stage when it costs at most this many flops
+#: with its t SVDs (plan.svd_flops: a few ms here; at H = 16, T = 500 they cost an LSTM's
+#: first stage 16 ms more, and its first update came after 60-65 ms instead of ~40), in the
+#: first stage at all (Frobenius norms, float32: ~12 ms for an LSTM at H = 64, T = 200) up to
+#: QUICK_ROW; a dearer one follows the run
+QUICK_EXACT_ROW = 6e8
 QUICK_ROW = 1e9
 #: a row that takes longer is shown in parts this often (seconds), nearest lags first
 PARTIAL_ROW_SECONDS = 0.3
@@ -349,7 +351,9 @@ class Controller(QObject):
             t = analysis.steps if follow_end else min(step, analysis.steps)
             cost = row_cost(analysis.jacobians.shape[1], t)
             # Frobenius norms in float32 like the map, unless the exact 2-norms are cheap too
-            row = (analysis.row(t, exact=cost <= QUICK_EXACT_ROW, dtype=np.float32)
+            svds = t * svd_flops(analysis.h_size) * (2 if analysis.jacobians.shape[1] >
+                                                     analysis.h_size else 1)
+            row = (analysis.row(t, exact=cost + svds <= QUICK_EXACT_ROW, dtype=np.float32)
                    if cost <= QUICK_ROW else None)
             analysis.theory_from_start()    # cached here, off the GUI thread, for the views
         except BaseException:
@@ -370,11 +374,9 @@ class Controller(QObject):
         stop = self._analysis_runner.should_stop   # a newer scene: leave between blocks
 
         def exact_row():
-            # a large row in parts, nearest lags first (each part exact), unless its Frobenius
-            # norms are drawn whole already: then its 2-norms come whole too (a part would
+            # the 2-norms whole: the row's Frobenius norms are drawn whole already (a part would
             # replace what the view shows of the farther lags by nothing)
-            every = None if row is None or row.h is None else PARTIAL_ROW_SECONDS
-            steps = analysis.row_steps(t, should_stop=stop, every=every)
+            steps = analysis.row_steps(t, should_stop=stop, every=None)
             yield (yield from _row_parts(steps, lambda row: ("row", row)))
 
         try:

@@ -159,6 +159,7 @@ class Controller(QObject):
         self._bases: dict[tuple, RecurrentNet] = {}
         self._csv: dict[tuple, np.ndarray] = {}
         self._shown_generation = 0
+        self._pipeline_step = -1            # the step whose row the analysis pipeline brings
         self._painting: threading.Event | None = None   # (worker) the last first stage's drawn
         self._blocked = False       # the GUI thread waits in wait(): nothing is drawn meanwhile
         # newest_only: a result of an older request is never drawn once a newer one reported,
@@ -351,8 +352,8 @@ class Controller(QObject):
             t = analysis.steps if follow_end else min(step, analysis.steps)
             cost = row_cost(analysis.jacobians.shape[1], t)
             # Frobenius norms in float32 like the map, unless the exact 2-norms are cheap too
-            svds = t * svd_flops(analysis.h_size) * (2 if analysis.jacobians.shape[1] >
-                                                     analysis.h_size else 1)
+            n, hs = analysis.jacobians.shape[1], analysis.h_size
+            svds = t * (svd_flops(hs) + (svd_flops(n - hs) if n > hs else 0.0))
             row = (analysis.row(t, exact=cost + svds <= QUICK_EXACT_ROW, dtype=np.float32)
                    if cost <= QUICK_ROW else None)
             analysis.theory_from_start()    # cached here, off the GUI thread, for the views
@@ -404,6 +405,11 @@ class Controller(QObject):
         n, hs, T = analysis.jacobians.shape[1], analysis.h_size, analysis.steps
         fine = plan_map(n, hs, T, FINE_SECONDS)
         coarse = plan_map(n, hs, T, COARSE_SECONDS)
+        factors = None
+        if fine is None:
+            # a trained model's: the finest map of a longer plan, its blocks by step factors
+            factors = analysis.step_factors(np.float32, FINE_THREADS)
+            fine = plan_map(n, hs, T, LARGE_MAP_SECONDS, factored=factors is not None)
 
         def with_theory(jac):   # the theory at the map's stride, here rather than when drawn
             analysis.theory_map(jac.stride)
@@ -413,20 +419,13 @@ class Controller(QObject):
             yield "map", with_theory(coarse_map(analysis.jacobians, hs, coarse.stride,
                                                 dtype=np.float32, should_stop=stop))
         if fine is None:
-            # a trained model's: the coarsest map, its blocks by step factors on both cores
-            factors = analysis.step_factors(np.float32, FINE_THREADS)
-            last = plan_map(n, hs, T, LARGE_MAP_SECONDS, factored=factors is not None)
-            if last is not None:
-                yield "map", with_theory(coarse_map(analysis.jacobians, hs, last.stride,
-                                                    dtype=np.float32, should_stop=stop,
-                                                    threads=FINE_THREADS, factors=factors))
             return
         # the finest map on both cores: it starts once the slider rests (the coarse one and
         # the redraws it brings take ~100 ms), when the GUI thread has nothing to draw
         if fine.stride > 1:
             yield "map", with_theory(coarse_map(analysis.jacobians, hs, fine.stride,
                                                 dtype=np.float32, should_stop=stop,
-                                                threads=FINE_THREADS))
+                                                threads=FINE_THREADS, factors=factors))
             return
         # a yield every ~5 ms of work: a newer scene or closing the window abandons the map
         # (every ~30 ms made a drag's next scene wait up to that long)
@@ -498,6 +497,7 @@ class Controller(QObject):
             self.scene_changed.emit(result.scene)
         self.shown_scene, self.analysis = result.scene, result.analysis
         self._rows = {result.step: result.row} if result.row is not None else {}
+        self._pipeline_step = result.step     # the pipeline brings this step's row and 2-norms
         steps = result.analysis.steps
         self.step = steps if self.follow_end else min(self.step, steps)
         self.analysis_ready.emit(result.scene, result.analysis)
@@ -522,14 +522,21 @@ class Controller(QObject):
         self._refuse(message)
 
     def _ask_row(self, step: int) -> None:
-        if self.analysis is None or step in self._rows:
+        if self.analysis is None:
             return
+        known = self._rows.get(step)
+        if known is not None and (known.exact or (step == self._pipeline_step
+                                                  and self._analysis_runner.busy)):
+            return    # exact, or the pipeline brings its 2-norms
         n = self.analysis.jacobians.shape[1]
         if step * n ** 3 <= SYNC_ROW_COST and self.analysis.jacobians.eager:
             self._rows[step] = self.analysis.row(step)
             self.row_ready.emit(step, self._rows[step])
         else:
-            self._row_runner.submit(_row_job, self.analysis, step, self._row_runner.should_stop)
+            # a step left while its 2-norms were computed has its Frobenius norms only: they
+            # stay drawn, and the job computes the 2-norms (whole) again
+            self._row_runner.submit(_row_job, self.analysis, step, self._row_runner.should_stop,
+                                    known is not None)
 
     def _on_row(self, generation: int, value) -> None:
         if value is None:
@@ -582,13 +589,16 @@ def _quick_row_parts(analysis: Analysis, t: int, should_stop, wrap):
             return done.value
 
 
-def _row_job(analysis: Analysis, step: int, should_stop):
+def _row_job(analysis: Analysis, step: int, should_stop, have_frobenius: bool = False):
     """The row of a step the cursor moved to: in parts when it is large (a generator); when
-    it does not come at once, its Frobenius norms first (in parts), then its 2-norms whole."""
+    it does not come at once, its Frobenius norms first (in parts), then its 2-norms whole;
+    only the 2-norms (whole) when its Frobenius norms are drawn already."""
     def wrap(row):
         return analysis, step, row
 
     try:
+        if have_frobenius:
+            return wrap(analysis.row(step, should_stop=should_stop))
         if row_cost(analysis.jacobians.shape[1], step) > QUICK_ROW:
             yield from _quick_row_parts(analysis, step, should_stop, wrap)
             return wrap(analysis.row(step, should_stop=should_stop))

@@ -230,10 +230,8 @@ def show_value(spin: QSpinBox | QDoubleSpinBox, value) -> None:
     """``spin.setValue(value)`` unless it shows that value already: Qt repaints a spin box for
     an unchanged value too, and every tick of a drag repainted the panel's nine boxes
     (3-5 ms of the GUI thread while the worker computed the tick's first stage)."""
-    shown = spin.value()
-    if isinstance(spin, QDoubleSpinBox):
-        value = round(float(value), spin.decimals())
-    if shown != value:
+    # compared as Qt shows them (its rounding, not Python's round-half-even)
+    if spin.textFromValue(value) != spin.textFromValue(spin.value()):
         spin.setValue(value)
 
 

@@ -502,3 +502,25 @@ def test_a_coarse_map_by_step_factors_equals_the_one_by_jacobians(scene, stride,
             low = np.tril_indices(mine.shape[0])
             assert np.all(np.isfinite(mine[low]))
             np.testing.assert_allclose(mine[low], theirs[low], rtol=0, atol=tol)
+
+
+def test_factored_blocks_stop_inside_a_block_and_blocks_by_j_need_no_shared_cache():
+    """A trained model's block is dozens of steps (62 at T = 1000, about 1 s): the factored
+    blocks ask ``should_stop`` every 8 steps inside it. Blocks by J from Jacobians too large
+    to hold fetch their steps piece by piece, so two threads do not overwrite each other's
+    cached chunk: the same numbers as from the whole, bit for bit (found in review)."""
+    from gradviz.core.jacobians import StepJacobians, Stopped, block_products
+    a = analyse(simulate(Scene(cell="lstm", hidden_size=8, steps=96, wr_scale=1.2)),
+                exact=False, stride=None)
+    asked = []
+    with pytest.raises(Stopped):
+        block_products(a.jacobians, 48, should_stop=lambda: asked.append(1) or len(asked) > 3,
+                       factors=a.step_factors(np.float32, 1))
+    assert len(asked) == 4                     # the block's start, then within its steps
+    whole = block_products(a.jacobians, 12)
+    chunked = StepJacobians(a.trace, eager_bytes=0)
+    assert not chunked.eager
+    for threads in (1, 2):
+        Q, scale = block_products(chunked, 12, threads=threads)
+        np.testing.assert_array_equal(Q, whole[0])
+        np.testing.assert_array_equal(scale, whole[1])

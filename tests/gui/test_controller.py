@@ -422,3 +422,21 @@ def test_a_model_too_large_for_the_map_plans_gets_its_coarse_map_by_step_factors
         np.testing.assert_allclose(getattr(maps[0], name)[low], getattr(want, name)[low],
                                    rtol=0, atol=1e-4)
     assert controller.row().exact          # its 2-norms came after the map
+
+
+def test_a_large_models_map_of_stride_one_comes_in_two_passes_and_can_be_left(
+        qtbot, controller, wait_idle, monkeypatch):
+    """When the large-model plan allows every step (a short run of a wide model), the map is
+    the resting map's generator (a cell state's h part first, a newer scene takes over
+    between its steps), not one uninterruptible call (found in review)."""
+    monkeypatch.setattr(controller_module, "COARSE_SECONDS", 1e-9)
+    monkeypatch.setattr(controller_module, "FINE_SECONDS", 1e-9)
+    monkeypatch.setattr(controller_module, "LARGE_MAP_SECONDS", 1e3)
+    maps = []
+    controller.map_ready.connect(lambda a: maps.append((a.jac.stride, a.jac.c_fro is None)))
+    controller.set_scene(Scene(cell="lstm", hidden_size=16, steps=60, wr_scale=1.2))
+    wait_idle(controller, timeout=30_000)
+    assert maps == [(1, True), (1, False)]       # ∂h_t/∂h_i first, then with ∂c_t/∂c_i
+    expected = core_analysis(Scene(cell="lstm", hidden_size=16, steps=60, wr_scale=1.2))
+    np.testing.assert_allclose(controller.analysis.jac.h_fro, expected.jac.h_fro, rtol=0,
+                               atol=1e-5)

@@ -211,3 +211,16 @@ def test_a_tick_of_w_r_repaints_only_its_own_control(open_window, qtbot):
     qtbot.waitUntil(lambda: controls.steps.value() == 41, timeout=5000)
     for box in boxes:
         box.removeEventFilter(watch)
+
+
+def test_a_value_is_shown_as_qt_rounds_it(qtbot):
+    """model → widget: a spin box showing 0.062 given 0.0625 shows what Qt shows for 0.0625
+    (0.063: Qt rounds half away from zero, Python's round() to even would have kept 0.062)."""
+    from gradviz.gui.controls import ValueSlider
+
+    slider = ValueSlider(0.0, 1.0, decimals=3)
+    qtbot.addWidget(slider)
+    slider.set_value(0.062)
+    assert slider.spin.text() == "0.062"
+    slider.set_value(0.0625)
+    assert slider.spin.text() == "0.063" and slider.value() == pytest.approx(0.063)

@@ -81,3 +81,15 @@ def test_a_dear_row_the_cursor_moves_to_comes_as_frobenius_norms_first(controlle
     c.set_step(370)
     qtbot.waitUntil(lambda: c.row(370) is not None and c.row(370).exact, timeout=60_000)
     assert {t for t, _row in seen} <= {380, 370} and seen[-1][0] == 370
+    # left while its 2-norms were computed: back there, its Frobenius norms are drawn at
+    # once and its 2-norms asked for again (they were lost for good: found in review)
+    c.set_step(360)
+    qtbot.waitUntil(lambda: c.row(360) is not None, timeout=60_000)
+    assert not c.row(360).exact
+    c.set_step(350)
+    qtbot.waitUntil(lambda: c.row(350) is not None and c.row(350).exact, timeout=60_000)
+    seen.clear()
+    c.set_step(360)
+    assert not c.row(360).exact               # what the views draw at once (the cached row)
+    qtbot.waitUntil(lambda: c.row(360).exact, timeout=60_000)
+    assert [(t, row.exact, row.complete) for t, row in seen] == [(360, True, True)]

@@ -495,6 +495,10 @@ class Controller(QObject):
             # sizes from a loaded file, T from a CSV: the controls show what is in force
             self.scene = result.scene
             self.scene_changed.emit(result.scene)
+        if result.analysis is not self.analysis:
+            # a row of the analysis leaving the screen (a trained model's 2-norms take ~50 s)
+            # would hold a core beside the new scene's stages for nothing
+            self._row_runner.cancel()
         self.shown_scene, self.analysis = result.scene, result.analysis
         self._rows = {result.step: result.row} if result.row is not None else {}
         self._pipeline_step = result.step     # the pipeline brings this step's row and 2-norms

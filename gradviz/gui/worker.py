@@ -49,6 +49,7 @@ class _Worker:
         self._lock = threading.Condition()
         self._pending = None          # (generation, fn, args) waiting to start
         self._running = None          # generation of the job running now
+        self._cancelled = None        # a generation asked to stop (see LatestRunner.cancel)
         self._stop = False
         self._thread: threading.Thread | None = None
 
@@ -65,6 +66,11 @@ class _Worker:
     def discard_pending(self) -> None:
         with self._lock:
             self._pending = None
+
+    def cancel(self) -> None:
+        with self._lock:
+            self._pending = None
+            self._cancelled = self._running
 
     def active(self) -> bool:
         with self._lock:
@@ -85,7 +91,8 @@ class _Worker:
 
     # -- the worker thread
     def _superseded(self) -> bool:
-        return self._stop or (self.cancel_running and self._pending is not None)
+        return (self._stop or (self.cancel_running and self._pending is not None)
+                or (self._running is not None and self._running == self._cancelled))
 
     def _loop(self) -> None:
         while True:
@@ -124,6 +131,9 @@ class _Worker:
         try:
             while True:
                 item = next(gen)
+                if generation == self._cancelled:   # cancelled: nothing of it is wanted
+                    gen.close()
+                    return _CANCELLED
                 if item is not None:      # None: only a point where a newer job takes over
                     self.results.put(("partial", generation, item))
                 if self._superseded():
@@ -187,6 +197,11 @@ class LatestRunner(QObject):
     def discard_pending(self) -> None:
         """Forget the waiting job (the running one still reports)."""
         self._worker.discard_pending()
+
+    def cancel(self) -> None:
+        """Forget the waiting job and stop the running one at its next check (its results
+        are no longer wanted: a row of an analysis no longer on screen)."""
+        self._worker.cancel()
 
     def should_stop(self) -> bool:
         """For a running job (any thread): a newer job waits or the runner shuts down."""

@@ -93,3 +93,31 @@ def test_a_dear_row_the_cursor_moves_to_comes_as_frobenius_norms_first(controlle
     assert not c.row(360).exact               # what the views draw at once (the cached row)
     qtbot.waitUntil(lambda: c.row(360).exact, timeout=60_000)
     assert [(t, row.exact, row.complete) for t, row in seen] == [(360, True, True)]
+
+
+def test_a_row_of_an_analysis_that_leaves_the_screen_stops(controller, qtbot, monkeypatch):
+    """A dear row's 2-norms are computed for the analysis on screen; a new scene shown stops
+    them (a trained model's take ~50 s of a core the new scene's stages need)."""
+    from gradviz.core.jacobians import Stopped
+    from gradviz.core.scene import Analysis
+    stopped = []
+    row = Analysis.row
+
+    def recording(self, *args, **kwargs):
+        try:
+            return row(self, *args, **kwargs)
+        except Stopped:
+            stopped.append(self)
+            raise
+
+    monkeypatch.setattr(Analysis, "row", recording)
+    c = controller
+    c.set_scene(Scene(cell="lstm", hidden_size=64, steps=400))
+    qtbot.waitUntil(lambda: c.analysis is not None and not c.is_busy, timeout=60_000)
+    first = c.analysis
+    c.set_step(390)
+    qtbot.waitUntil(lambda: c.row(390) is not None, timeout=60_000)   # its 2-norms now run
+    assert not c.row(390).exact
+    c.update(steps=60)
+    qtbot.waitUntil(lambda: c.analysis is not first and not c.is_busy, timeout=60_000)
+    assert stopped == [first]

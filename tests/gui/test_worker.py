@@ -101,3 +101,33 @@ def test_after_a_long_redraw_what_waited_goes_before_the_next_result(qtbot):
     qtbot.waitUntil(lambda: not runner.busy, timeout=5000)
     assert order == ["result 1", "waited", "result 2"]
     runner.shutdown()
+
+
+def test_cancel_stops_the_running_job_at_its_next_check_and_the_runner_goes_on(qtbot):
+    """LatestRunner.cancel: the running generator job stops at its next yield (it reports
+    nothing more), its should_stop() says so meanwhile, and the next job runs as usual."""
+    runner = LatestRunner(cancel_running=True)
+    go, asked = threading.Event(), []
+    got = []
+    runner.partial.connect(lambda generation, value: got.append((generation, value)))
+    runner.finished.connect(lambda generation, value: got.append((generation, "done", value)))
+
+    def job():
+        yield "first"
+        go.wait(5)
+        asked.append(runner.should_stop())
+        yield "second"
+        return "end"
+
+    first = runner.submit(job)
+    qtbot.waitUntil(lambda: (first, "first") in got, timeout=5000)
+    runner.cancel()
+    go.set()
+    qtbot.waitUntil(lambda: not runner.busy, timeout=5000)
+    assert asked == [True] and got == [(first, "first")]
+    go.clear()
+    go.set()
+    second = runner.submit(job)
+    qtbot.waitUntil(lambda: not runner.busy, timeout=5000)
+    assert got[1:] == [(second, "first"), (second, "second"), (second, "done", "end")]
+    runner.shutdown()

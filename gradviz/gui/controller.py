@@ -38,7 +38,11 @@ SIGNAL_KEYS = ("input", "steps", "input_size")
 COMPARE_CELLS = tuple(KINDS)
 #: a row is computed on the GUI thread when its cost t·n³ stays below this (about a millisecond)
 SYNC_ROW_COST = 2_000_000
-#: the first map shown after a change is the finest that costs at most this (seconds, planned)
+#: the first map shown after a change is the finest that costs at most this (seconds, planned):
+#: it fits between two ticks of a drag (an RNN's or GRU's at H = 64, T = 200: stride 8, ~7 ms;
+#: with only the next one, 20-25 ms, the map did not follow a drag once ticks could stop it)
+DRAG_MAP_SECONDS = 0.015
+#: ... then the finest that costs at most this, when it is finer and the full map is dearer
 COARSE_SECONDS = 0.05
 #: the full map (or the finest coarse one) the window computes when the slider rests
 FINE_SECONDS = 4.0
@@ -415,9 +419,13 @@ class Controller(QObject):
             analysis.theory_map(jac.stride)
             return jac
 
-        if coarse is not None and (fine is None or coarse.stride > fine.stride):
-            yield "map", with_theory(coarse_map(analysis.jacobians, hs, coarse.stride,
-                                                dtype=np.float32, should_stop=stop))
+        shown = None        # the stride of the last map handed on
+        for plan in (plan_map(n, hs, T, DRAG_MAP_SECONDS), coarse):
+            if (plan is not None and (fine is None or plan.stride > fine.stride)
+                    and (shown is None or plan.stride < shown)):
+                yield "map", with_theory(coarse_map(analysis.jacobians, hs, plan.stride,
+                                                    dtype=np.float32, should_stop=stop))
+                shown = plan.stride
         if fine is None:
             return
         # the finest map on both cores: it starts once the slider rests (the coarse one and

@@ -440,3 +440,26 @@ def test_a_large_models_map_of_stride_one_comes_in_two_passes_and_can_be_left(
     expected = core_analysis(Scene(cell="lstm", hidden_size=16, steps=60, wr_scale=1.2))
     np.testing.assert_allclose(controller.analysis.jac.h_fro, expected.jac.h_fro, rtol=0,
                                atol=1e-5)
+
+
+def test_after_a_change_the_map_comes_coarse_enough_to_fit_between_two_ticks_then_finer(
+        qtbot, controller, wait_idle):
+    """A drag's map: first the finest that fits DRAG_MAP_SECONDS (between two ticks of a
+    drag at H = 64, T = 200), then the finer coarse one, then the full map; each exact at
+    its points (the blocks' products by J, float32 rounding)."""
+    from gradviz.core.jacobians import coarse_map
+    from gradviz.core.plan import plan_map
+    scene = Scene(cell="rnn", hidden_size=64, steps=200, wr_scale=1.1)
+    drag = plan_map(64, 64, 200, controller_module.DRAG_MAP_SECONDS).stride
+    coarse = plan_map(64, 64, 200, controller_module.COARSE_SECONDS).stride
+    assert drag > coarse > 1
+    maps = []
+    controller.map_ready.connect(lambda a: maps.append(a.jac))
+    controller.set_scene(scene)
+    wait_idle(controller, timeout=30_000)
+    assert [m.stride for m in maps] == [drag, coarse, 1]
+    a = controller.analysis
+    for m in maps[:2]:
+        want = coarse_map(a.jacobians, a.h_size, m.stride, dtype=np.float64)
+        low = np.tril_indices(want.h_fro.shape[0])
+        np.testing.assert_allclose(m.h_fro[low], want.h_fro[low], rtol=0, atol=1e-4)

@@ -7,6 +7,7 @@ widget itself) and measures
 - first_update_ms:   first tick → the first new numbers drawn by every view;
 - max_gap_ms:        the longest wait between two drawn updates during the drag;
 - updates:           how many drawn updates the drag produced;
+- map_updates:       how many maps (coarse or finer) were drawn during the drag;
 - settle_full_ms:    last tick → the last scene's full-resolution map (or the finest its plan
                      allows, stride > 1) drawn: for an LSTM its ∂h_t/∂h_i part, what the map
                      shows (∂c_t/∂c_i follows);
@@ -127,6 +128,7 @@ def measure(app, cell: str, hidden: int, steps: int, ticks: int = 30, period: fl
         "first_update_ms": 1e3 * (updates[0] - first_tick) if updates else float("nan"),
         "max_gap_ms": float(np.max(gaps)),
         "updates": len(during),
+        "map_updates": sum(1 for t, _stride in maps if first_tick <= t <= last_tick),
         "settle_full_ms": 1e3 * (final[0] - last_tick) if final else float("nan"),
         "settle_all_ms": 1e3 * (all_done - last_tick),
         "map_stride": plan_stride,
@@ -157,6 +159,7 @@ def main(argv=None) -> int:
             rows.append(r)
             print(f"{cell:5s} H={hidden:4d} T={steps:4d}  first {r['first_update_ms']:7.1f} ms  "
                   f"max gap {r['max_gap_ms']:7.1f} ms  updates {r['updates']:3d}  "
+                  f"maps {r['map_updates']:3d}  "
                   f"full map after {r['settle_full_ms']:7.1f} ms (stride {r['map_stride']}), "
                   f"all after {r['settle_all_ms']:7.1f} ms  "
                   f"redraw {r['redraw_ms_median']:5.1f}/{r['redraw_ms_max']:5.1f} ms  "

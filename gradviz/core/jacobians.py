@@ -520,15 +520,20 @@ class JacobianMap:
         return self.stride == 1
 
 
+def _returned(generator):
+    """What a generator of partial results returns once run to its end (the parts dropped)."""
+    while True:
+        try:
+            next(generator)
+        except StopIteration as done:
+            return done.value
+
+
 def jacobian_map(jacobians: Jacobians, h_size: int, exact: bool = True,
                  dtype=np.float64, threads: int = 1) -> JacobianMap:
     """All pairs from the one-step Jacobians (T, n, n) (``threads``: see JacobianProducts)."""
-    gen = jacobian_map_steps(jacobians, h_size, exact=exact, dtype=dtype, threads=threads)
-    while True:
-        try:
-            next(gen)
-        except StopIteration as done:
-            return done.value
+    return _returned(jacobian_map_steps(jacobians, h_size, exact=exact, dtype=dtype,
+                                        threads=threads))
 
 
 def jacobian_map_steps(jacobians: Jacobians, h_size: int, exact: bool = False,
@@ -730,17 +735,13 @@ def row_norms(jacobians: Jacobians, t: int, h_size: int, exact: bool = True,
     ∂s_t/∂s_{i-1} = (∂s_t/∂s_i) J_i, renormalised every step: t GEMMs of n×n, the norms taken
     as the product goes (2-norms in batches of SVDs), so memory stays a few blocks whatever t.
     ``dtype`` float32 (Frobenius norms only) is the window's quick row: half the time;
-    ``factors`` (a kind's :class:`~gradviz.core.kinds.base.StepFactors` in ``dtype``) then
-    multiply each step without forming its Jacobian.
+    ``factors`` (a kind's :class:`~gradviz.core.kinds.base.StepFactors` in ``dtype``, in a
+    tuple: see :func:`frobenius_row_steps`) then multiply each step without forming its
+    Jacobian.
     """
     if not exact:
-        return _frobenius_row(jacobians, t, h_size, should_stop, dtype, factors)
-    steps = row_norms_steps(jacobians, t, h_size, exact, should_stop)
-    while True:
-        try:
-            next(steps)
-        except StopIteration as done:
-            return done.value
+        return _returned(frobenius_row_steps(jacobians, t, h_size, should_stop, dtype, factors))
+    return _returned(row_norms_steps(jacobians, t, h_size, exact, should_stop))
 
 
 def row_norms_steps(jacobians: Jacobians, t: int, h_size: int, exact: bool = True,
@@ -819,18 +820,6 @@ def row_norms_steps(jacobians: Jacobians, t: int, h_size: int, exact: bool = Tru
     return result(0)
 
 
-def _frobenius_row(jacobians: Jacobians, t: int, h_size: int, should_stop=None,
-                   dtype=np.float64, factors=None) -> RowNorms:
-    """:func:`row_norms` without 2-norms, in few numpy calls per step (the window's first
-    stage, in float32 like its map): see :func:`frobenius_row_steps`."""
-    steps = frobenius_row_steps(jacobians, t, h_size, should_stop, dtype, factors)
-    while True:
-        try:
-            next(steps)
-        except StopIteration as done:
-            return done.value
-
-
 class _RowPart:
     """Some rows of the backward product ∂s_t/∂s_i of a Frobenius row, with their own log10
     scale: all of them, or (a row split over two threads) those of h_t or of c_t: each row of
@@ -838,7 +827,9 @@ class _RowPart:
 
     def __init__(self, rows: slice, blocks: dict, n: int, hs: int, t: int, dtype, factors):
         self.P = np.eye(n, dtype=dtype)[rows]
-        self.hs = hs
+        self.hs, self.dtype = hs, np.dtype(dtype)
+        lo, hi = _RANGE[self.dtype]
+        self.lo, self.hi = lo * lo, hi * hi   # of the squared norm
         self.blocks = blocks          # name → (rows, columns) of P whose norm is that part
         self.whole = list(blocks.values()) == [(slice(None), slice(None))]   # one: all of P
         self.factors = factors
@@ -850,7 +841,7 @@ class _RowPart:
             self.rel[name][t] = np.sqrt(float(np.count_nonzero(self.P[r, c])))
         self.done = False
 
-    def step(self, i: int, lo: float, hi: float, dtype, step_jacobian=None) -> None:
+    def step(self, i: int, step_jacobian=None) -> None:
         """P ← P·J[i-1] (by the factors, or ``step_jacobian`` (J, log10 scale)), its norms."""
         if self.done:
             return
@@ -873,9 +864,9 @@ class _RowPart:
         else:
             sq = {name: float(np.einsum("ij,ij->", P[r, c], P[r, c]))
                   for name, (r, c) in self.blocks.items()}
-        if not lo < sq_all < hi:     # back to norm 1, the scale kept apart
+        if not self.lo < sq_all < self.hi:     # back to norm 1, the scale kept apart
             norm = np.sqrt(sq_all)
-            self.P = (P / norm).astype(dtype, copy=False)
+            self.P = (P / norm).astype(self.dtype, copy=False)
             self.s += float(np.log10(norm))
             sq = {name: v / sq_all for name, v in sq.items()}
         self.scale[i - 1] = self.s
@@ -892,29 +883,26 @@ def frobenius_row_steps(jacobians: Jacobians, t: int, h_size: int, should_stop=N
 
     Few numpy calls per step: the product is rescaled only when its norm leaves the dtype's
     safe range, its log10 scale kept apart in float64, as in :class:`JacobianProducts`.
-    ``factors`` (a kind's StepFactors in ``dtype``) multiply each step without forming its
-    Jacobian (an LSTM's first row at H = 64, T = 200: 12 ms instead of 58). With a cell state,
-    ``threads`` 2 and ``factors`` a pair (one per thread: they keep buffers), the rows of h_t
-    and of c_t are multiplied side by side, each with its own scale (a trained LSTM's row
-    at H = 512, T = 1000 in about half the time).
+    ``factors`` (a kind's StepFactors in ``dtype``, one per thread in a tuple: they keep
+    buffers) multiply each step without forming its Jacobian (an LSTM's first row at H = 64,
+    T = 200: 12 ms instead of 58). With a cell state, ``threads`` 2 and two factors, the rows
+    of h_t and of c_t are multiplied side by side, each with its own scale (a trained LSTM's
+    row at H = 512, T = 1000 in about half the time).
     """
     n = jacobians.shape[1] if jacobians.ndim == 3 else h_size
     hs, has_c = h_size, n > h_size
-    lo, hi = _RANGE[np.dtype(dtype)]
-    lo, hi = lo * lo, hi * hi
     everything = (slice(None), slice(None))
-    split = (has_c and threads > 1 and isinstance(factors, (tuple, list)) and len(factors) > 1)
+    split = has_c and threads > 1 and factors is not None and len(factors) > 1
     if split:
         parts = [_RowPart(slice(0, hs), {"h": (slice(None), slice(0, hs))}, n, hs, t, dtype,
                           factors[0]),
                  _RowPart(slice(hs, n), {"c": (slice(None), slice(hs, n))}, n, hs, t, dtype,
                           factors[1])]
     else:
-        if isinstance(factors, (tuple, list)):
-            factors = factors[0]
         blocks = ({"h": (slice(0, hs), slice(0, hs)), "c": (slice(hs, n), slice(hs, n))}
                   if has_c else {"h": everything})
-        parts = [_RowPart(slice(None), blocks, n, hs, t, dtype, factors)]
+        parts = [_RowPart(slice(None), blocks, n, hs, t, dtype,
+                          None if factors is None else factors[0])]
 
     def result(first: int) -> RowNorms:
         out: dict[str, np.ndarray] = {}
@@ -940,12 +928,11 @@ def frobenius_row_steps(jacobians: Jacobians, t: int, h_size: int, should_stop=N
             if pieces is not None:
                 if i == begin:
                     begin, steps, exps = next(pieces)
-                parts[0].step(i, lo, hi, dtype, (steps[i - 1 - begin], exps[i - 1 - begin]))
+                parts[0].step(i, (steps[i - 1 - begin], exps[i - 1 - begin]))
             elif pool is not None:
-                _side_by_side(pool, lambda i=i: parts[1].step(i, lo, hi, dtype),
-                              lambda i=i: parts[0].step(i, lo, hi, dtype))
+                _side_by_side(pool, lambda i=i: parts[1].step(i), lambda i=i: parts[0].step(i))
             else:
-                parts[0].step(i, lo, hi, dtype)
+                parts[0].step(i)
             if all(part.done for part in parts):
                 break
     finally:

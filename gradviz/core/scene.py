@@ -378,9 +378,7 @@ class Analysis:
         """Norms of ∂h_t/∂h_i for i = 0..t: 2-norms and Frobenius (only Frobenius if not exact,
         then in ``dtype``, by the kind's step factors where it has them: no Jacobian formed);
         ``should_stop()`` is asked now and then (raises jacobians.Stopped)."""
-        factors = None
-        if not exact and self.kind.row_factors is not None:
-            factors = self.kind.row_factors(self.trace, self.layer, self.direction, dtype)
+        factors = None if exact else self.step_factors(dtype)
         return row_norms(self.jacobians, t, self.h_size, exact=exact, should_stop=should_stop,
                          dtype=dtype, factors=factors)
 

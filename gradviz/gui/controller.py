@@ -382,7 +382,7 @@ class Controller(QObject):
             # the 2-norms whole: the row's Frobenius norms are drawn whole already (a part would
             # replace what the view shows of the farther lags by nothing)
             steps = analysis.row_steps(t, should_stop=stop, every=None)
-            yield (yield from _row_parts(steps, lambda row: ("row", row)))
+            yield "row", (yield from _row_parts(steps, lambda row: ("row", row)))
 
         try:
             analysis.jacobians.load(should_stop=stop)
@@ -579,12 +579,12 @@ class Controller(QObject):
 
 def _row_parts(steps, wrap):
     """Yield ``wrap(part)`` for each partial row of the generator ``steps`` (see
-    Analysis.row_steps); return ``wrap(the complete row)``."""
+    Analysis.row_steps); return the complete row."""
     while True:
         try:
             yield wrap(next(steps))
         except StopIteration as done:
-            return wrap(done.value)
+            return done.value
 
 
 def _quick_row_parts(analysis: Analysis, t: int, should_stop, wrap):
@@ -593,12 +593,9 @@ def _quick_row_parts(analysis: Analysis, t: int, should_stop, wrap):
     row too large for the first stage shows before its 2-norms."""
     steps = analysis.row_steps(t, exact=False, should_stop=should_stop,
                                every=PARTIAL_ROW_SECONDS, dtype=np.float32, threads=FINE_THREADS)
-    while True:
-        try:
-            yield wrap(next(steps))
-        except StopIteration as done:
-            yield wrap(done.value)
-            return done.value
+    row = yield from _row_parts(steps, wrap)
+    yield wrap(row)
+    return row
 
 
 def _row_job(analysis: Analysis, step: int, should_stop, have_frobenius: bool = False):
@@ -615,7 +612,7 @@ def _row_job(analysis: Analysis, step: int, should_stop, have_frobenius: bool = 
             yield from _quick_row_parts(analysis, step, should_stop, wrap)
             return wrap(analysis.row(step, should_stop=should_stop))
         steps = analysis.row_steps(step, should_stop=should_stop, every=PARTIAL_ROW_SECONDS)
-        return (yield from _row_parts(steps, wrap))
+        return wrap((yield from _row_parts(steps, wrap)))
     except Stopped:
         return None      # the cursor moved on: a newer row job runs instead
 
